@@ -1,0 +1,58 @@
+"""The Gated Associative Memory (GAM) block, as in arXiv 2509.00605.
+
+Glossary (paper -> code):
+    x      (B, T, C)  the residual stream entering the block
+    h      (B, T, C)  LayerNorm1(x), what both paths read
+    local  (B, T, C)  causal depthwise convolution of h (kernel k)       -> self.conv
+    M      (S, C)     the memory bank, S learnable slots                 -> self.memory.slots
+    w      (B, T, S)  softmax(h @ M^T) over slots: retrieval weights
+    global (B, T, C)  w @ M                                              -> self.memory
+    g_l, g_g (B,T,C)  the two halves of Linear(C -> 2C)(h)               -> self.gate
+
+    x = x + sigmoid(g_l) * local + sigmoid(g_g) * global
+    x = x + FFN(LayerNorm2(x))
+
+Taught in notebooks/04_gam_block.ipynb (its parts in 01, 02 and 03).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .conv import CausalConv1d
+from .ffn import feed_forward
+from .gating import fuse, make_gate
+from .memory import AssociativeMemory
+
+
+class GAMBlock(nn.Module):
+    """One GAM block. `config.fusion` picks the paper's gated fusion or an ablation."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        C, fusion = config.d_model, config.fusion
+        self.fusion = fusion
+        self.norm1 = nn.LayerNorm(C)
+        # Ablations build only the parts they use, so every parameter gets a gradient.
+        self.conv = CausalConv1d(C, config.conv_kernel) if fusion != "global" else None
+        self.memory = (AssociativeMemory(C, config.n_slots, config.scale_scores)
+                       if fusion != "local" else None)
+        self.gate = make_gate(C, fusion)
+        self.norm2 = nn.LayerNorm(C)
+        self.ffn = feed_forward(C, config.dropout)
+        # Set to a dict by gamlab.probes to record this block's internals on the next forward.
+        self.capture: dict[str, torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, C) -> (B, T, C)."""
+        h = self.norm1(x)
+        local = self.conv(h) if self.conv is not None else None  # (B, T, C)
+        global_, w = self.memory(h) if self.memory is not None else (None, None)  # (B,T,C), (B,T,S)
+        gate_logits = self.gate(h) if self.gate is not None else None  # (B, T, 2C) or (B, T, C)
+        update, gates = fuse(self.fusion, gate_logits, local, global_)
+        if self.capture is not None:
+            self.capture.update(gates, local=local, global_=global_, weights=w, update=update)
+        x = x + update
+        return x + self.ffn(self.norm2(x))

@@ -1,0 +1,54 @@
+"""Device, precision and seeds: chosen once, printed by every notebook."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import random
+
+import torch
+
+from .errors import GamlabError
+
+
+def pick_device(requested: str | None = None) -> torch.device:
+    """`requested` ("cpu", "cuda", "cuda:1", "mps") or the best available: cuda, else cpu."""
+    if requested in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise GamlabError(f"Unknown device {requested!r}; use cpu, cuda, cuda:N, mps or auto.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GamlabError("CUDA was requested but no CUDA GPU is visible; use --device cpu (or auto).")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise GamlabError("MPS was requested but is not available here; use --device cpu (or auto).")
+    return device
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA (the paper trained in mixed precision); plain float32 elsewhere."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, torch (CPU and CUDA): the same seed on CPU gives the same numbers."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def fast_mode() -> bool:
+    """True when GAMLAB_FAST=1 (CI): notebooks shrink data and steps to run in seconds."""
+    return os.environ.get("GAMLAB_FAST", "0") not in ("", "0", "false", "False")
+
+
+def describe(device: torch.device | None = None) -> str:
+    """One line for the top of a notebook: versions and the device it got."""
+    device = device or pick_device()
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "CPU"
+    threads = torch.get_num_threads()
+    return (f"gamlab on {device} ({name}, {threads} CPU threads) | python {platform.python_version()}"
+            f" | torch {torch.__version__} | fast mode {'on' if fast_mode() else 'off'}")

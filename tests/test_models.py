@@ -1,0 +1,178 @@
+"""The library core: every model is causal, matches the paper's equations and counts."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gamlab import GAMBlock, GamlabError, ModelConfig, build_model, list_models
+from gamlab.mamba import scan_parallel, scan_sequential
+from gamlab.transformer import TransformerBlock
+
+ALL_MODELS = list(list_models())
+
+
+def tiny(**changes):
+    return ModelConfig.preset("tiny", **{"dropout": 0.0, **changes})
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_causal(name):
+    torch.manual_seed(0)
+    model = build_model(name, tiny()).eval()
+    idx = torch.randint(0, 256, (2, 40))
+    t = 17
+    changed = idx.clone()
+    changed[:, t + 1:] = torch.randint(0, 256, changed[:, t + 1:].shape)
+    with torch.no_grad():
+        a, _ = model(idx)
+        b, _ = model(changed)
+    assert torch.allclose(a[:, : t + 1], b[:, : t + 1], atol=1e-5)
+    assert not torch.allclose(a[:, t + 1:], b[:, t + 1:], atol=1e-5)  # the later tokens do matter
+
+
+def paper_gam_block(block, x, fusion="gated", scale=1.0):
+    """The paper's equations, written out with plain tensor operations."""
+    h = F.layer_norm(x, x.shape[-1:], block.norm1.weight, block.norm1.bias)
+    T = x.size(1)
+    local = global_ = None
+    if block.conv is not None:
+        w, b = block.conv.weight[:, 0, :], block.conv.bias  # (C, k), (C,)
+        k = w.size(1)
+        local = b.expand_as(h).clone()
+        for j in range(k):  # output t sees h[t - (k-1-j)]
+            shift = k - 1 - j
+            shifted = torch.cat([torch.zeros_like(h[:, :shift]), h[:, : T - shift]], dim=1)
+            local = local + shifted * w[:, j]
+    if block.memory is not None:
+        M = block.memory.slots
+        global_ = torch.softmax(h @ M.T * scale, dim=-1) @ M
+    if fusion == "gated":
+        g = h @ block.gate.weight.T + block.gate.bias
+        g_l, g_g = g[..., : x.size(-1)], g[..., x.size(-1):]
+        x = x + torch.sigmoid(g_l) * local + torch.sigmoid(g_g) * global_
+    elif fusion == "sum":
+        x = x + local + global_
+    else:
+        g = torch.sigmoid(h @ block.gate.weight.T + block.gate.bias)
+        x = x + g * (local if fusion == "local" else global_)
+    h2 = F.layer_norm(x, x.shape[-1:], block.norm2.weight, block.norm2.bias)
+    lin1, lin2 = block.ffn[0], block.ffn[2]
+    return x + F.gelu(h2 @ lin1.weight.T + lin1.bias) @ lin2.weight.T + lin2.bias
+
+
+@pytest.mark.parametrize("fusion", ["gated", "sum", "local", "global"])
+@pytest.mark.parametrize("scale_scores", [False, True])
+def test_gam_block_matches_paper_equations(fusion, scale_scores):
+    torch.manual_seed(1)
+    config = tiny(fusion=fusion, scale_scores=scale_scores, conv_kernel=4)
+    block = GAMBlock(config).eval()
+    with torch.no_grad():  # non-trivial biases and norms, so a dropped term would show
+        for p in block.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    x = torch.randn(3, 21, config.d_model)
+    scale = 1 / math.sqrt(config.d_model) if scale_scores else 1.0
+    expected = paper_gam_block(block, x, fusion, scale)
+    assert torch.allclose(block(x), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_gam_block_public_parts():
+    config = ModelConfig.preset("paper")
+    block = GAMBlock(config)
+    C, k, S = config.d_model, config.conv_kernel, config.n_slots
+    assert block.conv.weight.shape == (C, 1, k) and block.conv.bias.shape == (C,)
+    assert block.memory.slots.shape == (S, C)
+    assert block.gate.in_features == C and block.gate.out_features == 2 * C
+    linears = [m for m in block.ffn if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(C, 4 * C), (4 * C, C)]
+    # xavier-uniform init: bound sqrt(6 / (S + C))
+    assert block.memory.slots.abs().max() <= math.sqrt(6 / (S + C)) + 1e-6
+
+
+def test_sdpa_equals_naive_attention():
+    torch.manual_seed(2)
+    config = tiny(n_head=4)
+    fast = TransformerBlock(config.replace(attention="sdpa")).eval()
+    naive = TransformerBlock(config.replace(attention="naive")).eval()
+    naive.load_state_dict(fast.state_dict())
+    x = torch.randn(2, 33, config.d_model)
+    assert torch.allclose(fast(x), naive(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("T", [1, 2, 7, 16, 33, 100])
+def test_parallel_scan_equals_sequential(T):
+    torch.manual_seed(3)
+    a = torch.rand(2, T, 5, 3)
+    b = torch.randn(2, T, 5, 3)
+    assert torch.allclose(scan_parallel(a, b), scan_sequential(a, b), atol=1e-5)
+
+
+@pytest.mark.parametrize("residual", [True, False])
+def test_mamba_parallel_equals_sequential_model(residual):
+    torch.manual_seed(4)
+    config = tiny(mamba_residual=residual)
+    par = build_model("mamba", config.replace(mamba_scan="parallel")).eval()
+    seq = build_model("mamba", config.replace(mamba_scan="sequential")).eval()
+    seq.load_state_dict(par.state_dict())
+    idx = torch.randint(0, 256, (2, 37))
+    assert torch.allclose(par(idx)[0], seq(idx)[0], atol=1e-4)
+
+
+def test_mamba_parameter_names_match_reference():
+    names = {n.split("mixer.")[1] for n, _ in build_model("mamba", tiny()).named_parameters() if "mixer." in n}
+    assert names == {"in_proj.weight", "conv1d.weight", "conv1d.bias", "x_proj.weight", "dt_proj.weight",
+                     "dt_proj.bias", "A_log", "D", "out_proj.weight"}
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_gradients_reach_every_parameter(name):
+    torch.manual_seed(5)
+    model = build_model(name, tiny())
+    idx = torch.randint(0, 256, (2, 24))
+    _, loss = model(idx, idx)
+    loss.backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, f"{name}: no gradient for {pname}"
+
+
+def test_paper_parameter_counts():
+    paper = ModelConfig.preset("paper")
+    assert build_model("gam", paper).num_params() == 22_599_680
+    assert build_model("transformer", paper).num_params() == 24_166_400
+    assert build_model("mamba-bare", paper.replace(dt_rank=32)).num_params() == 20_504_576
+
+
+def test_head_is_tied_to_embedding():
+    model = build_model("gam", tiny())
+    assert model.head.weight is model.tok_emb.weight
+
+
+def test_generate_shapes_and_top_k():
+    torch.manual_seed(6)
+    model = build_model("gam", tiny()).eval()
+    out = model.generate(torch.zeros(2, 3, dtype=torch.long), max_new_tokens=80, top_k=5)
+    assert out.shape == (2, 83)  # longer than block_size: the context is cropped
+
+
+@pytest.mark.parametrize("bad, words", [
+    (dict(d_model=30, n_head=4), "divisible by n_head"),
+    (dict(conv_kernel=0), "conv_kernel"),
+    (dict(dropout=1.5), "dropout"),
+    (dict(fusion="product"), "fusion"),
+])
+def test_bad_config_is_one_clear_sentence(bad, words):
+    with pytest.raises(GamlabError, match=words):
+        tiny(**bad)
+
+
+def test_bad_inputs_are_clear():
+    model = build_model("gam", tiny())
+    with pytest.raises(GamlabError, match="Unknown model 'gpt'.*gam"):
+        build_model("gpt", tiny())
+    with pytest.raises(GamlabError, match="longer than block_size"):
+        model(torch.zeros(1, 65, dtype=torch.long))
+    with pytest.raises(GamlabError, match="outside the vocabulary"):
+        model(torch.full((1, 4), 256))
+    with pytest.raises(GamlabError, match="Unknown preset"):
+        ModelConfig.preset("huge")
