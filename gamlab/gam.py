@@ -56,3 +56,22 @@ class GAMBlock(nn.Module):
             self.capture.update(gates, local=local, global_=global_, weights=w, update=update)
         x = x + update
         return x + self.ffn(self.norm2(x))
+
+
+class GAMBlockReference(GAMBlock):
+    """The same block (same parameters, same numbers) computed the plain way, for lessons and
+    as the reference the fast `GAMBlock` is tested against: explicit weights w = softmax(h M^T),
+    kept for the backward pass, then w @ M.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, C) -> (B, T, C)."""
+        h = self.norm1(x)
+        local = self.conv(h) if self.conv is not None else None  # (B, T, C)
+        global_, w = self.memory(h) if self.memory is not None else (None, None)  # (B,T,C), (B,T,S)
+        gate_logits = self.gate(h) if self.gate is not None else None  # (B, T, 2C) or (B, T, C)
+        update, gates = fuse(self.fusion, gate_logits, local, global_)
+        if self.capture is not None:
+            self.capture.update(gates, local=local, global_=global_, weights=w, update=update)
+        x = x + update
+        return x + self.ffn(self.norm2(x))

@@ -1,0 +1,270 @@
+"""Scaling benchmark: one block's forward+backward time and peak memory against sequence length.
+
+The paper's Table 2 times one block, forward and backward, at growing sequence lengths T.
+`measure_block` does one such measurement; `gamlab bench` (gamlab/bench_cmd.py) runs the grid,
+prints the table, and fits how time grows with T.
+
+Blocks (all with the paper's dropout 0.1, in training mode, as in a training step):
+    gam                the library's GAMBlock (fast path: fused retrieval, no B x T x S kept)
+    gam-reference      the same block computed the plain paper way (GAMBlockReference)
+    transformer        pre-norm Transformer block, fused SDPA kernel, no attention dropout
+    transformer-naive  the paper's baseline: full T x T score matrix, attention dropout 0.1
+    mamba              Mamba-style block (norm + mixer + residual), chunked scan
+
+Memory is what the forward+backward needs above what is already there (the block's
+parameters and the input): on CUDA, torch.cuda.max_memory_allocated minus the allocated
+bytes before the step; on CPU, the peak resident set size (ru_maxrss) of a fresh process
+after the step minus the same process's resident size just before it (after imports, when the block and the
+input exist). On Linux the peak is the high-water mark VmHWM, reset just before the step;
+elsewhere ru_maxrss (which never goes down, hence the fresh process).
+
+Taught in notebooks/00_why_linear_time.ipynb.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .errors import GamlabError
+from .gam import GAMBlock, GAMBlockReference
+from .mamba import MambaBlock
+from .runtime import autocast, pick_device
+from .transformer import TransformerBlock
+
+# name -> (block class, config fields that make the variant)
+BLOCKS: dict[str, tuple[type[nn.Module], dict]] = {
+    "gam": (GAMBlock, {}),
+    "gam-reference": (GAMBlockReference, {}),
+    "transformer": (TransformerBlock, {"attention": "sdpa", "attn_dropout": 0.0}),
+    "transformer-naive": (TransformerBlock, {"attention": "naive", "attn_dropout": 0.1}),
+    "mamba": (MambaBlock, {"mamba_residual": True}),
+}
+
+
+def block_config(name: str, d_model: int = 128, n_slots: int = 512) -> ModelConfig:
+    """The config a benchmark block is built from: paper settings at width C = d_model."""
+    if name not in BLOCKS:
+        raise GamlabError(f"Unknown benchmark block {name!r}; choose from {', '.join(BLOCKS)}.")
+    n_head = 8 if d_model % 8 == 0 else 1
+    return ModelConfig(d_model=d_model, n_slots=n_slots, n_head=n_head, dropout=0.1,
+                       **BLOCKS[name][1])
+
+
+def build_block(name: str, d_model: int = 128, n_slots: int = 512) -> nn.Module:
+    """One benchmark block in training mode (dropout on, as in a training step)."""
+    return BLOCKS[name][0](block_config(name, d_model, n_slots)).train()
+
+
+def flops(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n_slots: int = 512) -> float:
+    """Floating-point operations of one forward+backward, counted analytically.
+
+    A matmul of (m, k) @ (k, n) costs 2mkn; its backward costs twice that (gradients for both
+    inputs), so forward+backward = 3 x forward. Per token, forward (C = d_model, S = n_slots,
+    k = kernel, D = expand*C, N = d_state, R = dt_rank):
+        gam          gate 2*C*2C + FFN 2*2*C*4C + scores 2*S*C + read-out 2*S*C + conv 2*k*C
+        transformer  qkv 2*C*3C + proj 2*C*C + FFN 16C^2 + attention 2 * 2*T'*C, where T' = T
+                     for the naive form (it computes the whole T x T matrix) and T/2 for the
+                     fused causal kernel (it skips the masked half)
+        mamba        in_proj 2*C*2D + x_proj 2*D*(R+2N) + dt_proj 2*R*D + out_proj 2*D*C
+                     + conv 2*d_conv*D + scan about 6*D*N (discretise, update, read out)
+    Norms, activations and dropout are left out (a few operations per element).
+    """
+    cfg = block_config(name, d_model, n_slots)
+    C, T = d_model, seq_len
+    if name.startswith("gam"):
+        per_token = 4 * C * C + 16 * C * C + 4 * n_slots * C + 2 * cfg.conv_kernel * C
+    elif name.startswith("transformer"):
+        span = T if name == "transformer-naive" else T / 2
+        per_token = 24 * C * C + 4 * span * C
+    else:
+        D, N, R = cfg.d_inner, cfg.d_state, cfg.dt_rank_
+        per_token = 4 * C * D + 2 * D * (R + 2 * N) + 2 * R * D + 2 * D * C + 2 * cfg.d_conv * D + 6 * D * N
+    return 3.0 * batch * T * per_token
+
+
+def _is_oom(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in text or "can't allocate" in text
+
+
+def _step(block: nn.Module, x: torch.Tensor, dy: torch.Tensor, device: torch.device) -> None:
+    """One forward+backward; parameter gradients are dropped first, as zero_grad does."""
+    for p in block.parameters():
+        p.grad = None
+    x.grad = None
+    with autocast(device):
+        y = block(x)
+    y.backward(dy)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _run(name, seq_len, batch, d_model, n_slots, device, repeats, rss_memory, mem_limit_mb) -> dict:
+    """The measurement itself, in this process. rss_memory: measure peak RSS (fresh process only)."""
+    torch.manual_seed(0)
+    block = build_block(name, d_model, n_slots).to(device)
+    x = torch.randn(batch, seq_len, d_model, device=device, requires_grad=True)
+    dy = torch.randn(batch, seq_len, d_model, device=device)  # the gradient arriving from above
+    peak_mb = None
+    try:
+        if rss_memory:
+            if mem_limit_mb:  # a failed allocation (reported as OOM) instead of a swapped-out machine
+                limit = _data_bytes() + int(mem_limit_mb * 2**20)
+                resource.setrlimit(resource.RLIMIT_DATA, (limit, resource.getrlimit(resource.RLIMIT_DATA)[1]))
+            before = _reset_peak_rss()
+            _step(block, x, dy, device)
+            peak_mb = max(_peak_rss() - before, 0) / 2**20
+        elif device.type == "cuda":
+            _sync(device)
+            torch.cuda.reset_peak_memory_stats(device)
+            before = torch.cuda.memory_allocated(device)
+            _step(block, x, dy, device)
+            _sync(device)
+            peak_mb = (torch.cuda.max_memory_allocated(device) - before) / 2**20
+        else:
+            _step(block, x, dy, device)  # warm-up: first-call allocations, kernel selection
+        times = []
+        for _ in range(repeats):
+            _sync(device)
+            t0 = time.perf_counter()
+            _step(block, x, dy, device)
+            _sync(device)
+            times.append((time.perf_counter() - t0) * 1e3)
+    except (RuntimeError, MemoryError) as exc:
+        if not _is_oom(exc) and not isinstance(exc, MemoryError):
+            raise
+        return {"ms": None, "peak_mb": None, "oom": True}
+    return {"ms": statistics.median(times), "peak_mb": peak_mb, "oom": False}
+
+
+def _proc_status(key: str) -> int | None:
+    """A byte count from /proc/self/status (Linux), e.g. VmRSS, VmHWM, VmData; None elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _maxrss_bytes() -> int:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss if sys.platform == "darwin" else rss * 1024  # Linux reports KiB, macOS bytes
+
+
+_HWM_RESET = False
+
+
+def _reset_peak_rss() -> int:
+    """Start a fresh peak-RSS window; returns the baseline to subtract.
+
+    Linux can reset the process's high-water mark (VmHWM) by writing 5 to clear_refs: then
+    the baseline is the RSS now. Elsewhere ru_maxrss, the peak so far, is the baseline
+    (import-time transients could then hide a small step's memory, never inflate it).
+    """
+    global _HWM_RESET
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        _HWM_RESET = _proc_status("VmHWM") is not None
+    except OSError:
+        _HWM_RESET = False
+    return _proc_status("VmRSS") if _HWM_RESET else _maxrss_bytes()
+
+
+def _peak_rss() -> int:
+    return _proc_status("VmHWM") if _HWM_RESET else _maxrss_bytes()
+
+
+def _data_bytes() -> int:
+    """Current size of the data segment (VmData), what RLIMIT_DATA counts; 0 if unknown."""
+    return _proc_status("VmData") or 0
+
+
+def _available_mb() -> float:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 8192.0
+
+
+def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n_slots: int = 512,
+                  device=None, repeats: int = 3, memory: bool = True,
+                  mem_limit_mb: float | None = None) -> dict:
+    """Time one block's forward+backward on random input x of shape (B=batch, T=seq_len, C=d_model).
+
+    Returns {"ms": median milliseconds over `repeats` steps after one warm-up step,
+    "peak_mb": memory the step needed above the block and its input (None when not
+    measured), "oom": True when the step ran out of memory (then ms and peak_mb are None)}.
+
+    On CUDA: bf16 autocast, peak from torch.cuda.max_memory_allocated. On CPU with
+    memory=True the measurement runs in a fresh Python process (a second or two to start)
+    so that its peak RSS belongs to this block alone; there an allocation beyond
+    `mem_limit_mb` (default: 70% of the memory available now) fails and counts as OOM rather
+    than swapping the machine. memory=False times in this process and skips memory.
+    """
+    if name not in BLOCKS:
+        raise GamlabError(f"Unknown benchmark block {name!r}; choose from {', '.join(BLOCKS)}.")
+    if seq_len < 1 or batch < 1 or repeats < 1:
+        raise GamlabError("seq_len, batch and repeats must be positive integers.")
+    device = pick_device(device if device is None or isinstance(device, str) else str(device))
+    if device.type != "cpu" or not memory:
+        return _run(name, seq_len, batch, d_model, n_slots, device, repeats, False, None)
+    if mem_limit_mb is None:
+        mem_limit_mb = 0.7 * _available_mb()
+    args = dict(name=name, seq_len=seq_len, batch=batch, d_model=d_model, n_slots=n_slots,
+                repeats=repeats, mem_limit_mb=mem_limit_mb, threads=torch.get_num_threads())
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", "import gamlab.bench as b; b._child()", json.dumps(args)],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode in (-9, 137):  # killed by the kernel's out-of-memory killer
+        return {"ms": None, "peak_mb": None, "oom": True}
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark subprocess failed for {name} at T={seq_len}:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _child() -> None:
+    """Entry point of the fresh process measure_block starts on CPU."""
+    args = json.loads(sys.argv[1])
+    torch.set_num_threads(args.pop("threads"))
+    result = _run(device=torch.device("cpu"), rss_memory=True, **args)
+    print(json.dumps(result))
+
+
+def matmul_rate(device=None, n: int | None = None, repeats: int = 5) -> float:
+    """The device's plain matmul rate in FLOP/s: (n x n) @ (n x n), float32 on CPU, bf16 on CUDA."""
+    device = pick_device(device if device is None or isinstance(device, str) else str(device))
+    n = n or (8192 if device.type == "cuda" else 1024)
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    a @ b  # warm-up
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        a @ b
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return 2 * n**3 / statistics.median(times)
