@@ -18,6 +18,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .errors import GamlabError
+from .fastweight import FastWeightGAMBlock
 from .gam import GAMBlock
 from .mamba import MambaBlock
 from .transformer import TransformerBlock
@@ -106,6 +107,8 @@ MODELS: dict[str, ModelSpec] = {
                        lambda c: {"mamba_residual": True}),
     "mamba-bare": ModelSpec("Mamba-style as in the paper: bare stack of mixers", MambaBlock,
                             lambda c: {"mamba_residual": False}),
+    "gam-fw": ModelSpec("GAM whose memory is written by the sequence (fast weights), beyond the paper",
+                        FastWeightGAMBlock, lambda c: {"fusion": "gated"}),
 }
 
 
