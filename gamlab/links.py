@@ -2,7 +2,7 @@
 
 The repository is not public yet: change REPO (owner/name) here, then run
 `python -m gamlab.links` to rewrite the README's notebook table and every notebook's install
-cell. tests/test_links.py fails while anything disagrees with this file.
+cell. tests/test_notebooks_meta.py fails while anything disagrees with this file.
 """
 
 from __future__ import annotations
@@ -28,3 +28,87 @@ def colab_badge(notebook: str) -> str:
 
 def binder_badge(notebook: str) -> str:
     return f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder_url(notebook)})"
+
+
+# --- install cells and the README's notebook table, derived from the address above ----------
+
+INSTALL_CELL = f'''# Install gamlab only where it is missing (Colab): pip then adds only what is missing too,
+# so the torch, numpy, pyarrow, ipywidgets and datasets already installed are kept.
+try:
+    import gamlab
+except ImportError:
+    %pip install -q "{PIP_SPEC}"
+    import gamlab'''
+
+TABLE_START, TABLE_END = "<!-- notebooks:start -->", "<!-- notebooks:end -->"
+
+
+def notebook_table(notebooks) -> str:
+    """Markdown table of lessons. notebooks: (path, title) pairs, e.g. ("notebooks/01_x.ipynb", "The local path")."""
+    lines = ["| Notebook | Lesson | Colab | Binder |", "|---|---|---|---|"]
+    for path, title in notebooks:
+        name = path.rsplit("/", 1)[-1]
+        lines.append(f"| [`{name}`]({path}) | {title} | {colab_badge(path)} | {binder_badge(path)} |")
+    return "\n".join(lines) + "\n"
+
+
+def notebook_title(path) -> str:
+    """The first markdown heading of a notebook, without the leading '#' and any 'Lesson N:' prefix."""
+    import json
+    import re
+
+    with open(path, encoding="utf-8") as f:
+        cells = json.load(f)["cells"]
+    for cell in cells:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("#"):
+                    return re.sub(r"^Lesson \d+\s*[:.-]\s*", "", line.lstrip("#").strip())
+    return path.rsplit("/", 1)[-1]
+
+
+def replace_between_markers(text: str, block: str) -> str:
+    """text with what lies between TABLE_START and TABLE_END replaced by block."""
+    start, end = text.find(TABLE_START), text.find(TABLE_END)
+    if start < 0 or end < start:
+        raise ValueError(f"markers {TABLE_START} ... {TABLE_END} not found in order")
+    return text[: start + len(TABLE_START)] + "\n" + block + text[end:]
+
+
+def update_install_cell(path) -> bool:
+    """Rewrite a notebook's install cell (its first code cell) to INSTALL_CELL. True if it changed."""
+    import json
+
+    with open(path, encoding="utf-8") as f:
+        nb = json.load(f)
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    if "".join(cell["source"]) == INSTALL_CELL:
+        return False
+    cell["source"] = INSTALL_CELL.splitlines(keepends=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(nb, f, indent=1, sort_keys=True, ensure_ascii=False)
+        f.write("\n")
+    return True
+
+
+def main(root: str = ".") -> None:
+    """`python -m gamlab.links`: rewrite install cells, docs/readme/notebooks.md and README's table."""
+    from pathlib import Path
+
+    root_path = Path(root)
+    notebooks = sorted(p.relative_to(root_path).as_posix() for p in root_path.glob("notebooks/[0-9]*.ipynb"))
+    for nb in notebooks:
+        if update_install_cell(root_path / nb):
+            print(f"updated install cell: {nb}")
+    table = notebook_table([(nb, notebook_title(root_path / nb)) for nb in notebooks])
+    (root_path / "docs/readme").mkdir(parents=True, exist_ok=True)
+    (root_path / "docs/readme/notebooks.md").write_text(table, encoding="utf-8")
+    readme = root_path / "README.md"
+    if readme.exists() and TABLE_START in readme.read_text(encoding="utf-8"):
+        readme.write_text(replace_between_markers(readme.read_text(encoding="utf-8"), table), encoding="utf-8")
+        print("updated README.md notebook table")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,342 @@
+"""Plotly figure builders: pure functions, data in (tensors, arrays, lists), go.Figure out.
+
+Nothing here trains or runs a model; widgets and notebooks compute the data (gamlab.probes,
+gamlab.train) and pass it in, so every builder is unit-tested without a kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+
+def _np(x) -> np.ndarray:
+    """A tensor, array or list as a float numpy array (on the CPU)."""
+    if hasattr(x, "detach"):
+        x = x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=float)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inside GAM: gates, retrieval and path contributions per token (notebooks/06_inside_gam.ipynb).
+# Shapes as in gamlab/probes.py: L layers, T tokens, C channels, S memory slots.
+# Token positions are the x (or y) values and the token texts are tick labels, because a
+# category axis would merge two occurrences of the same token.
+# ---------------------------------------------------------------------------------------------
+
+def token_labels(tokens: list[str]) -> list[str]:
+    """Make whitespace visible in tick labels: ' ' -> '␣', newline -> '⏎'."""
+    return [t.replace(" ", "␣").replace("\n", "⏎") or "∅" for t in tokens]
+
+
+def _token_ticks(tokens: list[str]) -> dict:
+    return dict(tickmode="array", tickvals=list(range(len(tokens))), ticktext=token_labels(tokens))
+
+
+def gate_heatmap(gate_local, gate_global, tokens: list[str]) -> go.Figure:
+    """Mean gate value per layer and token: two heatmaps (local path above, global below).
+
+    gate_local, gate_global: (L, T) means over channels, values in (0, 1); either may be None
+    (an ablation without that path).
+    """
+    panels = [(name, g) for name, g in (("local gate σ(g_l)", gate_local), ("global gate σ(g_g)", gate_global))
+              if g is not None]
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=[name for name, _ in panels])
+    for row, (name, g) in enumerate(panels, start=1):
+        z = _np(g)
+        fig.add_trace(go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])), zmin=0, zmax=1,
+                                 colorscale="Viridis", coloraxis=None, showscale=row == 1, name=name,
+                                 hovertemplate="layer %{y}, token %{x}: %{z:.3f}<extra>" + name + "</extra>"),
+                      row=row, col=1)
+        fig.update_yaxes(title_text="layer", dtick=1, row=row, col=1)
+    fig.update_xaxes(**_token_ticks(tokens), row=len(panels), col=1)
+    fig.update_layout(title="Gate values per token and layer (mean over channels)", height=200 + 120 * len(panels))
+    return fig
+
+
+def gate_channels(gate_local, gate_global, token: str, layer: int) -> go.Figure:
+    """How the C gate values of one token spread: one violin per path.
+
+    gate_local, gate_global: (C,) values in (0, 1) for one token in one layer; either may be None.
+    """
+    fig = go.Figure()
+    for name, g in (("local σ(g_l)", gate_local), ("global σ(g_g)", gate_global)):
+        if g is not None:
+            fig.add_trace(go.Violin(y=_np(g), name=name, box_visible=True, points="all", pointpos=0,
+                                    jitter=0.3, marker_size=3, meanline_visible=True))
+    fig.update_layout(title=f"Gate values over channels, token {token_labels([token])[0]!s}, layer {layer}",
+                      yaxis=dict(title="gate value", range=[0, 1]), showlegend=False, height=360)
+    return fig
+
+
+def top_slots_bar(slots, weights, token: str, layer: int) -> go.Figure:
+    """The top-k memory slots one token reads, and their retrieval weights.
+
+    slots: (k,) slot indices; weights: (k,) their weights w (largest first).
+    """
+    fig = go.Figure(go.Bar(x=[f"slot {int(s)}" for s in _np(slots)], y=_np(weights), marker_color="#EF553B",
+                           hovertemplate="%{x}: w = %{y:.4f}<extra></extra>"))
+    fig.update_layout(title=f"Top {len(fig.data[0].x)} slots read by {token_labels([token])[0]} (layer {layer})",
+                      yaxis=dict(title="retrieval weight w", rangemode="tozero"), height=360)
+    return fig
+
+
+def retrieval_heatmap(weights, tokens: list[str], layer: int) -> go.Figure:
+    """Retrieval weights of one layer: tokens (rows) x memory slots (columns).
+
+    weights: (T, S), each row sums to 1.
+    """
+    z = _np(weights)
+    fig = go.Figure(go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])), zmin=0,
+                               colorscale="Magma", colorbar=dict(title="w"),
+                               hovertemplate="token %{y}, slot %{x}: w = %{z:.4f}<extra></extra>"))
+    fig.update_layout(title=f"Retrieval weights, layer {layer} (tokens x slots)",
+                      xaxis=dict(title="memory slot"),
+                      yaxis=dict(title="token", autorange="reversed", **_token_ticks(tokens)),
+                      height=max(320, 120 + 14 * z.shape[0]))
+    return fig
+
+
+def slot_tokens_bar(labels: list[str], weights, slot: int, layer: int) -> go.Figure:
+    """The corpus tokens that read one slot most: what the slot has come to stand for.
+
+    labels: token texts (top,); weights: (top,) their mean retrieval weight for this slot.
+    """
+    fig = go.Figure(go.Bar(x=_np(weights), y=list(range(len(labels))), orientation="h", marker_color="#00CC96",
+                           hovertemplate="mean w = %{x:.4f}<extra></extra>"))
+    fig.update_layout(title=f"Tokens that read slot {slot} most (layer {layer}, mean over the corpus)",
+                      xaxis=dict(title="mean retrieval weight", rangemode="tozero"),
+                      yaxis=dict(autorange="reversed", **_token_ticks(labels)),
+                      height=max(300, 100 + 24 * len(labels)))
+    return fig
+
+
+def contributions(local_norm, global_norm, tokens: list[str], layer: int) -> go.Figure:
+    """What each path adds to the residual stream, per token: |σ(g_l)·local| vs |σ(g_g)·global|.
+
+    local_norm, global_norm: (T,) L2 norms over channels; either may be None.
+    """
+    fig = go.Figure()
+    for name, values, color in (("local (convolution)", local_norm, "#636EFA"),
+                                ("global (memory)", global_norm, "#EF553B")):
+        if values is not None:
+            v = _np(values)
+            fig.add_trace(go.Bar(x=list(range(len(v))), y=v, name=name, marker_color=color,
+                                 hovertemplate="token %{x}: %{y:.3f}<extra>" + name + "</extra>"))
+    fig.update_layout(title=f"Contribution of each path to the residual stream, layer {layer}", barmode="group",
+                      xaxis=_token_ticks(tokens), yaxis=dict(title="L2 norm of the gated path", rangemode="tozero"),
+                      height=380, legend=dict(orientation="h", y=1.12))
+    return fig
+
+
+# Fallbacks: the same views as single plotly figures with their own sliders and dropdowns, for
+# front ends without a widget manager (Colab renders plain plotly figures, not FigureWidget).
+# Every state is precomputed from the probed internals; a control swaps data with "update".
+
+def _steps(states: list[tuple[str, dict, dict]]) -> list[dict]:
+    """(label, trace changes, layout changes) -> plotly slider steps / dropdown buttons."""
+    return [dict(label=label, method="update", args=[data, layout]) for label, data, layout in states]
+
+
+def _with_slider(fig: go.Figure, states, prefix: str) -> go.Figure:
+    fig.update_layout(sliders=[dict(active=0, steps=_steps(states), currentvalue=dict(prefix=prefix),
+                                    pad=dict(t=50))])
+    return fig
+
+
+def _with_dropdown(fig: go.Figure, states) -> go.Figure:
+    fig.update_layout(updatemenus=[dict(buttons=_steps(states), direction="down", x=1.0, xanchor="right",
+                                        y=1.18, yanchor="top", showactive=True)])
+    return fig
+
+
+def retrieval_explorer(internals, tokens: list[str]) -> go.Figure:
+    """Retrieval heatmap with a slider over layers. internals: gamlab.probes.GAMInternals."""
+    w = _np(internals.weights)  # (L, T, S)
+    fig = retrieval_heatmap(w[0], tokens, 0)
+    states = [(str(l), {"z": [w[l]]}, {"title.text": f"Retrieval weights, layer {l} (tokens x slots)"})
+              for l in range(len(w))]
+    return _with_slider(fig, states, "layer ")
+
+
+def contributions_explorer(internals, tokens: list[str]) -> go.Figure:
+    """Local vs global contribution per token, with a slider over layers."""
+    paths = [_np(p) for p in (internals.local_norm, internals.global_norm) if p is not None]  # (L, T) each
+    fig = contributions(internals.local_norm[0] if internals.local_norm is not None else None,
+                        internals.global_norm[0] if internals.global_norm is not None else None, tokens, 0)
+    states = [(str(l), {"y": [p[l] for p in paths]},
+               {"title.text": f"Contribution of each path to the residual stream, layer {l}"})
+              for l in range(internals.n_layer)]
+    return _with_slider(fig, states, "layer ")
+
+
+def top_slots_explorer(internals, tokens: list[str], k: int = 5) -> go.Figure:
+    """Top-k slots per token, one panel per layer, with a slider over tokens."""
+    L = internals.n_layer
+    fig = make_subplots(rows=L, cols=1, subplot_titles=[f"layer {l}" for l in range(L)], vertical_spacing=0.08)
+    tops = [[internals.top_slots(l, t, k) for l in range(L)] for t in range(internals.n_tokens)]
+    for l, (slots, weights) in enumerate(tops[0]):
+        fig.add_trace(go.Bar(x=[f"slot {int(s)}" for s in slots], y=_np(weights), marker_color="#EF553B",
+                             showlegend=False, hovertemplate="%{x}: w = %{y:.4f}<extra></extra>"), row=l + 1, col=1)
+        fig.update_yaxes(title_text="w", rangemode="tozero", row=l + 1, col=1)
+    labels = token_labels(tokens)
+    states = [(f"{t}:{labels[t]}", {"x": [[f"slot {int(s)}" for s in slots] for slots, _ in tops[t]],
+                                   "y": [_np(w) for _, w in tops[t]]},
+               {"title.text": f"Top {k} slots read by token {t} ({labels[t]})"}) for t in range(len(tops))]
+    fig.update_layout(title=states[0][2]["title.text"], height=180 + 200 * L)
+    return _with_slider(fig, states, "token ")
+
+
+def gate_channels_explorer(internals, tokens: list[str]) -> go.Figure:
+    """Channel distribution of the gates, a dropdown over layers and a slider over tokens.
+
+    Only one control can own the data, so the slider steps run over (layer, token) pairs
+    ordered layer by layer; the label names both.
+    """
+    gl, gg = internals.gate_local, internals.gate_global
+    fig = gate_channels(gl[0, 0] if gl is not None else None, gg[0, 0] if gg is not None else None, tokens[0], 0)
+    labels = token_labels(tokens)
+    states = []
+    for l in range(internals.n_layer):
+        for t in range(internals.n_tokens):
+            ys = [_np(g[l, t]) for g in (gl, gg) if g is not None]
+            states.append((f"L{l} {t}:{labels[t]}", {"y": ys},
+                           {"title.text": f"Gate values over channels, token {labels[t]}, layer {l}"}))
+    return _with_slider(fig, states, "layer, token ")
+
+
+def slot_tokens_explorer(tables: dict[int, list[tuple[str, float]]], layer: int) -> go.Figure:
+    """Slot -> top tokens with a dropdown over slots. tables: slot -> [(token text, mean w), ...]."""
+    slots = list(tables)
+    first = tables[slots[0]]
+    fig = slot_tokens_bar([t for t, _ in first], [w for _, w in first], slots[0], layer)
+    states = [(f"slot {s}", {"x": [[w for _, w in tables[s]]], "y": [list(range(len(tables[s])))]},
+               {"title.text": f"Tokens that read slot {s} most (layer {layer}, mean over the corpus)",
+                "yaxis.ticktext": token_labels([t for t, _ in tables[s]]),
+                "yaxis.tickvals": list(range(len(tables[s])))}) for s in slots]
+    return _with_dropdown(fig, states)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lessons 00-03 (notebooks/00_why_linear_time ... 03_gating). Each interactive view is a plain
+# plotly figure with its own slider over precomputed states, so it works in Colab too.
+# ---------------------------------------------------------------------------------------------
+
+def scaling_curves(rows: list[dict]) -> go.Figure:
+    """Time (and peak memory, where measured) of one block against sequence length, log-log.
+
+    rows: dicts with "name", "seq_len", "ms", "peak_mb" (None if not measured) and "oom";
+    runs that ran out of memory are left out of the lines and listed in the title.
+    """
+    names = list(dict.fromkeys(r["name"] for r in rows))
+    has_mem = any(r.get("peak_mb") is not None and not r.get("oom") for r in rows)
+    fig = make_subplots(rows=1, cols=2 if has_mem else 1, horizontal_spacing=0.12,
+                        subplot_titles=["time per forward+backward (ms)"] + (["peak memory (MB)"] if has_mem else []))
+    colors = ["#EF553B", "#636EFA", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3"]
+    for i, name in enumerate(names):
+        ok = sorted((r for r in rows if r["name"] == name and not r.get("oom")), key=lambda r: r["seq_len"])
+        style = dict(mode="lines+markers", line=dict(color=colors[i % len(colors)]), legendgroup=name)
+        fig.add_trace(go.Scatter(x=[r["seq_len"] for r in ok], y=[r["ms"] for r in ok], name=name,
+                                 hovertemplate="T=%{x}: %{y:.2f} ms<extra>" + name + "</extra>", **style), row=1, col=1)
+        if has_mem:
+            mem = [r for r in ok if r.get("peak_mb") is not None]
+            fig.add_trace(go.Scatter(x=[r["seq_len"] for r in mem], y=[max(r["peak_mb"], 1e-3) for r in mem],
+                                     name=name, showlegend=False,
+                                     hovertemplate="T=%{x}: %{y:.1f} MB<extra>" + name + "</extra>", **style),
+                          row=1, col=2)
+    fig.update_xaxes(type="log", title_text="sequence length T")
+    fig.update_yaxes(type="log")
+    oom = sorted({f"{r['name']} T={r['seq_len']}" for r in rows if r.get("oom")})
+    title = "One block, forward + backward, against sequence length (log-log)"
+    fig.update_layout(title=title + (f"<br><sub>out of memory: {', '.join(oom)}</sub>" if oom else ""),
+                      height=420, legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def receptive_field_explorer(influence: dict, target: int, bounds: dict | None = None) -> go.Figure:
+    """Which inputs reach output `target` through a stack of causal convolutions.
+
+    influence: kernel size k -> (L, T) array, row l = depth l + 1, entry s = how strongly
+    input s reaches output `target` (e.g. |d y_target / d x_s|); zero means "cannot reach".
+    bounds: k -> first reachable input per depth, (L,) (e.g. from gamlab.receptive_field),
+    drawn as markers. A slider picks k; the rows show every depth at once.
+    """
+    ks = list(influence)
+    zs = {k: _np(influence[k]) for k in ks}
+    zs = {k: z / np.maximum(z.max(axis=1, keepdims=True), 1e-30) for k, z in zs.items()}  # each row: max 1
+    L, T = zs[ks[0]].shape
+    depth = list(range(1, L + 1))
+    z0 = np.where(zs[ks[0]] > 0, zs[ks[0]], np.nan)  # unreachable inputs stay blank
+    fig = go.Figure(go.Heatmap(z=z0, x=list(range(T)), y=depth, zmin=0, zmax=1, colorscale="Blues",
+                               colorbar=dict(title="reach<br>(row max 1)"),
+                               hovertemplate="depth %{y}, input %{x}: %{z:.3f}<extra></extra>"))
+    if bounds is not None:
+        fig.add_trace(go.Scatter(x=_np(bounds[ks[0]]), y=depth, mode="markers", name="L·(k−1)+1 tokens back",
+                                 marker=dict(symbol="line-ns-open", size=16, color="#EF553B", line_width=3)))
+    fig.add_vline(x=target, line_dash="dot", line_color="gray")
+    states = []
+    for k in ks:
+        data = {"z": [np.where(zs[k] > 0, zs[k], np.nan)]}
+        if bounds is not None:
+            data = {"z": [data["z"][0], None], "x": [list(range(T)), _np(bounds[k])]}
+        states.append((f"k={k}", data, {"title.text": f"Inputs that reach output t={target}, kernel size k={k}"}))
+    fig.update_layout(title=states[0][2]["title.text"], height=300 + 22 * L,
+                      xaxis=dict(title="input position s", range=[-0.5, T - 0.5]),
+                      yaxis=dict(title="depth (layers)", dtick=1), legend=dict(orientation="h", y=1.08))
+    return _with_slider(fig, states, "kernel size ")
+
+
+def retrieval_temperature(weights, retrieved, target, temperatures, labels: list[str]) -> go.Figure:
+    """Softmax retrieval at several temperatures τ: weights over stored patterns, and the result.
+
+    weights: (n_τ, P) softmax weights; retrieved: (n_τ, C) the weighted sums; target: (C,) the
+    pattern the query came from; labels: P pattern names. A slider picks τ.
+    """
+    w, r, tau = _np(weights), _np(retrieved), [float(t) for t in temperatures]
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.4, 0.6], horizontal_spacing=0.1,
+                        subplot_titles=["weights w over stored patterns", "retrieved vs the pattern queried"])
+    fig.add_trace(go.Bar(x=labels, y=w[0], marker_color="#EF553B", name="w",
+                         hovertemplate="%{x}: w = %{y:.3f}<extra></extra>"), row=1, col=1)
+    c = list(range(r.shape[1]))
+    fig.add_trace(go.Scatter(x=c, y=_np(target), mode="lines", name="pattern queried",
+                             line=dict(color="lightgray", width=4)), row=1, col=2)
+    fig.add_trace(go.Scatter(x=c, y=r[0], mode="lines+markers", name="retrieved", marker_size=4,
+                             line=dict(color="#636EFA")), row=1, col=2)
+    fig.update_yaxes(range=[0, 1.02], title_text="w", row=1, col=1)
+    fig.update_xaxes(title_text="channel", row=1, col=2)
+    states = [(f"{t:g}", {"y": [w[i], _np(target), r[i]]}, {"title.text": f"Softmax retrieval at temperature τ = {t:g}"})
+              for i, t in enumerate(tau)]
+    fig.update_layout(title=states[0][2]["title.text"], height=420, legend=dict(orientation="h", y=-0.25))
+    return _with_slider(fig, states, "τ = ")
+
+
+def gates_per_token(gate_local, gate_global, tokens: list[str]) -> go.Figure:
+    """Gate values per token and per channel, for one block.
+
+    gate_local, gate_global: (T, C) sigmoid gates σ(g_l), σ(g_g) in (0, 1). Top: two heatmaps
+    (channels x tokens); bottom: the C values of both gates at one token, picked by a slider.
+    """
+    gl, gg = _np(gate_local), _np(gate_global)
+    T, C = gl.shape
+    fig = make_subplots(rows=2, cols=2, specs=[[{}, {}], [{"colspan": 2}, None]], vertical_spacing=0.18,
+                        subplot_titles=["local gate σ(g_l)", "global gate σ(g_g)", "both gates at one token"])
+    for col, g in ((1, gl), (2, gg)):
+        fig.add_trace(go.Heatmap(z=g.T, x=list(range(T)), y=list(range(C)), zmin=0, zmax=1, colorscale="Viridis",
+                                 showscale=col == 2, hovertemplate="token %{x}, channel %{y}: %{z:.3f}<extra></extra>"),
+                      row=1, col=col)
+        fig.update_xaxes(**_token_ticks(tokens), row=1, col=col)
+        fig.update_yaxes(title_text="channel", row=1, col=col)
+    ch = list(range(C))
+    fig.add_trace(go.Scatter(x=ch, y=gl[0], mode="markers", name="σ(g_l) local", marker_color="#636EFA"), row=2, col=1)
+    fig.add_trace(go.Scatter(x=ch, y=gg[0], mode="markers", name="σ(g_g) global", marker_color="#EF553B"), row=2, col=1)
+    fig.update_yaxes(range=[0, 1], title_text="gate", row=2, col=1)
+    fig.update_xaxes(title_text="channel", row=2, col=1)
+    labels = token_labels(tokens)
+    steps = [dict(label=f"{t}:{labels[t]}", method="update",  # restyle only the two bottom traces
+                  args=[{"y": [gl[t].tolist(), gg[t].tolist()]}, {"title.text": f"Gates of token {t} ({labels[t]})"}, [2, 3]])
+             for t in range(T)]
+    fig.update_layout(title=steps[0]["args"][1]["title.text"], height=640, legend=dict(orientation="h", y=-0.12),
+                      sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="token "), pad=dict(t=50))])
+    return fig

@@ -1,0 +1,179 @@
+# %% [markdown]
+"""
+# Lesson 1: The local path, a causal convolution
+
+GAM mixes information between tokens in exactly one place: a **causal depthwise convolution**
+over time. In this lesson we build it from plain tensor operations, check that it never looks
+at the future, measure how far back a stack of them can see, and confirm that
+`gamlab.CausalConv1d` is the same piece.
+
+Shapes: `B` batch, `T` tokens, `C` channels, `k` kernel size, `L` layers.
+"""
+
+# %% install
+
+# %%
+import torch
+import torch.nn.functional as F
+
+import gamlab
+from gamlab import plots
+
+device = gamlab.pick_device()
+print(gamlab.describe(device))
+gamlab.seed_everything(0)
+
+# %% [markdown]
+"""
+## 1. Shift and add
+
+Each channel `c` has its own `k` weights `w[c, 0..k-1]`. Output `t` is a weighted sum of the
+inputs `t-k+1 .. t` of the same channel:
+
+$$y_{t,c} = b_c + \sum_{j=0}^{k-1} w_{c,j}\, x_{t-(k-1)+j,\,c}$$
+
+Tap `j` looks `k-1-j` steps back. So: shift the whole sequence `k-1-j` steps later (zeros fill
+the front), multiply by that tap's weights, add. No loop over time.
+"""
+
+# %%
+def causal_conv_shift_add(x, w, b):
+    """x: (B, T, C), w: (C, k), b: (C,) -> y: (B, T, C)."""
+    T, k = x.size(1), w.size(1)
+    y = b.expand_as(x).clone()
+    for j in range(k):
+        back = k - 1 - j                                  # how many steps tap j looks back
+        shifted = F.pad(x, (0, 0, back, 0))[:, :T]        # (B, T, C): x moved `back` steps later
+        y = y + w[:, j] * shifted                         # w[:, j]: (C,) broadcasts over B, T
+    return y
+
+B, T, C, k = 2, 16, 8, 3
+x = torch.randn(B, T, C)
+w = torch.randn(C, k)
+b = torch.randn(C)
+y = causal_conv_shift_add(x, w, b)
+print("x", tuple(x.shape), "-> y", tuple(y.shape))
+
+# %% [markdown]
+"""
+## 2. The same thing with `conv1d`
+
+PyTorch's `F.conv1d` wants channels first, `(B, C, T)`. *Depthwise* means `groups=C`: each
+channel is convolved with its own kernel of shape `(1, k)`, so the weight is `(C, 1, k)`.
+Padding `k-1` zeros on the **left only** keeps length `T` and makes it causal.
+"""
+
+# %%
+def causal_conv_conv1d(x, w, b):
+    """x: (B, T, C), w: (C, k), b: (C,) -> (B, T, C)."""
+    k = w.size(1)
+    xc = F.pad(x.transpose(1, 2), (k - 1, 0))             # (B, C, T + k - 1): zeros before token 0
+    yc = F.conv1d(xc, w.unsqueeze(1), b, groups=x.size(2))  # (B, C, T)
+    return yc.transpose(1, 2)                             # (B, T, C)
+
+assert torch.allclose(causal_conv_conv1d(x, w, b), y, atol=1e-6), "conv1d and shift-and-add disagree"
+print("shift-and-add == depthwise conv1d")
+
+# %% [markdown]
+"""
+## 3. No peeking
+
+A language model predicts token `t+1` from tokens `..t`. If output `t` could see input `t+1`,
+training would be cheating. Test it: change one later token and check that nothing earlier moves.
+"""
+
+# %%
+t_changed = 10
+x2 = x.clone()
+x2[:, t_changed] += torch.randn(B, C)                      # change token 10 only
+y2 = causal_conv_shift_add(x2, w, b)
+
+moved = (y2 - y).abs().amax(dim=(0, 2))                    # (T,): largest change per position
+print("largest change per output position:", [round(v, 3) for v in moved.tolist()])
+assert torch.equal(y2[:, :t_changed], y[:, :t_changed]), "an earlier output moved: the convolution sees the future"
+assert (moved[t_changed:t_changed + k] > 0).all(), "outputs t..t+k-1 should see the change"
+assert (moved[t_changed + k:] == 0).all(), "outputs beyond t+k-1 are out of reach of one layer"
+print(f"changing token {t_changed} moves outputs {t_changed}..{t_changed + k - 1} only")
+
+# %% [markdown]
+"""
+## 4. How far back can a stack see?
+
+One layer sees `k` tokens (itself and `k-1` before). Each further layer adds `k-1` more, so `L`
+layers see
+
+$$L\,(k-1) + 1 \ \text{tokens}$$
+
+That is `gamlab.receptive_field(L, k)`: **13** tokens for the paper's 6 layers with `k = 3`.
+Rather than trust the formula, measure it: stack `L` convolutions, take the gradient of the
+last output with respect to every input, and count the inputs with a non-zero gradient. With all
+weights set to 1 the gradient counts the *paths* from input `s` to output `t`: the reach is not
+flat, the middle of the window has many more paths than its edges.
+"""
+
+# %%
+def influence(n_layer, k, T):
+    """(n_layer, T): row l = number of paths from each input to the last output through l+1 layers."""
+    rows = []
+    for depth in range(1, n_layer + 1):
+        convs = [gamlab.CausalConv1d(1, k, bias=False) for _ in range(depth)]
+        for conv in convs:
+            torch.nn.init.ones_(conv.weight)
+        x1 = torch.zeros(1, T, 1, requires_grad=True)
+        h = x1
+        for conv in convs:
+            h = conv(h)
+        h[0, -1, 0].backward()                            # output t = T-1
+        rows.append(x1.grad[0, :, 0].clone())
+    return torch.stack(rows)                              # (n_layer, T)
+
+max_depth, T_view = 6, 32
+kernel_sizes = [2, 3, 4, 5]
+reach = {k: influence(max_depth, k, T_view) for k in kernel_sizes}
+for kk, r in reach.items():
+    for depth in range(1, max_depth + 1):
+        seen = int((r[depth - 1] > 0).sum())
+        assert seen == gamlab.receptive_field(depth, kk), (kk, depth, seen)
+print("measured reach == L*(k-1)+1 for k in", kernel_sizes, "and L = 1 ..", max_depth)
+assert gamlab.receptive_field(6, 3) == 13                 # the paper's GAM sees 13 tokens back
+print("paper setting (L=6, k=3):", gamlab.receptive_field(6, 3), "tokens")
+
+# %% [markdown]
+"""
+Move the slider to change the kernel size `k`; each row is a depth `L` (1 at the top). Blue
+cells are the inputs that can reach output `t` (dotted line); the red marks are where the formula
+says the window starts. Hover for the path counts.
+"""
+
+# %%
+first_seen = {kk: [T_view - gamlab.receptive_field(d, kk) for d in range(1, max_depth + 1)] for kk in kernel_sizes}
+fig = plots.receptive_field_explorer(reach, target=T_view - 1, bounds=first_seen)
+fig
+
+# %% [markdown]
+"""
+## 5. The library's version
+
+`gamlab.CausalConv1d(C, k)` is an `nn.Conv1d` with `groups=C` and the same left padding; its
+weight has shape `(C, 1, k)`. Feed it the same input, and feed its weights to our hand-built
+function: the outputs must agree.
+"""
+
+# %%
+conv = gamlab.CausalConv1d(C, k)
+with torch.no_grad():
+    ours = causal_conv_shift_add(x, conv.weight[:, 0, :], conv.bias)   # weight (C, 1, k) -> (C, k)
+    lib = conv(x)
+assert torch.allclose(lib, ours, atol=1e-6), "gamlab.CausalConv1d differs from the hand-built convolution"
+print("gamlab.CausalConv1d == shift-and-add, max difference", f"{(lib - ours).abs().max().item():.1e}")
+print("parameters:", sum(p.numel() for p in conv.parameters()), "= C*k + C =", C * k + C)
+
+# %% [markdown]
+"""
+**What we saw:** a causal convolution is a few shifted copies of the sequence added together;
+it never sees the future; `L` layers of kernel `k` see only `L(k-1)+1` tokens back (13 in the
+paper's model); `gamlab.CausalConv1d` is exactly this piece.
+
+**Next:** [Lesson 2](02_global_path.ipynb), the global path: an associative memory that every token
+reads from.
+"""
