@@ -23,7 +23,7 @@ run: setup
 	$(VENV)/bin/gamlab compare --out $(OUT)
 
 test: setup-dev
-	GAMLAB_FAST=1 $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider
+	GAMLAB_FAST=1 $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) runs
