@@ -1,0 +1,191 @@
+"""Per-token internals of a GAM model: gate values and memory retrieval, captured on request.
+
+Every GAMBlock carries `capture`, None by default, so a normal forward pass stores nothing.
+`capturing(model)` hands each block a dict for the duration of a `with` block and always
+takes it back (even when the forward fails); `probe(model, idx)` runs one text through the
+model that way and returns plain tensors a student can index.
+
+Glossary (as in gamlab/gam.py):
+    L  layers (GAM blocks)        T  tokens of the probed text
+    C  channels (d_model)         S  memory slots (rows of M)
+    gate_local, gate_global (L, T, C)  sigmoid(g_l), sigmoid(g_g): how much of each path passes
+    weights                 (L, T, S)  retrieval weights w = softmax(h M^T), rows sum to 1
+    local_norm, global_norm (L, T)     size (L2 norm over C) of what each path adds to the
+                                       residual stream: |sigmoid(g_l) * local|, |sigmoid(g_g) * global|
+    update_norm             (L, T)     size of their sum, the block's whole mixer update
+
+Taught in notebooks/06_inside_gam.ipynb.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import torch
+
+from .errors import GamlabError
+from .gam import GAMBlock
+
+
+def gam_blocks(model: torch.nn.Module) -> list[GAMBlock]:
+    """The model's GAM blocks in order; a clear error when it has none (a Transformer, say)."""
+    blocks = [m for m in model.modules() if isinstance(m, GAMBlock)]
+    if not blocks:
+        raise GamlabError(f"{type(model).__name__} has no GAM blocks to probe; "
+                          "build it with build_model('gam', ...) or one of the gam-* ablations.")
+    return blocks
+
+
+@contextlib.contextmanager
+def capturing(model: torch.nn.Module, layers: Iterable[int] | None = None) -> Iterator[list[dict]]:
+    """Record the chosen GAM blocks' internals on every forward inside the `with` block.
+
+    Yields one dict per chosen layer (filled by the forward, the last forward wins) and runs
+    in eval mode under torch.no_grad; afterwards every `capture` is None again and the
+    model's train/eval mode is what it was.
+    """
+    blocks = gam_blocks(model)
+    chosen = range(len(blocks)) if layers is None else list(layers)
+    for i in chosen:
+        if not 0 <= i < len(blocks):
+            raise GamlabError(f"layer {i} does not exist; this model has GAM layers 0..{len(blocks) - 1}.")
+    records = [{} for _ in chosen]
+    was_training = model.training
+    try:
+        model.eval()  # dropout off: the probed values are the ones the model uses at inference
+        for i, record in zip(chosen, records):
+            blocks[i].capture = record
+        with torch.no_grad():
+            yield records
+    finally:
+        for block in blocks:
+            block.capture = None
+        model.train(was_training)
+
+
+@dataclass
+class GAMInternals:
+    """One text's internals, every tensor on the CPU in float32. Shapes in the module docstring.
+
+    A path the model does not have (an ablation) is None, e.g. gate_local for "gam-global".
+    """
+
+    ids: torch.Tensor  # (T,) token ids
+    logits: torch.Tensor  # (T, vocab)
+    gate_local: torch.Tensor | None  # (L, T, C)
+    gate_global: torch.Tensor | None  # (L, T, C)
+    weights: torch.Tensor | None  # (L, T, S)
+    local_norm: torch.Tensor | None  # (L, T)
+    global_norm: torch.Tensor | None  # (L, T)
+    update_norm: torch.Tensor  # (L, T)
+
+    @property
+    def n_layer(self) -> int:
+        return self.update_norm.size(0)
+
+    @property
+    def n_tokens(self) -> int:
+        return self.ids.numel()
+
+    def top_slots(self, layer: int, token: int, k: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
+        """The k slots token `token` reads most in `layer`: (slot indices (k,), weights (k,))."""
+        if self.weights is None:
+            raise GamlabError("this model has no memory path (a local-only ablation), so no slots to show.")
+        w = self.weights[layer, token]  # (S,)
+        top = torch.topk(w, min(k, w.numel()))
+        return top.indices, top.values
+
+
+def _stack(records: list[dict], key: str) -> torch.Tensor | None:
+    """(1, T, X) per layer -> (L, T, X) float32 on the CPU, or None if the path is absent."""
+    if records[0].get(key) is None:
+        return None
+    return torch.stack([r[key][0].float().cpu() for r in records])
+
+
+def probe(model: torch.nn.Module, idx: torch.Tensor) -> GAMInternals:
+    """Run one sequence through `model` and return every GAM layer's internals.
+
+    idx: (T,) or (1, T) token ids. The model's outputs are the same as without probing
+    (capture only reads tensors the forward computes anyway).
+    """
+    if idx.dim() == 1:
+        idx = idx[None]
+    if idx.dim() != 2 or idx.size(0) != 1:
+        raise GamlabError(f"probe takes one sequence, shape (T,) or (1, T); got {tuple(idx.shape)}.")
+    device = next(model.parameters()).device
+    with capturing(model) as records:
+        logits, _ = model(idx.to(device))
+    paths = {}
+    for name, gate, path in (("local", "gate_local", "local"), ("global", "gate_global", "global_")):
+        value = _stack(records, path)
+        if value is not None and _stack(records, gate) is not None:
+            value = value * _stack(records, gate)  # what the gate lets into the residual stream
+        paths[name] = value
+    return GAMInternals(
+        ids=idx[0].cpu(),
+        logits=logits[0].float().cpu(),
+        gate_local=_stack(records, "gate_local"),
+        gate_global=_stack(records, "gate_global"),
+        weights=_stack(records, "weights"),
+        local_norm=paths["local"].norm(dim=-1) if paths["local"] is not None else None,
+        global_norm=paths["global"].norm(dim=-1) if paths["global"] is not None else None,
+        update_norm=_stack(records, "update").norm(dim=-1),
+    )
+
+
+@dataclass
+class SlotTable:
+    """Per-token retrieval statistics of one layer over a corpus.
+
+    mean: (vocab, S) mean weight with which each token id reads each slot (0 where unseen)
+    count: (vocab,) how many times each token id occurred
+    """
+
+    layer: int
+    mean: torch.Tensor
+    count: torch.Tensor
+
+    def top_tokens(self, slot: int, top: int = 10, min_count: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """The token ids that read `slot` most on average: (ids (top,), mean weights (top,))."""
+        S = self.mean.size(1)
+        if not 0 <= slot < S:
+            raise GamlabError(f"slot {slot} does not exist; the memory has slots 0..{S - 1}.")
+        score = self.mean[:, slot].masked_fill(self.count < min_count, -1.0)  # (vocab,)
+        top = torch.topk(score, min(top, int((self.count >= min_count).sum())))
+        return top.indices, top.values
+
+
+def slot_table(model: torch.nn.Module, token_batches: Iterable[torch.Tensor], layer: int) -> SlotTable:
+    """Average, over a corpus, the retrieval weights of `layer` per token id.
+
+    token_batches: tensors of token ids, each (B, T) or (T,). Only that layer's block records.
+    """
+    blocks = gam_blocks(model)
+    if not 0 <= layer < len(blocks):
+        raise GamlabError(f"layer {layer} does not exist; this model has GAM layers 0..{len(blocks) - 1}.")
+    if blocks[layer].memory is None:
+        raise GamlabError("this layer has no memory path (a local-only ablation), so no slots to count.")
+    V, S = model.config.vocab_size, blocks[layer].memory.slots.size(0)
+    total, count = torch.zeros(V, S), torch.zeros(V)
+    device = next(model.parameters()).device
+    with capturing(model, [layer]) as (record,):
+        for idx in token_batches:
+            idx = idx[None] if idx.dim() == 1 else idx
+            model(idx.to(device))
+            ids, w = idx.reshape(-1).cpu(), record["weights"].reshape(-1, S).float().cpu()  # (B*T,), (B*T, S)
+            total.index_add_(0, ids, w)
+            count.index_add_(0, ids, torch.ones_like(ids, dtype=count.dtype))
+    return SlotTable(layer, total / count.clamp(min=1)[:, None], count)
+
+
+def slot_usage(model: torch.nn.Module, token_batches: Iterable[torch.Tensor], layer: int, slot: int,
+               top: int = 10, min_count: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which token ids of a corpus read memory slot `slot` of `layer` most (mean weight).
+
+    Returns (ids (top,), mean weights (top,)): what the slot has come to stand for. Tokens
+    seen fewer than `min_count` times are left out.
+    """
+    return slot_table(model, token_batches, layer).top_tokens(slot, top, min_count)

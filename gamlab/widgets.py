@@ -1,0 +1,262 @@
+"""Explorers for notebooks/06_inside_gam.ipynb: look inside a trained GAM, token by token.
+
+Two paths to the same views (gamlab.plots builds every figure, gamlab.probes computes every
+number; this module only wires them together):
+
+- "widget": ipywidgets controls (a text box, example texts, a layer slider, a token dropdown,
+  a slot picker) wired with `observe` to plotly FigureWidgets that are updated in place.
+  The model runs again only when the text changes (on Enter / leaving the box), and the
+  corpus statistics of a layer are computed once and cached; a slider tick redraws from data
+  already in hand.
+- "static": plain plotly figures with their own sliders and dropdowns, precomputed for one
+  text. They render wherever plotly renders, e.g. Colab, which ships ipywidgets 7 and does
+  not display FigureWidget.
+
+`explore(..., mode="auto")` takes the widget path when ipywidgets >= 8 and anywidget (which
+plotly 6+ FigureWidget needs) import and the kernel is not Colab's; the environment variable
+GAMLAB_WIDGETS=static|widget forces a path.
+
+Taught in notebooks/06_inside_gam.ipynb.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+
+import torch
+
+from . import plots
+from .errors import GamlabError
+from .probes import GAMInternals, SlotTable, gam_blocks, probe, slot_table
+
+MODES = ("auto", "widget", "static")
+
+
+def pick_mode(mode: str = "auto") -> str:
+    """'widget' or 'static': GAMLAB_WIDGETS if set, else `mode`, else what the front end supports."""
+    forced = os.environ.get("GAMLAB_WIDGETS", "").strip().lower()
+    if forced:
+        if forced not in ("widget", "static"):
+            raise GamlabError(f"GAMLAB_WIDGETS={forced!r} is not understood; set it to widget or static (or unset it).")
+        mode = forced
+    if mode not in MODES:
+        raise GamlabError(f"mode {mode!r} is not one of {', '.join(MODES)}.")
+    if mode == "widget" and not widgets_supported():
+        raise GamlabError("the widget explorer needs ipywidgets>=8 and anywidget; install them "
+                          "(pip install 'ipywidgets>=8' anywidget) or use mode='static'.")
+    if mode != "auto":
+        return mode
+    if "google.colab" in sys.modules:  # Colab renders plain plotly figures but not FigureWidget
+        return "static"
+    return "widget" if widgets_supported() else "static"
+
+
+def widgets_supported() -> bool:
+    """True when ipywidgets 8+ and anywidget are importable (plotly's FigureWidget needs both)."""
+    try:
+        import anywidget  # noqa: F401
+        import ipywidgets
+    except ImportError:
+        return False
+    return int(ipywidgets.__version__.split(".")[0]) >= 8
+
+
+# Tokenizers: gamlab's own and Hugging Face's both have encode/decode; HF's encode returns an
+# Encoding whose token ids are in .ids.
+
+def encode(tokenizer, text: str) -> list[int]:
+    out = tokenizer.encode(text)
+    return list(getattr(out, "ids", out))
+
+
+def token_texts(tokenizer, ids: Sequence[int]) -> list[str]:
+    """The text of each token on its own, for axis labels."""
+    return [tokenizer.decode([int(i)]) for i in ids]
+
+
+class _Inside:
+    """What both paths share: the model, the tokenizer, probing a text, corpus slot tables."""
+
+    def __init__(self, model, tokenizer, texts: Sequence[str], corpus: Iterable[torch.Tensor] | None,
+                 k: int, top: int):
+        if not texts:
+            raise GamlabError("give at least one example text to explore.")
+        self.model, self.tokenizer, self.texts, self.k, self.top = model, tokenizer, list(texts), k, top
+        self.n_layer = len(gam_blocks(model))
+        self.n_slots = model.config.n_slots
+        # Corpus for "which tokens read this slot": the given batches, else the example texts.
+        self.corpus = list(corpus) if corpus is not None else [torch.tensor(self.ids(t)) for t in self.texts]
+        self._tables: dict[int, SlotTable] = {}
+
+    def ids(self, text: str) -> list[int]:
+        ids = encode(self.tokenizer, text)[: self.model.config.block_size]
+        if not ids:
+            raise GamlabError("the text is empty after tokenizing; type a few words.")
+        return ids
+
+    def run(self, text: str) -> tuple[GAMInternals, list[str]]:
+        ids = self.ids(text)
+        return probe(self.model, torch.tensor(ids)), token_texts(self.tokenizer, ids)
+
+    def table(self, layer: int) -> SlotTable:
+        if layer not in self._tables:  # one pass over the corpus per layer, then cached
+            self._tables[layer] = slot_table(self.model, self.corpus, layer)
+        return self._tables[layer]
+
+    def slot_tokens(self, layer: int, slot: int) -> tuple[list[str], torch.Tensor]:
+        ids, weights = self.table(layer).top_tokens(slot, self.top)
+        return token_texts(self.tokenizer, ids.tolist()), weights
+
+    def busiest_slots(self, layer: int, n: int) -> list[int]:
+        """The n slots with the most total retrieval weight over the corpus."""
+        t = self.table(layer)
+        return torch.topk((t.mean * t.count[:, None]).sum(0), min(n, self.n_slots)).indices.tolist()
+
+
+def _mean(g: torch.Tensor | None) -> torch.Tensor | None:
+    return None if g is None else g.mean(-1)  # (L, T, C) -> (L, T)
+
+
+def _at(x: torch.Tensor | None, *index) -> torch.Tensor | None:
+    return None if x is None else x[index]
+
+
+class WidgetExplorer(_Inside):
+    """ipywidgets controls + FigureWidgets. `.box` is the widget to display."""
+
+    mode = "widget"
+
+    def __init__(self, model, tokenizer, texts, corpus=None, k: int = 5, top: int = 10):
+        super().__init__(model, tokenizer, texts, corpus, k, top)
+        import ipywidgets as W
+        import plotly.graph_objects as go
+
+        self.internals, self.tokens = self.run(self.texts[0])
+        self.examples = W.Dropdown(options=self.texts, value=self.texts[0], description="example",
+                                   layout=W.Layout(width="95%"))
+        self.text = W.Text(value=self.texts[0], continuous_update=False, description="text",
+                           placeholder="type a text, then press Enter", layout=W.Layout(width="95%"))
+        self.layer = W.IntSlider(value=0, min=0, max=self.n_layer - 1, description="layer",
+                                 continuous_update=False)
+        self.token = W.Dropdown(options=self._token_options(), value=0, description="token")
+        self.slot = W.BoundedIntText(value=self.busiest_slots(0, 1)[0], min=0, max=self.n_slots - 1,
+                                     description="slot")
+        self.status = W.HTML()
+
+        l, t, s = 0, 0, self.slot.value
+        self.figures = {name: go.FigureWidget(fig) for name, fig in self._build(l, t, s).items()}
+        self._say()
+
+        self.examples.observe(lambda c: setattr(self.text, "value", c["new"]), names="value")
+        self.text.observe(self._on_text, names="value")
+        self.layer.observe(self._on_layer, names="value")
+        self.token.observe(self._on_token, names="value")
+        self.slot.observe(self._on_slot, names="value")
+
+        f = self.figures
+        self.box = W.VBox([
+            W.HTML("<b>Inside GAM</b>: choose or type a text; the figures follow the controls."),
+            self.examples, self.text, W.HBox([self.layer, self.token, self.slot]), self.status,
+            f["gates"], W.HBox([f["channels"], f["top_slots"]]), f["retrieval"], f["contributions"],
+            f["slot_tokens"],
+        ])
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.box)
+
+    def _token_options(self) -> list[tuple[str, int]]:
+        return [(f"{i}: {label}", i) for i, label in enumerate(plots.token_labels(self.tokens))]
+
+    def _build(self, layer: int, token: int, slot: int, which: Iterable[str] | None = None) -> dict:
+        """Fresh figures for the current state (the views named in `which`, default all)."""
+        i, tok = self.internals, self.tokens
+        views = {
+            "gates": lambda: plots.gate_heatmap(_mean(i.gate_local), _mean(i.gate_global), tok),
+            "channels": lambda: plots.gate_channels(_at(i.gate_local, layer, token), _at(i.gate_global, layer, token),
+                                                    tok[token], layer),
+            "top_slots": lambda: plots.top_slots_bar(*i.top_slots(layer, token, self.k), tok[token], layer),
+            "retrieval": lambda: plots.retrieval_heatmap(i.weights[layer], tok, layer),
+            "contributions": lambda: plots.contributions(_at(i.local_norm, layer), _at(i.global_norm, layer),
+                                                         tok, layer),
+            "slot_tokens": lambda: plots.slot_tokens_bar(*self.slot_tokens(layer, slot), slot, layer),
+        }
+        return {name: views[name]() for name in (which or views)}
+
+    def _show(self, *which: str) -> None:
+        """Copy freshly built figures into the displayed FigureWidgets, one message per figure."""
+        for name, fig in self._build(self.layer.value, self.token.value, self.slot.value, which).items():
+            widget = self.figures[name]
+            with widget.batch_update():
+                for old, new in zip(widget.data, fig.data):
+                    old.update(new.to_plotly_json())
+                widget.layout.update(fig.layout.to_plotly_json())
+
+    def _say(self, error: str = "") -> None:
+        tokens = " ".join(plots.token_labels(self.tokens))
+        self.status.value = (f"<span style='color:#b00'>{error}</span>" if error else
+                             f"{len(self.tokens)} tokens: <code>{tokens[:300]}</code>")
+
+    def _on_text(self, change) -> None:  # heavy: runs the model once
+        try:
+            self.internals, self.tokens = self.run(change["new"])
+        except GamlabError as e:
+            self._say(str(e))
+            return
+        self._say()
+        with self.token.hold_trait_notifications():
+            self.token.options = self._token_options()
+            self.token.value = 0
+        self._show("gates", "channels", "top_slots", "retrieval", "contributions")
+
+    def _on_layer(self, change) -> None:
+        self._show("channels", "top_slots", "retrieval", "contributions", "slot_tokens")
+
+    def _on_token(self, change) -> None:
+        if change["new"] is not None:
+            self._show("channels", "top_slots")
+
+    def _on_slot(self, change) -> None:
+        self._show("slot_tokens")
+
+
+class StaticExplorer(_Inside):
+    """The same views for one text as plain plotly figures with their own sliders/dropdowns."""
+
+    mode = "static"
+
+    def __init__(self, model, tokenizer, texts, corpus=None, k: int = 5, top: int = 10, slot_layer: int | None = None,
+                 n_slots_shown: int = 12):
+        super().__init__(model, tokenizer, texts, corpus, k, top)
+        i, tok = self.internals, self.tokens = self.run(self.texts[0])
+        layer = self.n_layer - 1 if slot_layer is None else slot_layer
+        tables = {s: list(zip(*self.slot_tokens(layer, s))) for s in self.busiest_slots(layer, n_slots_shown)}
+        self.figures = {
+            "gates": plots.gate_heatmap(_mean(i.gate_local), _mean(i.gate_global), tok),
+            "channels": plots.gate_channels_explorer(i, tok),
+            "top_slots": plots.top_slots_explorer(i, tok, k),
+            "retrieval": plots.retrieval_explorer(i, tok),
+            "contributions": plots.contributions_explorer(i, tok),
+            "slot_tokens": plots.slot_tokens_explorer({s: [(t, float(w)) for t, w in v] for s, v in tables.items()},
+                                                      layer),
+        }
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        for fig in self.figures.values():
+            display(fig)
+
+
+def explore(model, tokenizer, texts: Sequence[str], corpus: Iterable[torch.Tensor] | None = None,
+            mode: str = "auto", k: int = 5, top: int = 10) -> WidgetExplorer | StaticExplorer:
+    """Explore a GAM model's gates and memory on `texts` (the first is shown first).
+
+    corpus: batches of token ids, (B, T) each, for "which tokens read this slot" (default:
+    the texts themselves). k: slots shown per token; top: tokens shown per slot.
+    mode: "auto" | "widget" | "static" (see the module docstring). Display the result.
+    """
+    chosen = pick_mode(mode)
+    cls = WidgetExplorer if chosen == "widget" else StaticExplorer
+    return cls(model, tokenizer, texts, corpus, k=k, top=top)

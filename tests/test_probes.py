@@ -1,0 +1,99 @@
+"""gamlab.probes: per-token internals have the right shapes and leave the model's outputs alone."""
+
+import pytest
+import torch
+
+import gamlab
+from gamlab.probes import capturing, gam_blocks, probe, slot_table, slot_usage
+
+
+def tiny(name="gam", **changes):
+    torch.manual_seed(0)
+    return gamlab.build_model(name, gamlab.ModelConfig.preset("tiny", **changes))
+
+
+def test_probe_shapes_and_values():
+    model = tiny(n_layer=3)
+    L, T, C, S = 3, 17, model.config.d_model, model.config.n_slots
+    idx = torch.randint(0, model.config.vocab_size, (T,))
+    p = probe(model, idx)
+    assert p.gate_local.shape == p.gate_global.shape == (L, T, C)
+    assert p.weights.shape == (L, T, S)
+    assert p.local_norm.shape == p.global_norm.shape == p.update_norm.shape == (L, T)
+    assert p.logits.shape == (T, model.config.vocab_size) and torch.equal(p.ids, idx)
+    assert 0 < p.gate_local.min() and p.gate_local.max() < 1  # sigmoid values
+    torch.testing.assert_close(p.weights.sum(-1), torch.ones(L, T))
+    # The update is the sum of the two gated paths, so its norm is at most the sum of theirs.
+    assert (p.update_norm <= p.local_norm + p.global_norm + 1e-5).all()
+    slots, w = p.top_slots(layer=1, token=4, k=3)
+    assert w.shape == (3,) and torch.equal(w, p.weights[1, 4, slots]) and w[0] == p.weights[1, 4].max()
+
+
+def test_probe_matches_a_hand_computation_of_layer_0():
+    model = tiny()
+    idx = torch.randint(0, 256, (1, 9))
+    p = probe(model, idx)
+    with torch.no_grad():
+        x = model.tok_emb(idx) + model.pos_emb(torch.arange(9))
+        block = model.blocks[0]
+        h = block.norm1(x)
+        g_l, g_g = block.gate(h).sigmoid().chunk(2, -1)
+        w = (h @ block.memory.slots.T).softmax(-1)
+        local = block.conv(h)
+    torch.testing.assert_close(p.gate_global[0], g_g[0])
+    torch.testing.assert_close(p.weights[0], w[0])
+    torch.testing.assert_close(p.local_norm[0], (g_l * local)[0].norm(dim=-1))
+
+
+def test_probing_changes_nothing_and_clears_capture():
+    model = tiny(dropout=0.1)
+    model.train()
+    idx = torch.randint(0, 256, (1, 20))
+    model.eval()
+    with torch.no_grad():
+        before, _ = model(idx)
+    model.train()
+    p = probe(model, idx)
+    assert torch.equal(p.logits, before[0])  # bitwise the same logits
+    assert model.training  # mode restored
+    assert all(b.capture is None for b in gam_blocks(model))
+    model.eval()
+    with torch.no_grad():
+        after, _ = model(idx)
+    assert torch.equal(after, before)
+
+
+def test_capture_is_cleared_when_the_forward_fails():
+    model = tiny()
+    with pytest.raises(gamlab.GamlabError):
+        with capturing(model):
+            model(torch.full((1, 5), 10_000))  # token id outside the vocabulary
+    assert all(b.capture is None for b in gam_blocks(model))
+
+
+def test_ablations_report_missing_paths_as_none():
+    p = probe(tiny("gam-global"), torch.randint(0, 256, (8,)))
+    assert p.gate_local is None and p.local_norm is None and p.weights.shape == (2, 8, 64)
+    p = probe(tiny("gam-sum"), torch.randint(0, 256, (8,)))
+    assert p.gate_global is None and p.global_norm.shape == (2, 8)
+
+
+def test_probe_refuses_a_model_without_gam_blocks():
+    with pytest.raises(gamlab.GamlabError, match="no GAM blocks"):
+        probe(tiny("transformer"), torch.randint(0, 256, (8,)))
+
+
+def test_slot_usage_finds_the_tokens_that_read_a_slot():
+    model = tiny()
+    batches = [torch.randint(0, 256, (4, 32)) for _ in range(3)]
+    table = slot_table(model, batches, layer=1)
+    # Recompute the mean weight of one token id for one slot by brute force.
+    token, slot = int(batches[0][0, 0]), 7
+    ws = [probe(model, b[i]).weights[1][b[i] == token, slot] for b in batches for i in range(len(b))]
+    torch.testing.assert_close(table.mean[token, slot], torch.cat(ws).mean())
+    ids, w = slot_usage(model, batches, layer=1, slot=slot, top=5)
+    assert ids.shape == w.shape == (5,) and (w[:-1] >= w[1:]).all()
+    assert w[0] == table.mean[table.count > 0, slot].max()
+    assert all(b.capture is None for b in gam_blocks(model))
+    with pytest.raises(gamlab.GamlabError, match="slot 64"):
+        table.top_tokens(64)

@@ -1,0 +1,126 @@
+"""gamlab.widgets: the path choice, and the widget callbacks driven by setting `.value`."""
+
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import gamlab
+from gamlab import widgets
+from gamlab.widgets import StaticExplorer, WidgetExplorer, explore, pick_mode
+
+
+class CharTokenizer:
+    """Bytes as tokens: enough for a tiny model with vocab 256."""
+
+    def encode(self, text):
+        return list(text.encode())
+
+    def decode(self, ids):
+        return bytes(ids).decode(errors="replace")
+
+
+TEXTS = ["the cat sat on the mat", "a dog ran home"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return gamlab.build_model("gam", gamlab.ModelConfig.preset("tiny"))
+
+
+@pytest.fixture(autouse=True)
+def no_forcing(monkeypatch):
+    monkeypatch.delenv("GAMLAB_WIDGETS", raising=False)
+
+
+def test_pick_mode(monkeypatch):
+    assert pick_mode("static") == "static"
+    assert pick_mode("auto") == ("widget" if widgets.widgets_supported() else "static")
+    monkeypatch.setitem(sys.modules, "google.colab", object())  # Colab: never FigureWidget
+    assert pick_mode("auto") == "static"
+    monkeypatch.delitem(sys.modules, "google.colab")
+    monkeypatch.setenv("GAMLAB_WIDGETS", "static")
+    assert pick_mode("auto") == "static" and pick_mode("widget") == "static"  # the variable wins
+    monkeypatch.setenv("GAMLAB_WIDGETS", "sometimes")
+    with pytest.raises(gamlab.GamlabError, match="GAMLAB_WIDGETS"):
+        pick_mode()
+    monkeypatch.delenv("GAMLAB_WIDGETS")
+    with pytest.raises(gamlab.GamlabError, match="mode"):
+        pick_mode("fancy")
+
+
+def test_old_ipywidgets_means_static(monkeypatch):
+    import ipywidgets
+    monkeypatch.setattr(ipywidgets, "__version__", "7.7.1")  # what Colab ships
+    assert not widgets.widgets_supported() and pick_mode("auto") == "static"
+    with pytest.raises(gamlab.GamlabError, match="ipywidgets>=8"):
+        pick_mode("widget")
+
+
+def test_static_explorer_builds_every_view(model):
+    e = explore(model, CharTokenizer(), TEXTS, mode="static")
+    assert isinstance(e, StaticExplorer)
+    assert set(e.figures) == {"gates", "channels", "top_slots", "retrieval", "contributions", "slot_tokens"}
+    T = len(TEXTS[0])
+    assert len(e.figures["retrieval"].layout.sliders[0].steps) == 2
+    assert np.asarray(e.figures["retrieval"].data[0].z).shape == (T, model.config.n_slots)
+    assert len(e.figures["top_slots"].layout.sliders[0].steps) == T
+
+
+@pytest.fixture
+def explorer(model):
+    pytest.importorskip("anywidget", reason="plotly's FigureWidget needs anywidget")
+    e = explore(model, CharTokenizer(), TEXTS, mode="widget")
+    assert isinstance(e, WidgetExplorer)
+    return e
+
+
+def test_layer_slider_updates_the_figures_in_place(explorer):
+    fig = explorer.figures["retrieval"]
+    z0 = np.asarray(fig.data[0].z)
+    explorer.layer.value = 1
+    assert explorer.figures["retrieval"] is fig  # the same FigureWidget, updated
+    assert "layer 1" in fig.layout.title.text
+    np.testing.assert_allclose(np.asarray(fig.data[0].z), explorer.internals.weights[1].numpy(), rtol=1e-6)
+    assert not np.allclose(np.asarray(fig.data[0].z), z0)
+    assert "layer 1" in explorer.figures["contributions"].layout.title.text
+
+
+def test_token_dropdown_updates_channels_and_top_slots(explorer):
+    explorer.token.value = 4  # "c" of "cat"
+    assert "token c" in explorer.figures["channels"].layout.title.text
+    slots, w = explorer.internals.top_slots(0, 4, explorer.k)
+    assert list(explorer.figures["top_slots"].data[0].x) == [f"slot {int(s)}" for s in slots]
+
+
+def test_text_box_reruns_the_model_only_on_text_changes(explorer, monkeypatch):
+    calls = []
+    run = explorer.run
+    monkeypatch.setattr(explorer, "run", lambda text: calls.append(text) or run(text))
+    explorer.layer.value = 1
+    explorer.token.value = 2
+    assert calls == []  # slider and dropdown redraw from data in hand
+    explorer.text.value = "hello"
+    assert calls == ["hello"]
+    assert np.asarray(explorer.figures["retrieval"].data[0].z).shape == (5, 64)
+    assert [label for label, _ in explorer.token.options] == ["0: h", "1: e", "2: l", "3: l", "4: o"]
+    assert explorer.token.value == 0
+    explorer.examples.value = TEXTS[1]  # choosing an example fills the text box
+    assert explorer.text.value == TEXTS[1] and calls[-1] == TEXTS[1]
+
+
+def test_empty_text_shows_a_message_and_keeps_the_figures(explorer):
+    z = np.asarray(explorer.figures["retrieval"].data[0].z)
+    explorer.text.value = ""
+    assert "empty" in explorer.status.value
+    np.testing.assert_array_equal(np.asarray(explorer.figures["retrieval"].data[0].z), z)
+
+
+def test_slot_picker_updates_the_slot_tokens(explorer):
+    explorer.slot.value = 9
+    fig = explorer.figures["slot_tokens"]
+    assert "slot 9" in fig.layout.title.text
+    labels, w = explorer.slot_tokens(0, 9)
+    np.testing.assert_allclose(fig.data[0].x, w.numpy(), rtol=1e-6)
