@@ -28,7 +28,13 @@ from .memory import AssociativeMemory
 
 
 class GAMBlock(nn.Module):
-    """One GAM block. `config.fusion` picks the paper's gated fusion or an ablation."""
+    """One GAM block. `config.fusion` picks the paper's gated fusion or an ablation.
+
+    Retrieval runs through the fused attention kernel (AssociativeMemory.read), which keeps
+    no (B, T, S) weights for the backward pass; when `capture` is set (gamlab.probes) it
+    computes w explicitly instead, to record it. GAMBlockReference is the plain version;
+    tests/test_perf_equivalence.py holds the two equal.
+    """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -49,7 +55,11 @@ class GAMBlock(nn.Module):
         """x: (B, T, C) -> (B, T, C)."""
         h = self.norm1(x)
         local = self.conv(h) if self.conv is not None else None  # (B, T, C)
-        global_, w = self.memory(h) if self.memory is not None else (None, None)  # (B,T,C), (B,T,S)
+        global_, w = None, None
+        if self.memory is not None and self.capture is not None:
+            global_, w = self.memory(h)  # (B, T, C), (B, T, S): the probes want w
+        elif self.memory is not None:
+            global_ = self.memory.read(h)  # (B, T, C): fused kernel, w never stored
         gate_logits = self.gate(h) if self.gate is not None else None  # (B, T, 2C) or (B, T, C)
         update, gates = fuse(self.fusion, gate_logits, local, global_)
         if self.capture is not None:

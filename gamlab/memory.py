@@ -5,6 +5,11 @@ The bank M holds S slots of width C. Each token's normalised state h scores ever
 weighted average of slots, w @ M. M is a parameter: the same for every sequence, so this
 path mixes no information between tokens (the convolution is GAM's only token mixer).
 
+The retrieval is attention with one fixed set of keys and values, the slots: `read` runs it
+through torch's fused `scaled_dot_product_attention` (query h, keys = values = M, scale 1.0 as
+in the paper), which never stores the (B, T, S) weights; `forward` computes them explicitly,
+as the lessons and the probes need them. Both give the same numbers.
+
 Taught in notebooks/02_global_path.ipynb.
 """
 
@@ -13,6 +18,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -35,3 +41,13 @@ class AssociativeMemory(nn.Module):
         """h: (B, T, C) -> (retrieved (B, T, C), weights (B, T, S))."""
         w = self.weights(h)
         return w @ self.slots, w  # (B, T, C), (B, T, S)
+
+    def read(self, h: torch.Tensor) -> torch.Tensor:
+        """h: (B, T, C) -> retrieved (B, T, C), the same as forward's, without keeping w.
+
+        The bank is expanded to the batch size as a view (no copy): a bank of batch 1
+        broadcast inside the call makes torch pick a slower kernel.
+        """
+        q = h.unsqueeze(1)  # (B, 1, T, C): one "head"
+        kv = self.slots.expand(h.size(0), 1, *self.slots.shape)  # (B, 1, S, C), a view
+        return F.scaled_dot_product_attention(q, kv.to(q.dtype), kv.to(q.dtype), scale=self.scale).squeeze(1)
