@@ -1,0 +1,183 @@
+"""Corpora, tokenization and batching into (input, target) blocks.
+
+    text (train, val) --tokenizer--> ids (N,) --chunks of T+1--> x = chunk[:-1], y = chunk[1:]
+
+Glossary: T = block_size (tokens the model sees), B = batch_size, N = tokens in a split.
+
+Datasets: "embedded" (the project's own stories, gamlab/corpus.py, offline), "wikitext2"
+and "tinystories" (Hugging Face `datasets`, need the network once), or the path of a text
+file or folder of .txt files (through `datasets`' "text" loader).
+
+The training order is a function of (seed, step) only: step s belongs to epoch
+s // steps_per_epoch, whose chunk order is a permutation drawn from a generator seeded with
+(seed, epoch). A resumed run therefore sees exactly the batches an uninterrupted one does.
+
+Taught in notebooks/05_training.ipynb.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .corpus import make_corpus
+from .errors import GamlabError
+from .tokenizer import train_tokenizer
+
+DATASETS = ("embedded", "wikitext2", "tinystories")
+OFFLINE_HINT = "use --dataset embedded (the project's own stories, no network needed)"
+
+
+# ---------------------------------------------------------------- raw text, split in two
+
+def load_texts(dataset: str = "embedded", *, n_stories: int = 6000, tinystories_n: int = 20_000,
+               val_fraction: float = 0.1) -> tuple[str, str]:
+    """(train_text, val_text) for a dataset name or a path to a text file / folder."""
+    if dataset == "embedded":
+        stories = make_corpus(n_stories, seed=0).split("\n\n")  # fixed corpus: seed 0, fixed split
+        n_val = max(1, int(len(stories) * val_fraction))
+        return "\n\n".join(stories[:-n_val]) + "\n\n", "\n\n".join(stories[-n_val:])
+    if dataset == "wikitext2":
+        ds = _hub(lambda load: load("wikitext", "wikitext-2-raw-v1"), "WikiText-2")
+        return "".join(ds["train"]["text"]), "".join(ds["validation"]["text"])
+    if dataset == "tinystories":
+        def first_n(load):
+            ds = load("roneneldan/TinyStories", streaming=True)
+            take = lambda split, n: "\n\n".join(row["text"] for row in ds[split].take(n))  # noqa: E731
+            return take("train", tinystories_n), take("validation", max(1, tinystories_n // 10))
+        return _hub(first_n, "TinyStories")
+    return _local_texts(dataset, val_fraction)
+
+
+def _hub(fetch, label: str):
+    """Run a Hugging Face download; with no network, one clear GamlabError instead of a trace."""
+    try:
+        import datasets
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise GamlabError(f"{label} needs the `datasets` package (pip install datasets); or {OFFLINE_HINT}.") from None
+    try:
+        return fetch(datasets.load_dataset)
+    except Exception as exc:  # ConnectionError, OfflineModeIsEnabled, HfHubHTTPError, ...
+        raise GamlabError(f"could not download {label} from the Hugging Face hub "
+                          f"(no network? {type(exc).__name__}); {OFFLINE_HINT}.") from None
+
+
+def _local_texts(path: str, val_fraction: float) -> tuple[str, str]:
+    """A text file, or every .txt file under a folder, split by lines: the last lines validate."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        names = ", ".join(DATASETS)
+        raise GamlabError(f"dataset {path!r} is neither a known name ({names}) nor an existing file or folder.")
+    files = sorted(str(f) for f in p.rglob("*.txt")) if p.is_dir() else [str(p)]
+    if not files:
+        raise GamlabError(f"folder {path!r} holds no .txt files; point --dataset at a text file or a folder of .txt files.")
+    import datasets
+
+    try:
+        lines = datasets.load_dataset("text", data_files=files, split="train")["text"]
+    except Exception as exc:
+        raise GamlabError(f"could not read {path!r} as text ({type(exc).__name__}: {exc}).") from None
+    if sum(map(len, lines)) < 100:
+        raise GamlabError(f"{path!r} holds under 100 characters of text; a language model needs more to learn from.")
+    n_val = max(1, int(len(lines) * val_fraction))
+    if n_val >= len(lines):
+        raise GamlabError(f"{path!r} has too few lines to split into training and validation text.")
+    return "\n".join(lines[:-n_val]) + "\n", "\n".join(lines[-n_val:])
+
+
+# ---------------------------------------------------------------- tokens and batches
+
+@dataclass
+class TextData:
+    """Token ids of both splits and the batches drawn from them.
+
+    get_batch(split, step) -> (x, y), each (B, T) int64: the trainer's batch source.
+    """
+
+    train: torch.Tensor  # (N_train,) int64
+    val: torch.Tensor  # (N_val,) int64
+    tokenizer: object
+    block_size: int
+    batch_size: int
+    seed: int = 0
+    name: str = "embedded"
+
+    def __post_init__(self) -> None:
+        T = self.block_size
+        for split, ids in (("train", self.train), ("val", self.val)):
+            if ids.numel() < T + 1:
+                raise GamlabError(f"the {split} split of {self.name!r} has {ids.numel()} tokens, fewer than "
+                                  f"block_size + 1 = {T + 1}; use more text or a smaller block size.")
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tokenizer.vocab_size
+
+    def chunks(self, split: str) -> torch.Tensor:
+        """Non-overlapping blocks of T + 1 tokens: (n_chunks, T + 1)."""
+        ids = self.train if split == "train" else self.val
+        n = ids.numel() // (self.block_size + 1)
+        return ids[: n * (self.block_size + 1)].view(n, self.block_size + 1)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, self.chunks("train").size(0) // self.batch_size)
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.batch_size * self.block_size
+
+    def get_batch(self, split: str = "train", step: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training batch number `step` (a function of seed and step), or validation batch `step`.
+
+        Returns x, y: (B, T) int64, y shifted one token ahead of x.
+        """
+        chunks = self.chunks(split)
+        if split == "train":
+            epoch, i = divmod(step, self.steps_per_epoch)
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            order = torch.randperm(chunks.size(0), generator=g)
+            rows = chunks[order[i * self.batch_size:(i + 1) * self.batch_size]]
+        else:
+            n = chunks.size(0)
+            rows = chunks[[(step * self.batch_size + j) % n for j in range(min(self.batch_size, n))]]
+        return rows[:, :-1].contiguous(), rows[:, 1:].contiguous()
+
+    def val_batches(self, max_batches: int | None = None):
+        """The whole validation split in order (or its first `max_batches` batches)."""
+        chunks = self.chunks("val")
+        n = -(-chunks.size(0) // self.batch_size)
+        for b in range(n if max_batches is None else min(n, max_batches)):
+            rows = chunks[b * self.batch_size:(b + 1) * self.batch_size]
+            yield rows[:, :-1].contiguous(), rows[:, 1:].contiguous()
+
+    def unigram_loss(self) -> float:
+        """Cross-entropy (nats/token) on the validation split of a model that ignores context.
+
+        Token frequencies come from the training split (add-one smoothed): the baseline a
+        language model must beat to show that it learned anything beyond letter counts.
+        """
+        counts = torch.bincount(self.train, minlength=self.vocab_size).double() + 1.0
+        logp = (counts / counts.sum()).log()
+        return float(-logp[self.val].mean())
+
+
+def load_data(dataset: str = "embedded", *, tokenizer="char", block_size: int = 128, batch_size: int = 32,
+              seed: int = 0, vocab_size: int = 10_000, n_stories: int = 6000, tinystories_n: int = 20_000,
+              max_tokens: int | None = None) -> TextData:
+    """Text -> tokenizer (trained on the training split, or the one given) -> TextData.
+
+    tokenizer: "char", "bpe" (vocab_size merges target) or an existing tokenizer object (a
+    resumed run passes the one saved in its checkpoint). max_tokens crops the training split.
+    """
+    train_text, val_text = load_texts(dataset, n_stories=n_stories, tinystories_n=tinystories_n)
+    tok = train_tokenizer(tokenizer, train_text, vocab_size) if isinstance(tokenizer, str) else tokenizer
+    train = torch.tensor(tok.encode(train_text), dtype=torch.long)
+    val = torch.tensor(tok.encode(val_text), dtype=torch.long)
+    if max_tokens is not None:
+        train = train[:max_tokens]
+    name = dataset if dataset in DATASETS else os.path.basename(os.path.normpath(dataset))
+    return TextData(train, val, tok, block_size, batch_size, seed, name)

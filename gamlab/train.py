@@ -1,0 +1,411 @@
+"""Training loop: AdamW, warm-up then cosine, gradient clipping, evaluation, checkpoints, history.
+
+    trainer = Trainer(model, TrainConfig.preset("tiny", steps=200), data.get_batch,
+                      val_batches=data.val_batches, out="runs/gam")
+    history = trainer.fit()            # list of dicts, one per evaluation
+    trainer.evaluate_full()            # loss over the whole validation split
+
+Batch source contract (anything that yields (x, y) int64 tensors of shape (B, T)):
+  - a callable get_batch(split, step) -> (x, y); split is "train" or "val". Training batch
+    `step` must depend only on (its seed, step): then a resumed run is exact.
+  - or an iterable of (x, y); on resume the first `step` items are skipped.
+Targets equal to -100 carry no loss (F.cross_entropy's ignore_index), so a synthetic task
+can score only the positions it asks about.
+
+History: one dict per evaluation, {step, train_loss, val_loss, lr, tokens_per_s, elapsed}:
+train_loss is the mean since the previous record, elapsed counts training seconds (not
+evaluation), tokens_per_s is the training throughput since the previous record.
+
+Taught in notebooks/05_training.ipynb.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import ModelConfig
+from .errors import GamlabError
+from .runtime import autocast, pick_device, seed_everything
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings; the defaults are the paper's (DESIGN.md)."""
+
+    lr: float = 3e-4
+    betas: tuple[float, float] = (0.9, 0.95)
+    weight_decay: float = 0.1
+    warmup_steps: int = 100  # capped at a tenth of the run for short runs (see warmup_for)
+    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
+    grad_clip: float = 1.0
+    batch_size: int = 32
+    steps: int | None = None  # total optimizer steps of the run; None: epochs * steps_per_epoch
+    epochs: float = 5.0
+    eval_every: int = 100
+    eval_batches: int | None = 20  # validation batches per periodic evaluation (None: all)
+    checkpoint_every: int | None = None  # steps; a checkpoint is also written at the end
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        self.betas = tuple(self.betas)
+        if self.lr <= 0 or self.batch_size < 1 or self.eval_every < 1:
+            raise GamlabError("TrainConfig needs lr > 0, batch_size >= 1 and eval_every >= 1.")
+        if self.steps is not None and self.steps < 1:
+            raise GamlabError(f"steps must be a positive number of optimizer steps, got {self.steps}.")
+        if self.checkpoint_every is not None and self.checkpoint_every < 1:
+            raise GamlabError(f"checkpoint_every must be a positive number of steps, got {self.checkpoint_every}.")
+
+    def total_steps(self, steps_per_epoch: int | None = None) -> int:
+        """Optimizer steps of the run: `steps`, or `epochs` epochs of `steps_per_epoch`."""
+        if self.steps is not None:
+            return self.steps
+        if steps_per_epoch is None:
+            raise GamlabError("TrainConfig.steps is None and the batch source has no epoch length; set steps.")
+        return max(1, round(self.epochs * steps_per_epoch))
+
+    def warmup_for(self, total: int) -> int:
+        """Warm-up steps: the configured number, but at most a tenth of a short run."""
+        return max(1, min(self.warmup_steps, total // 10))
+
+    def replace(self, **changes) -> TrainConfig:
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise GamlabError(f"TrainConfig has no field {', '.join(sorted(unknown))}.")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        return cls().replace(**data)
+
+    @classmethod
+    def preset(cls, name: str, **changes) -> TrainConfig:
+        """Settings that go with ModelConfig's preset of the same name."""
+        if name not in TRAIN_PRESETS:
+            raise GamlabError(f"Unknown preset {name!r}; choose one of {', '.join(TRAIN_PRESETS)}.")
+        return cls(**TRAIN_PRESETS[name]).replace(**changes)
+
+
+TRAIN_PRESETS: dict[str, dict] = {
+    # The paper: batch 32, lr 3e-4, 100 warm-up steps, 5 epochs.
+    "paper": dict(lr=3e-4, batch_size=32, warmup_steps=100, epochs=5, eval_every=200, eval_batches=50),
+    # Small models on short CPU runs learn faster with a larger step size.
+    "small": dict(lr=1e-3, batch_size=32, warmup_steps=50, steps=1000, eval_every=100, eval_batches=20),
+    "tiny": dict(lr=2e-3, batch_size=16, warmup_steps=20, steps=300, eval_every=50, eval_batches=10),
+}
+
+
+# ---------------------------------------------------------------- reusable pieces
+
+def make_optimizer(model: nn.Module, lr: float = 3e-4, weight_decay: float = 0.1,
+                   betas: tuple[float, float] = (0.9, 0.95)) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only.
+
+    Decayed: every parameter with 2 or more dimensions (linear and conv weights, the
+    embeddings, GAM's memory bank M). Not decayed: biases, LayerNorm gains, 1-D vectors,
+    and Mamba's A_log (a decay there would pull every state's timescale toward 1, as Mamba's
+    authors note).
+    """
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (decay if p.dim() >= 2 and not name.endswith("A_log") else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas))
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
+                   min_lr_ratio: float = 0.1) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over `warmup_steps`, then cosine decay to lr * min_lr_ratio at `total_steps`."""
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | None = None) -> float:
+    """Mean cross-entropy (nats per scored token) of `model` over `batches` of (x, y), each (B, T).
+
+    Positions with y == -100 are not scored. Perplexity is exp(loss).
+    """
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        for x, y in batches:
+            x, y = x.to(device), y.to(device)
+            with autocast(device):
+                _, loss = model(x, y)
+            n = int((y != -100).sum())
+            total += float(loss) * n
+            count += n
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise GamlabError("evaluation got no scored tokens; the validation batches are empty.")
+    return total / count
+
+
+def perplexity(loss: float) -> float:
+    """exp(loss), capped so that an untrained model prints a number rather than inf."""
+    return math.exp(min(loss, 50.0))
+
+
+def estimate_train_memory(model: nn.Module, batch_size: int, block_size: int | None = None) -> int:
+    """A rough upper estimate, in bytes, of what training `model` takes.
+
+    Weights, gradients and AdamW's two moments (4 copies, float32), plus activations kept for
+    the backward pass: about 34 floats per (token, channel, layer) for a block, and for Mamba
+    the (B, T, D, N) state tensors of its scan; the logits add (B, T, vocab) three times.
+    """
+    cfg: ModelConfig = model.config
+    T = block_size or cfg.block_size
+    B, C, L = batch_size, cfg.d_model, cfg.n_layer
+    weights = 4 * 4 * sum(p.numel() for p in model.parameters())
+    acts = 34 * B * T * C * L
+    if getattr(model, "name", "").startswith("mamba"):
+        acts += 8 * B * T * cfg.d_inner * cfg.d_state * L * max(1, math.ceil(math.log2(T)))
+    if getattr(model, "name", "") == "transformer-naive":
+        acts += 3 * B * cfg.n_head * T * T * L
+    acts += 3 * B * T * cfg.vocab_size
+    return weights + 4 * acts
+
+
+# ---------------------------------------------------------------- the trainer
+
+class TrainingDiverged(GamlabError):
+    """The loss became NaN or infinite."""
+
+
+class Trainer:
+    """Train `model` on a batch source; see the module docstring for the contract.
+
+    model:        a gamlab LanguageModel (or any module with forward(x, y) -> (logits, loss))
+    config:       TrainConfig
+    batches:      get_batch(split, step) -> (x, y), or an iterable of (x, y)
+    val_batches:  None, an iterable of (x, y), or a zero-argument callable returning one
+                  (e.g. data.val_batches). None with a callable source: get_batch("val", i)
+                  for i < config.eval_batches.
+    out:          folder for checkpoint.pt (None: no checkpoints)
+    on_eval:      called with the history list after each evaluation (live plots)
+    meta:         plain data saved in the checkpoint: model_name, model_config, tokenizer,
+                  dataset, ... (load_run needs model_name, model_config and tokenizer)
+    steps_per_epoch: lets config.epochs set the run length, and s/epoch be reported
+    """
+
+    def __init__(self, model: nn.Module, config: TrainConfig, batches, val_batches=None, *,
+                 out: str | Path | None = None, on_eval: Callable[[list], None] | None = None,
+                 meta: dict | None = None, steps_per_epoch: int | None = None, progress: bool = True):
+        self.config = config
+        self.device = pick_device(config.device)
+        self.model = model.to(self.device)
+        self.batches, self.val_source = batches, val_batches
+        self.out = Path(out) if out is not None else None
+        self.on_eval, self.progress = on_eval, progress
+        self.meta = dict(meta or {})
+        self.meta.setdefault("model_name", getattr(model, "name", type(model).__name__))
+        cfg = getattr(model, "config", None)
+        self.meta.setdefault("model_config", cfg.to_dict() if hasattr(cfg, "to_dict") else {})
+        self.steps_per_epoch = steps_per_epoch
+        self.total = config.total_steps(steps_per_epoch)
+        self.optimizer = make_optimizer(model, config.lr, config.weight_decay, config.betas)
+        self.scheduler = make_scheduler(self.optimizer, config.warmup_for(self.total), self.total, config.min_lr_ratio)
+        self.step, self.history = 0, []
+        self.elapsed = 0.0  # training seconds so far (evaluation and checkpoints excluded)
+        self.tokens = 0  # training tokens so far
+        self.acc = {"loss": 0.0, "n": 0, "tokens": 0, "time": 0.0}  # since the last history record
+        seed_everything(config.seed)
+
+    # ---- state
+
+    def state(self) -> dict:
+        rng = {"python": random.getstate(), "torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "step": self.step, "history": self.history,
+                "elapsed": self.elapsed, "tokens": self.tokens, "acc": dict(self.acc), "rng": rng,
+                "train_config": self.config.to_dict(), **self.meta}
+
+    def save(self) -> Path | None:
+        """Write <out>/checkpoint.pt atomically (nothing when out is None)."""
+        return save_checkpoint(self.out, self.state()) if self.out is not None else None
+
+    def resume(self, path: str | Path | None = None) -> int:
+        """Continue from a checkpoint (default: <out>/checkpoint.pt); returns the step reached.
+
+        The run length stays this trainer's: a run resumed with the same `steps` ends where
+        an uninterrupted one would, with the same losses.
+        """
+        state = load_checkpoint(path if path is not None else self.out, model_name=self.meta["model_name"],
+                                model_config=self.meta["model_config"] or None)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.history = int(state["step"]), list(state["history"])
+        self.elapsed = float(state.get("elapsed", 0.0))
+        self.tokens = int(state.get("tokens", 0))
+        self.acc = dict(state.get("acc", self.acc))
+        rng = state["rng"]
+        random.setstate(rng["python"])
+        torch.set_rng_state(rng["torch"])
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        return self.step
+
+    # ---- batches
+
+    def _train_batch(self, step: int):
+        if callable(self.batches):
+            return self.batches("train", step)
+        if not hasattr(self, "_iter"):
+            self._iter = iter(self.batches)
+            for _ in range(step):  # a resumed run skips what the first part consumed
+                next(self._iter)
+        try:
+            return next(self._iter)
+        except StopIteration:
+            raise GamlabError(f"the batch iterable ran out at step {step} of {self.total}; "
+                              "give more batches or fewer steps.") from None
+
+    def _val_batches(self, limit: int | None):
+        src = self.val_source
+        if src is None:
+            if not callable(self.batches):
+                raise GamlabError("no validation batches: pass val_batches when the batch source is an iterable.")
+            n = limit or self.config.eval_batches or 20
+            return [self.batches("val", i) for i in range(n)]
+        batches = src() if callable(src) else src
+        if limit is None:
+            return batches
+        return [b for _, b in zip(range(limit), batches)]
+
+    def evaluate(self, max_batches: int | None = None) -> float:
+        """Validation loss over `max_batches` batches (None: the whole validation source)."""
+        return evaluate(self.model, self._val_batches(max_batches), self.device)
+
+    def evaluate_full(self) -> float:
+        """Validation loss over the whole validation source (the number a table reports)."""
+        return self.evaluate(None)
+
+    # ---- the loop
+
+    def fit(self, steps: int | None = None) -> list[dict]:
+        """Train until `steps` optimizer steps in total (default: the configured run length).
+
+        Stopping early (e.g. steps smaller than the run length) leaves the schedule as it
+        would be in the full run, so continuing later is exact.
+        """
+        from tqdm.auto import tqdm
+
+        stop = min(steps, self.total) if steps is not None else self.total
+        cfg, model, dev = self.config, self.model, self.device
+        model.train()
+        bar = tqdm(total=self.total, initial=self.step, disable=not self.progress,
+                   desc=self.meta.get("model_name", "train"), unit="step", leave=False)
+        try:
+            while self.step < stop:
+                t0 = time.perf_counter()
+                x, y = self._train_batch(self.step)
+                x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+                with autocast(dev):
+                    _, loss = model(x, y)
+                if not torch.isfinite(loss):
+                    kept = f"the last good checkpoint (step {self._last_saved}) is kept in {self.out}" \
+                        if getattr(self, "_last_saved", None) is not None else "no checkpoint was written"
+                    raise TrainingDiverged(f"the training loss became {float(loss)} at step {self.step + 1}; "
+                                           f"{kept}; lower the learning rate (TrainConfig.lr) and try again.")
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                self.optimizer.step()
+                self.scheduler.step()
+                self.step += 1
+                if dev.type == "cuda":
+                    torch.cuda.synchronize(dev)
+                dt = time.perf_counter() - t0
+                self.elapsed += dt
+                self.acc["loss"] += loss.item()
+                self.acc["n"] += 1
+                self.acc["tokens"] += int(x.numel())
+                self.tokens += int(x.numel())
+                self.acc["time"] += dt
+                bar.update(1)
+                if self.step % cfg.eval_every == 0 or self.step == self.total:
+                    self._record()
+                    bar.set_postfix(loss=f"{self.history[-1]['train_loss']:.3f}",
+                                    val=f"{self.history[-1]['val_loss']:.3f}")
+                if self.out is not None and (self.step == self.total or
+                                             (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)):
+                    self.save()
+                    self._last_saved = self.step
+        finally:
+            bar.close()
+        return self.history
+
+    def _record(self) -> None:
+        acc = self.acc
+        entry = {"step": self.step, "train_loss": acc["loss"] / max(1, acc["n"]),
+                 "val_loss": self.evaluate(self.config.eval_batches),
+                 "lr": self.scheduler.get_last_lr()[0],
+                 "tokens_per_s": acc["tokens"] / max(acc["time"], 1e-9), "elapsed": self.elapsed}
+        self.history.append(entry)
+        self.acc = {"loss": 0.0, "n": 0, "tokens": 0, "time": 0.0}
+        if self.on_eval is not None:
+            self.on_eval(self.history)
+
+    def summary(self, val_loss: float | None = None) -> dict:
+        """Numbers for a results table: params, seconds, s/epoch, tokens/s, val loss, PPL."""
+        val_loss = self.evaluate_full() if val_loss is None else val_loss
+        seconds, spe = self.elapsed, self.steps_per_epoch
+        return {"model": self.meta["model_name"],
+                "params": sum(p.numel() for p in self.model.parameters()),
+                "steps": self.step, "seconds": seconds,
+                "s_per_epoch": seconds / self.step * spe if spe and self.step else None,
+                "tokens_per_s": self.tokens / seconds if seconds else None,
+                "val_loss": val_loss, "ppl": perplexity(val_loss)}
+
+
+def train(model: nn.Module, batches, config: TrainConfig | None = None, **kwargs) -> list[dict]:
+    """Shortcut: Trainer(model, config, batches, **kwargs).fit(); returns the history."""
+    return Trainer(model, config or TrainConfig.preset("tiny"), batches, **kwargs).fit()
+
+
+def load_run(out_dir: str | Path, device: str | torch.device = "cpu"):
+    """Rebuild (model, tokenizer, history) from a run folder written by `gamlab train`.
+
+    The model is in eval mode on `device`; tokenizer is None when the run saved none.
+    """
+    from .model import build_model
+    from .tokenizer import tokenizer_from_dict
+
+    state = load_checkpoint(out_dir, map_location="cpu")
+    try:
+        model = build_model(state["model_name"], ModelConfig.from_dict(state["model_config"]))
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise GamlabError(f"checkpoint in {out_dir} does not match model {state['model_name']!r} "
+                          f"of this gamlab version ({type(exc).__name__}); retrain it.") from None
+    tok = tokenizer_from_dict(state["tokenizer"]) if state.get("tokenizer") else None
+    return model.to(device).eval(), tok, list(state["history"])
