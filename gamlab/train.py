@@ -234,6 +234,7 @@ class Trainer:
         self.elapsed = 0.0  # training seconds so far (evaluation and checkpoints excluded)
         self.tokens = 0  # training tokens so far
         self.acc = {"loss": 0.0, "n": 0, "tokens": 0, "time": 0.0}  # since the last history record
+        self._last_saved: int | None = None  # step of the newest checkpoint on disk
         seed_everything(config.seed)
 
     # ---- state
@@ -263,6 +264,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step, self.history = int(state["step"]), list(state["history"])
+        self._last_saved = self.step
         self.elapsed = float(state.get("elapsed", 0.0))
         self.tokens = int(state.get("tokens", 0))
         self.acc = dict(state.get("acc", self.acc))
@@ -332,8 +334,8 @@ class Trainer:
                     _, loss = model(x, y)
                 if not torch.isfinite(loss):
                     kept = f"the last good checkpoint (step {self._last_saved}) is kept in {self.out}" \
-                        if getattr(self, "_last_saved", None) is not None else "no checkpoint was written"
-                    raise TrainingDiverged(f"the training loss became {float(loss)} at step {self.step + 1}; "
+                        if self._last_saved is not None else "no checkpoint was written"
+                    raise TrainingDiverged(f"the training loss became {loss.item()} at step {self.step + 1}; "
                                            f"{kept}; lower the learning rate (TrainConfig.lr) and try again.")
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()

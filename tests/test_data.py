@@ -1,0 +1,125 @@
+"""Data: the embedded corpus, tokenizers, the Hugging Face loaders on local files, batching."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from gamlab import GamlabError
+from gamlab.corpus import make_corpus, make_story
+from gamlab.data import load_data, load_texts
+from gamlab.tokenizer import BPETokenizer, CharTokenizer, tokenizer_from_dict, train_tokenizer
+
+
+def test_corpus_is_deterministic_and_recalls_its_opening():
+    assert make_corpus(50, seed=3) == make_corpus(50, seed=3)
+    assert make_corpus(50, seed=3) != make_corpus(50, seed=4)
+    import random
+    rng = random.Random(0)
+    recalled = 0
+    for _ in range(200):
+        story = make_story(rng)
+        first_two = story.split(". ")[1]  # "<hero> had a <pet> called <name> and a <color> <treasure>"
+        ending = story.rsplit(". ", 1)[-1]
+        color_treasure = " ".join(first_two.rstrip(".").split()[-2:])
+        recalled += color_treasure in ending or first_two.split()[4 if "called" in first_two else 6] in ending
+        # The recall sits far beyond a 2-layer, k=3 convolution's 5-token reach.
+        assert story.rfind(color_treasure) - story.find(color_treasure) > 100 or color_treasure not in ending
+    assert recalled > 150
+
+
+def test_embedded_split_is_fixed_and_disjoint():
+    train, val = load_texts("embedded", n_stories=200)
+    again = load_texts("embedded", n_stories=200)
+    assert (train, val) == again
+    assert val and val not in train and len(val) < len(train) / 5
+
+
+def test_char_tokenizer_round_trip_and_reload():
+    tok = CharTokenizer.train("hello world.\n")
+    text = "hello, world"  # "," was never seen: it maps to the unknown id 0
+    ids = tok.encode(text)
+    assert ids[5] == 0 and tok.decode(tok.encode("hello world")) == "hello world"
+    back = tokenizer_from_dict(tok.to_dict())
+    assert back.encode("lower hello") == tok.encode("lower hello") and back.vocab_size == tok.vocab_size
+
+
+def test_bpe_tokenizer_trains_round_trips_and_reloads():
+    train, _ = load_texts("embedded", n_stories=300)
+    tok = train_tokenizer("bpe", train, vocab_size=300)
+    assert isinstance(tok, BPETokenizer) and 100 < tok.vocab_size <= 300
+    ids = tok.encode("Mia had a red kite.")
+    assert tok.decode(ids) == "Mia had a red kite ."  # whitespace pre-tokenizer: "." is its own word
+    assert tok.encode(tok.decode(ids)) == ids
+    back = tokenizer_from_dict(tok.to_dict())
+    assert back.encode("Then Tom hugged Pip.") == tok.encode("Then Tom hugged Pip.")
+    with pytest.raises(GamlabError, match="Unknown tokenizer"):
+        train_tokenizer("words", train)
+
+
+def _write(path, n=300):
+    path.write_text("".join(f"Line {i}: the quick brown fox number {i} jumps.\n" for i in range(n)))
+    return path
+
+
+def test_local_text_file_loads_through_datasets(tmp_path):
+    f = _write(tmp_path / "mine.txt")
+    train, val = load_texts(str(f))
+    assert train.startswith("Line 0:") and "Line 299:" in val and "Line 299:" not in train
+    data = load_data(str(f), block_size=16, batch_size=4)
+    assert data.name == "mine.txt" and data.vocab_size == len(set(train)) + 1
+
+
+def test_local_folder_loads_every_txt_file(tmp_path):
+    _write(tmp_path / "a.txt", 100)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.txt").write_text("Second file, with other words in it.\n" * 50)
+    (tmp_path / "skip.csv").write_text("not,text\n")
+    train, val = load_texts(str(tmp_path))
+    assert "Line 5:" in train and "Second file" in val and "not,text" not in train + val
+    data = load_data(str(tmp_path), tokenizer="bpe", vocab_size=200, block_size=8, batch_size=2)
+    assert isinstance(data.tokenizer, BPETokenizer) and data.train.max() < data.vocab_size
+
+
+def test_missing_or_empty_paths_get_one_sentence(tmp_path):
+    with pytest.raises(GamlabError, match="neither a known name"):
+        load_texts(str(tmp_path / "nope.txt"))
+    with pytest.raises(GamlabError, match="no .txt files"):
+        load_texts(str(tmp_path))
+
+
+@pytest.mark.parametrize("name", ["wikitext2", "tinystories"])
+def test_hub_datasets_offline_give_one_clear_message(name):
+    code = ("from gamlab.data import load_texts\nfrom gamlab import GamlabError\n"
+            f"try:\n    load_texts({name!r})\nexcept GamlabError as e:\n    print('ERR', e)\n")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert "ERR could not download" in out.stdout, out.stdout + out.stderr
+    assert "--dataset embedded" in out.stdout and "Traceback" not in out.stderr
+
+
+def test_batches_shift_by_one_and_follow_seed_and_step():
+    data = load_data(n_stories=200, block_size=32, batch_size=4, seed=5)
+    x, y = data.get_batch("train", 7)
+    assert x.shape == y.shape == (4, 32) and x.dtype == torch.long
+    assert torch.equal(x[:, 1:], y[:, :-1])
+    assert torch.equal(x, data.get_batch("train", 7)[0])  # a function of (seed, step)
+    assert not torch.equal(x, data.get_batch("train", 8)[0])
+    # One epoch visits every training chunk once.
+    seen = torch.cat([data.get_batch("train", s)[0] for s in range(data.steps_per_epoch)])
+    from collections import Counter
+    seen_rows = Counter(tuple(r.tolist()) for r in seen)
+    all_rows = Counter(tuple(r.tolist()) for r in data.chunks("train")[:, :-1])
+    assert sum(seen_rows.values()) == data.steps_per_epoch * 4
+    assert all(all_rows[row] >= n for row, n in seen_rows.items())  # no chunk drawn twice
+    # Validation batches cover the whole split, in order.
+    n_val = sum(x.size(0) for x, _ in data.val_batches())
+    assert n_val == data.val.numel() // 33
+
+
+def test_unigram_baseline_is_near_the_entropy_of_letters():
+    data = load_data(n_stories=300, block_size=32, batch_size=4)
+    loss = data.unigram_loss()
+    assert 2.5 < loss < torch.log(torch.tensor(float(data.vocab_size)))
