@@ -15,6 +15,8 @@ from .errors import GamlabError
 # command name -> module (imported only when that command runs, so `gamlab --help` is fast)
 COMMANDS = {
     "info": "gamlab.info",
+    "compare": "gamlab.compare",
+    "train": "gamlab.train_cmd",
 }
 
 
