@@ -340,3 +340,28 @@ def gates_per_token(gate_local, gate_global, tokens: list[str]) -> go.Figure:
     fig.update_layout(title=steps[0]["args"][1]["title.text"], height=640, legend=dict(orientation="h", y=-0.12),
                       sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="token "), pad=dict(t=50))])
     return fig
+
+
+def loss_curves(histories: dict[str, list[dict]], unigram: float | None = None,
+                title: str = "Loss during training") -> go.Figure:
+    """Training and validation loss against optimizer step, one colour per model.
+
+    histories: model name -> the trainer's history (dicts with step, train_loss, val_loss).
+    Solid lines: validation loss; dotted: training loss; a dashed grey line marks the
+    unigram baseline (a model that ignores context) when given.
+    """
+    palette = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880"]
+    fig = go.Figure()
+    for i, (name, history) in enumerate(histories.items()):
+        color = palette[i % len(palette)]
+        steps = [h["step"] for h in history]
+        fig.add_trace(go.Scatter(x=steps, y=[h["val_loss"] for h in history], mode="lines+markers",
+                                 name=f"{name} validation", line=dict(color=color)))
+        fig.add_trace(go.Scatter(x=steps, y=[h["train_loss"] for h in history], mode="lines",
+                                 name=f"{name} training", line=dict(color=color, dash="dot")))
+    if unigram is not None:
+        fig.add_hline(y=unigram, line=dict(color="gray", dash="dash"),
+                      annotation_text=f"unigram baseline {unigram:.2f}", annotation_position="top right")
+    fig.update_layout(title=title, xaxis_title="optimizer step", yaxis_title="cross-entropy (nats per token)",
+                      height=460, legend=dict(orientation="h", y=-0.2))
+    return fig
