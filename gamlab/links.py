@@ -75,16 +75,25 @@ def replace_between_markers(text: str, block: str) -> str:
     return text[: start + len(TABLE_START)] + "\n" + block + text[end:]
 
 
-def update_install_cell(path) -> bool:
-    """Rewrite a notebook's install cell (its first code cell) to INSTALL_CELL. True if it changed."""
+def sync_notebook(path, notebook: str) -> bool:
+    """Rewrite a notebook's install cell (its first code cell) to INSTALL_CELL and its Colab and
+    Binder links to those of `notebook` (its path in the repository). True if anything changed."""
     import json
+    import re
 
     with open(path, encoding="utf-8") as f:
         nb = json.load(f)
+    before = json.dumps(nb, sort_keys=True)
     cell = next(c for c in nb["cells"] if c["cell_type"] == "code")
-    if "".join(cell["source"]) == INSTALL_CELL:
-        return False
     cell["source"] = INSTALL_CELL.splitlines(keepends=True)
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = "".join(cell["source"])
+            text = re.sub(r"https://colab\.research\.google\.com/github/[^)\s\"]+", colab_url(notebook), text)
+            text = re.sub(r"https://mybinder\.org/v2/gh/[^)\s\"]+", binder_url(notebook), text)
+            cell["source"] = text.splitlines(keepends=True)
+    if json.dumps(nb, sort_keys=True) == before:
+        return False
     with open(path, "w", encoding="utf-8") as f:
         json.dump(nb, f, indent=1, sort_keys=True, ensure_ascii=False)
         f.write("\n")
@@ -92,14 +101,14 @@ def update_install_cell(path) -> bool:
 
 
 def main(root: str = ".") -> None:
-    """`python -m gamlab.links`: rewrite install cells, docs/readme/notebooks.md and README's table."""
+    """`python -m gamlab.links`: rewrite install cells and badges, docs/readme/notebooks.md and README's table."""
     from pathlib import Path
 
     root_path = Path(root)
     notebooks = sorted(p.relative_to(root_path).as_posix() for p in root_path.glob("notebooks/[0-9]*.ipynb"))
     for nb in notebooks:
-        if update_install_cell(root_path / nb):
-            print(f"updated install cell: {nb}")
+        if sync_notebook(root_path / nb, nb):
+            print(f"updated install cell and links: {nb}")
     table = notebook_table([(nb, notebook_title(root_path / nb)) for nb in notebooks])
     (root_path / "docs/readme").mkdir(parents=True, exist_ok=True)
     (root_path / "docs/readme/notebooks.md").write_text(table, encoding="utf-8")

@@ -7,6 +7,7 @@ A source is a Python file cut into cells by lines that start with '# %%':
     # %% [markdown]   the cell is the triple-quoted string that follows
     # %% install      the install cell, taken from gamlab.links (one place holds the repo URL)
     # %%              a code cell
+The Colab and Binder badges go under the first heading, also from gamlab.links.
 Edit the source, then build: tests/test_notebooks_meta.py checks that each notebook matches it.
 """
 
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES, NOTEBOOKS = ROOT / "tools" / "lessons", ROOT / "notebooks"
 sys.path.insert(0, str(ROOT))
 
-from gamlab.links import INSTALL_CELL  # noqa: E402
+from gamlab.links import INSTALL_CELL, binder_badge, colab_badge  # noqa: E402
 
 METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -62,7 +63,11 @@ def parse(text: str) -> list[tuple[str, str]]:
 
 def build(source: Path) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook(metadata=dict(METADATA))
-    for kind, body in parse(source.read_text(encoding="utf-8")):
+    cells = parse(source.read_text(encoding="utf-8"))
+    path = f"notebooks/{source.stem}.ipynb"
+    title, _, rest = cells[0][1].partition("\n")  # the first cell is markdown, starting with the title
+    cells[0] = ("markdown", f"{title}\n\n{colab_badge(path)} {binder_badge(path)}\n{rest}")
+    for kind, body in cells:
         cell = nbformat.v4.new_markdown_cell(body) if kind == "markdown" else nbformat.v4.new_code_cell(body)
         cell.pop("id", None)  # ids change on every build; leave them out (nbformat 4.4)
         nb.cells.append(cell)

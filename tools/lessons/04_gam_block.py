@@ -176,7 +176,7 @@ prompt = torch.tensor([tok.encode("Once upon a time")], device=device)   # (1, T
 generator = torch.Generator(device=device).manual_seed(0)
 out = model.generate(prompt, max_new_tokens=60, generator=generator)    # (1, T0 + 60)
 sample = tok.decode(out[0].tolist())
-print(repr(sample))
+print(repr(sample.replace(tok.UNKNOWN, "?")))   # id 0 is the "unknown" character
 assert out.shape == (1, prompt.size(1) + 60) and sample.startswith("Once upon a time")
 
 # %% [markdown]
