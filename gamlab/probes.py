@@ -108,8 +108,9 @@ def _stack(records: list[dict], key: str) -> torch.Tensor | None:
 def probe(model: torch.nn.Module, idx: torch.Tensor) -> GAMInternals:
     """Run one sequence through `model` and return every GAM layer's internals.
 
-    idx: (T,) or (1, T) token ids. The model's outputs are the same as without probing
-    (capture only reads tensors the forward computes anyway).
+    idx: (T,) or (1, T) token ids. The model's outputs are the same as without probing, to
+    float rounding: a capturing block computes w = softmax(h M^T) explicitly where a normal
+    forward uses the fused kernel (gamlab/gam.py); nothing in the model is changed.
     """
     if idx.dim() == 1:
         idx = idx[None]

@@ -54,13 +54,15 @@ def test_probing_changes_nothing_and_clears_capture():
         before, _ = model(idx)
     model.train()
     p = probe(model, idx)
-    assert torch.equal(p.logits, before[0])  # bitwise the same logits
+    # Probed blocks compute w explicitly instead of through the fused kernel (gamlab/gam.py),
+    # so the logits agree to float rounding, not bit for bit.
+    torch.testing.assert_close(p.logits, before[0], rtol=1e-5, atol=1e-5)
     assert model.training  # mode restored
     assert all(b.capture is None for b in gam_blocks(model))
     model.eval()
     with torch.no_grad():
         after, _ = model(idx)
-    assert torch.equal(after, before)
+    assert torch.equal(after, before)  # and nothing in the model changed: bitwise the same
 
 
 def test_capture_is_cleared_when_the_forward_fails():

@@ -1,0 +1,190 @@
+# %% [markdown]
+"""
+# Lesson 6: Inside GAM, token by token
+
+A trained GAM decides, for every token and every channel, how much of its **local** path (the
+causal convolution) and of its **global** path (retrieval from the memory bank `M`) to add to
+the residual stream. In this lesson we open a trained model and watch it do that:
+
+1. get a trained GAM (load the one Lesson 5 or `gamlab train` saved, or train one here in a minute or two);
+2. probe one text: gate values and retrieval weights for every layer, as plain tensors;
+3. explore them with widgets: type a text, move through layers, pick a token, pick a slot.
+
+Shapes: `L` layers, `T` tokens, `C` channels, `S` memory slots. Symbols as in the paper:
+`σ(g_l)`, `σ(g_g)` the two gates, `w = softmax(h Mᵀ)` the retrieval weights.
+"""
+
+# %% install
+
+# %%
+from pathlib import Path
+
+import torch
+
+import gamlab
+from gamlab import plots
+from gamlab.data import load_data, load_texts
+from gamlab.probes import probe, slot_usage
+from gamlab.train import Trainer, TrainConfig, load_run
+from gamlab.widgets import explore, pick_mode
+
+device = gamlab.pick_device()
+print(gamlab.describe(device))
+gamlab.seed_everything(0)
+
+# %% [markdown]
+"""
+## 1. A trained GAM
+
+Looking inside an untrained model shows only its random initialisation, so we need a trained
+one. If Lesson 5 (`notebooks/05_showdown.ipynb`) or the command `gamlab train --model gam --out
+runs/gam` has saved a run, we load it; otherwise we train a small GAM here on the project's own
+stories (character tokens), with the same trainer. Delete `RUNS` entries to force retraining.
+"""
+
+# %%
+RUNS = ["runs/showdown/gam", "runs/gam"]  # where Lesson 5 and `gamlab train` save their GAM
+found = [p for run in RUNS for p in (Path(run), Path("..") / run) if (p / "checkpoint.pt").exists()]
+
+if found:
+    model, tokenizer, history = load_run(found[0], device=device)
+    print(f"loaded {found[0]}: {model.name}, {model.num_params():,} parameters, {history[-1]['step']} steps")
+    # Check its loss on the validation stories, encoded with the run's own tokenizer.
+    _, val_text = load_texts("embedded", n_stories=600)
+    val_ids = torch.tensor(tokenizer.encode(val_text)[:20_000])
+    data = None
+else:
+    fast, gpu = gamlab.fast_mode(), device.type == "cuda"
+    T = 64
+    data = load_data("embedded", tokenizer="char", block_size=T, batch_size=8 if fast else 32,
+                     n_stories=300 if fast else 3000)
+    tokenizer = data.tokenizer
+    config = gamlab.ModelConfig.preset("small" if gpu else "tiny", vocab_size=data.vocab_size, block_size=T,
+                                       n_layer=2 if fast else 4)
+    model = gamlab.build_model("gam", config)
+    steps = 30 if fast else (1500 if gpu else 250)
+    trainer = Trainer(model, TrainConfig.preset("tiny", steps=steps, batch_size=data.batch_size,
+                                               eval_every=max(1, steps // 5), eval_batches=4, device=str(device)),
+                      data.get_batch, data.val_batches, meta={"tokenizer": tokenizer.to_dict()})
+    history = trainer.fit()
+    model.eval()
+    val_ids = data.val[:20_000]
+    print(f"trained {model.num_params():,} parameters for {steps} steps in {trainer.elapsed:.0f} s")
+
+# %% [markdown]
+"""
+Is it trained? A model that ignores context can do no better than the **unigram** loss (the
+entropy of the character frequencies). A GAM that has learned anything sits below it.
+"""
+
+# %%
+T = model.config.block_size
+blocks = val_ids[: (len(val_ids) - 1) // (T + 1) * (T + 1)].view(-1, T + 1)[:16]  # (16, T + 1)
+with torch.no_grad():
+    _, val_loss = model(blocks[:, :-1].to(device), blocks[:, 1:].to(device))
+counts = torch.bincount(val_ids, minlength=model.config.vocab_size).double() + 1
+unigram = float(-(counts / counts.sum()).log()[val_ids].mean())
+print(f"validation loss {float(val_loss):.3f} nats/token, unigram {unigram:.3f}")
+assert float(val_loss) < unigram, "the model has not learned anything beyond token frequencies"
+
+# %% [markdown]
+"""
+## 2. Probing one text
+
+`gamlab.probes.probe(model, ids)` runs the text once with every GAM block's `capture` switched
+on and returns what the blocks computed, per layer and per token. Capture is off in normal
+forward passes (nothing is stored), and probing leaves the outputs as they were (up to float
+rounding: a probed block computes `w` explicitly rather than with the fused kernel).
+"""
+
+# %%
+text = "Once upon a time there was a girl named Mia. Mia had a red ball."
+ids = torch.tensor(tokenizer.encode(text))
+internals = probe(model, ids)
+L, S = internals.n_layer, model.config.n_slots
+print("gate_local ", tuple(internals.gate_local.shape), "  (L, T, C)")
+print("weights    ", tuple(internals.weights.shape), "  (L, T, S)")
+print("local_norm ", tuple(internals.local_norm.shape), "     (L, T): |σ(g_l) · local| per token")
+
+with torch.no_grad():
+    plain_logits, _ = model(ids[None].to(device))
+assert torch.allclose(internals.logits, plain_logits[0].float().cpu(), atol=1e-4), "probing changed the output"
+assert ((internals.gate_local > 0) & (internals.gate_local < 1)).all()  # sigmoids
+assert torch.allclose(internals.weights.sum(-1), torch.ones(L, len(ids)), atol=1e-5)  # softmax over S slots
+assert all(b.capture is None for b in model.blocks)  # capture is off again
+
+# %% [markdown]
+"""
+The mean gate values per layer and token (over the `C` channels). Values near 1 let a path
+through, values near 0 shut it. Hover to read the numbers.
+"""
+
+# %%
+tokens = [tokenizer.decode([i]) for i in ids.tolist()]
+plots.gate_heatmap(internals.gate_local.mean(-1), internals.gate_global.mean(-1), tokens)
+
+# %% [markdown]
+"""
+What a memory slot stands for: average, over a corpus (here validation stories), the weight
+with which each token reads a slot. `slot_usage` returns the tokens that read it most.
+"""
+
+# %%
+corpus = list(val_ids[: len(val_ids) // T * T].view(-1, T)[:32].split(8))  # 4 batches of (8, T)
+layer = L - 1
+mia = len(tokenizer.encode(text[: text.rindex("Mia")]))  # position of the second "Mia"
+slot = int(internals.top_slots(layer, mia, k=1)[0][0])   # the slot it reads most
+top_ids, top_w = slot_usage(model, corpus, layer=layer, slot=slot, top=8)
+print(f"layer {layer}: the second 'Mia' reads slot {slot} most; over the corpus, that slot is read most by:\n ",
+      ", ".join(f"{tokenizer.decode([i])!r} {w:.2f}" for i, w in zip(top_ids.tolist(), top_w.tolist())))
+
+# %% [markdown]
+"""
+## 3. Explore
+
+The explorer below puts all of it behind controls:
+
+- **example / text**: choose a text or type one and press Enter (the model runs again only then);
+- **layer**: the heatmaps, bars and slot table follow the layer;
+- **token**: the channel distribution of its gates and the top-5 slots it reads;
+- **slot**: the corpus tokens that read this slot most;
+
+and figures for the gate values (all layers), the retrieval weights (tokens x slots) and the
+contributions of the two paths to the residual stream.
+
+In JupyterLab and Jupyter Notebook these are live widgets. Where widgets cannot render (Colab
+ships ipywidgets 7 and does not display plotly's `FigureWidget`), the same views come as plotly
+figures with their own sliders and dropdowns for the first text. Force either path with
+`explore(..., mode="static")` / `mode="widget"` or the environment variable `GAMLAB_WIDGETS`.
+"""
+
+# %%
+stories = load_texts("embedded", n_stories=600)[1].split("\n\n")
+texts = [text, "Tom had a small dog. The dog liked to run in the park with Tom."]
+texts += [s.split(". ")[0] + "." for s in stories[:4]]
+print("explorer path:", pick_mode())
+explorer = explore(model, tokenizer, texts, corpus=corpus)
+explorer
+
+# %% [markdown]
+"""
+## What to look for
+
+- **Layer 0 cannot use context in its memory read.** There `h` is the normalised embedding of
+  the token and its position, so `w` depends on nothing else: the same character at the same
+  place always reads the same slots. Only the convolution mixes neighbours, and only the
+  layers above see its result. The memory bank `M` is one parameter, the same for every text:
+  the global path is a learned lookup, not a memory of this text.
+- **Which path does a token lean on?** Compare the two bars per token in the contributions
+  figure. Spaces and the letters right after them often differ from letters inside a word.
+- **How far back can a prediction look?** With kernel `k` and `L` layers, at most
+  `L·(k−1)+1` tokens (the cell below prints it for this model). A name introduced earlier than that cannot be recalled
+  through the global path, whatever the slots hold.
+- **Slots are shared.** Pick a slot: the tokens that read it most are often a family (vowels,
+  spaces and punctuation, capitals).
+"""
+
+# %%
+reach = gamlab.receptive_field(model.config.n_layer, model.config.conv_kernel)
+print(f"kernel {model.config.conv_kernel}, {model.config.n_layer} layers: each prediction sees the last {reach} tokens")
+assert reach == model.config.n_layer * (model.config.conv_kernel - 1) + 1
