@@ -115,6 +115,17 @@ class _Inside:
         return torch.topk((t.mean * t.count[:, None]).sum(0), min(n, self.n_slots)).indices.tolist()
 
 
+def refresh_figure(widget, fig) -> None:
+    """Copy a freshly built figure into a displayed FigureWidget in place (one message).
+
+    The builders make figures of a fixed structure, so trace i of `fig` updates trace i.
+    """
+    with widget.batch_update():
+        for old, new in zip(widget.data, fig.data):
+            old.update(new.to_plotly_json())
+        widget.layout.update(fig.layout.to_plotly_json())
+
+
 def _mean(g: torch.Tensor | None) -> torch.Tensor | None:
     return None if g is None else g.mean(-1)  # (L, T, C) -> (L, T)
 
@@ -186,13 +197,8 @@ class WidgetExplorer(_Inside):
         return {name: views[name]() for name in (which or views)}
 
     def _show(self, *which: str) -> None:
-        """Copy freshly built figures into the displayed FigureWidgets, one message per figure."""
         for name, fig in self._build(self.layer.value, self.token.value, self.slot.value, which).items():
-            widget = self.figures[name]
-            with widget.batch_update():
-                for old, new in zip(widget.data, fig.data):
-                    old.update(new.to_plotly_json())
-                widget.layout.update(fig.layout.to_plotly_json())
+            refresh_figure(self.figures[name], fig)
 
     def _say(self, error: str = "") -> None:
         tokens = " ".join(plots.token_labels(self.tokens))
@@ -260,3 +266,46 @@ def explore(model, tokenizer, texts: Sequence[str], corpus: Iterable[torch.Tenso
     chosen = pick_mode(mode)
     cls = WidgetExplorer if chosen == "widget" else StaticExplorer
     return cls(model, tokenizer, texts, corpus, k=k, top=top)
+
+
+class LiveLoss:
+    """Loss curves that redraw at each evaluation of a training run (notebooks/05_showdown.ipynb).
+
+    Widget path: a FigureWidget updated in place. Static path: a plain plotly figure sent
+    again through an IPython display handle. Pass `update` as the trainer's callback:
+    `Trainer(..., on_eval=lambda history: live.update("gam", history))`.
+    """
+
+    def __init__(self, names: Sequence[str], unigram: float | None = None, title: str = "Loss during training",
+                 mode: str = "auto"):
+        self.mode = pick_mode(mode)
+        self.unigram, self.title = unigram, title
+        self.histories: dict[str, list[dict]] = {name: [] for name in names}
+        self.figure = self._build()
+        if self.mode == "widget":
+            import plotly.graph_objects as go
+            self.figure = go.FigureWidget(self.figure)
+        self._handle = None
+
+    def _build(self):
+        return plots.loss_curves(self.histories, self.unigram, self.title)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        if self.mode == "widget":
+            display(self.figure)
+        else:
+            self._handle = display(self.figure, display_id=True)
+
+    def update(self, name: str, history: list[dict]) -> None:
+        """Show `history` (the trainer's list of evaluation records) as model `name`'s curves."""
+        if name not in self.histories:
+            raise GamlabError(f"LiveLoss was made for {', '.join(self.histories)}; {name!r} is not one of them.")
+        self.histories[name] = list(history)
+        fig = self._build()
+        if self.mode == "widget":
+            refresh_figure(self.figure, fig)
+        else:
+            self.figure = fig
+            if self._handle is not None:
+                self._handle.update(fig)

@@ -124,3 +124,25 @@ def test_slot_picker_updates_the_slot_tokens(explorer):
     assert "slot 9" in fig.layout.title.text
     labels, w = explorer.slot_tokens(0, 9)
     np.testing.assert_allclose(fig.data[0].x, w.numpy(), rtol=1e-6)
+
+
+HISTORY = [{"step": 10, "train_loss": 3.0, "val_loss": 2.9}, {"step": 20, "train_loss": 2.5, "val_loss": 2.4}]
+
+
+def test_live_loss_static_updates_its_figure():
+    live = widgets.LiveLoss(["gam", "mamba"], unigram=3.0, mode="static")
+    assert all(len(t.x) == 0 for t in live.figure.data)
+    live.update("gam", HISTORY)
+    assert list(live.figure.data[0].x) == [10, 20] and list(live.figure.data[0].y) == [2.9, 2.4]
+    assert len(live.figure.data[2].x) == 0  # mamba has not reported yet
+    with pytest.raises(gamlab.GamlabError, match="transformer"):
+        live.update("transformer", HISTORY)
+
+
+def test_live_loss_widget_updates_in_place():
+    pytest.importorskip("anywidget", reason="plotly's FigureWidget needs anywidget")
+    live = widgets.LiveLoss(["gam", "mamba"], mode="widget")
+    fig = live.figure
+    live.update("mamba", HISTORY[:1])
+    live.update("mamba", HISTORY)
+    assert live.figure is fig and list(fig.data[2].x) == [10, 20] and list(fig.data[3].y) == [3.0, 2.5]
