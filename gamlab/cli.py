@@ -17,6 +17,8 @@ COMMANDS = {
     "info": "gamlab.info",
     "compare": "gamlab.compare",
     "train": "gamlab.train_cmd",
+    "bench": "gamlab.bench_cmd",
+    "recall": "gamlab.recall",
 }
 
 

@@ -308,7 +308,8 @@ def retrieval_temperature(weights, retrieved, target, temperatures, labels: list
     fig.update_xaxes(title_text="channel", row=1, col=2)
     states = [(f"{t:g}", {"y": [w[i], _np(target), r[i]]}, {"title.text": f"Softmax retrieval at temperature τ = {t:g}"})
               for i, t in enumerate(tau)]
-    fig.update_layout(title=states[0][2]["title.text"], height=420, legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(title=states[0][2]["title.text"], height=440,
+                      legend=dict(orientation="h", x=1, xanchor="right", y=1.16))
     return _with_slider(fig, states, "τ = ")
 
 
@@ -337,7 +338,8 @@ def gates_per_token(gate_local, gate_global, tokens: list[str]) -> go.Figure:
     steps = [dict(label=f"{t}:{labels[t]}", method="update",  # restyle only the two bottom traces
                   args=[{"y": [gl[t].tolist(), gg[t].tolist()]}, {"title.text": f"Gates of token {t} ({labels[t]})"}, [2, 3]])
              for t in range(T)]
-    fig.update_layout(title=steps[0]["args"][1]["title.text"], height=640, legend=dict(orientation="h", y=-0.12),
+    fig.update_layout(title=steps[0]["args"][1]["title.text"], height=660,
+                      legend=dict(orientation="h", x=1, xanchor="right", y=1.1),
                       sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="token "), pad=dict(t=50))])
     return fig
 
@@ -364,4 +366,109 @@ def loss_curves(histories: dict[str, list[dict]], unigram: float | None = None,
                       annotation_text=f"unigram baseline {unigram:.2f}", annotation_position="top right")
     fig.update_layout(title=title, xaxis_title="optimizer step", yaxis_title="cross-entropy (nats per token)",
                       height=460, legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def scaling_chart(rows: list[dict], exponents: dict[str, float | None]) -> go.Figure:
+    """scaling_curves with each block's fitted growth exponent (time ~ T^e) in its legend name.
+
+    exponents: block name -> slope of log time against log T (gamlab.bench.growth_exponent).
+    """
+    fig = scaling_curves(rows)
+    for trace in fig.data:
+        e = exponents.get(trace.name)
+        if e is not None:
+            trace.name = f"{trace.name} (time ~ T^{e:.2f})"
+    return fig
+
+
+# ---- lesson 07: recall grid, effective context, what a query reads ---------------------------
+
+def recall_heatmaps(results: dict) -> go.Figure:
+    """One heatmap per model: MQAR query accuracy by sequence length (rows) x pairs (columns).
+    results: the dict gamlab.recall.run_grid returns (accuracy[model][length][pairs])."""
+    names, g = list(results["accuracy"]), results["grid"]
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, shared_yaxes=True,
+                        horizontal_spacing=0.03)
+    x = [str(n) for n in g["pairs"]]
+    y = [str(T) for T in g["lengths"]]
+    for i, name in enumerate(names, start=1):
+        z = _np(results["accuracy"][name])
+        fig.add_trace(go.Heatmap(z=z, x=x, y=y, zmin=0, zmax=1, colorscale="Viridis", showscale=i == len(names),
+                                 text=[[f"{v:.2f}" for v in row] for row in z], texttemplate="%{text}",
+                                 hovertemplate=f"{name}<br>seq_len %{{y}}, %{{x}} pairs: accuracy %{{z:.2f}}<extra></extra>"),
+                      row=1, col=i)
+        fig.update_xaxes(title_text="pairs", type="category", row=1, col=i)
+    fig.update_yaxes(title_text="sequence length", type="category", row=1, col=1)
+    fig.update_layout(title=f"Associative recall (MQAR): query accuracy, chance {results['chance']:.2f}",
+                      height=320, margin=dict(t=80))
+    return fig
+
+
+def context_profiles(profiles: dict, reach: int | None = None, log: bool = True) -> go.Figure:
+    """Gradient sensitivity by lag, one line per model. profiles: {name: (T,) per-lag values,
+    summing to 1} (gamlab.context.context_profile); reach: the GAM stack's receptive field."""
+    fig = go.Figure()
+    for name, p in profiles.items():
+        p = _np(p)
+        fig.add_trace(go.Scatter(x=np.arange(len(p)), y=np.where(p > 0, p, np.nan), mode="lines+markers",
+                                 marker=dict(size=4), name=name))
+    if reach is not None:
+        fig.add_vline(x=reach - 1, line_dash="dash", annotation_text=f"GAM reach L(k-1)+1 = {reach}")
+    fig.update_layout(title="Effective context: |d out_t / d x_(t-lag)|, normalised (gaps are exact zeros)",
+                      xaxis_title="lag (tokens back from t)", yaxis_title="share of the gradient",
+                      yaxis_type="log" if log else "linear", height=380)
+    return fig
+
+
+def recall_predictions(x, y, predictions: dict, read_weights=None, labels: list[str] | None = None) -> go.Figure:
+    """For one MQAR sequence: each model's answer per query (a table-like scatter: green right,
+    red wrong), and below it, chosen with a dropdown per query, the fast-weight memory's read
+    weights over earlier positions.
+
+    x, y: (T,) tokens and answers (-100 where nothing is asked); predictions: {model: (T,) argmax};
+    read_weights: (T, T) for one layer, heads averaged, or None."""
+    x, y = _np(x).astype(int), _np(y).astype(int)
+    queries = np.flatnonzero(y != -100)
+    labels = labels or [str(t) for t in x]
+    rows = 2 if read_weights is not None else 1
+    fig = make_subplots(rows=rows, cols=1, vertical_spacing=0.18, row_heights=[0.45, 0.55][:rows] if rows == 2 else None,
+                        subplot_titles=["answer per query (green: right, red: wrong)",
+                                        "what the query reads from (fast-weight memory)"][:rows])
+    qtext = [f"q{j} @{p}: key {labels[p]}" for j, p in enumerate(queries)]
+    for name, pred in predictions.items():
+        pred = _np(pred).astype(int)[queries]
+        ok = pred == y[queries]
+        fig.add_trace(go.Scatter(x=qtext, y=[name] * len(queries), mode="markers+text", text=[str(v) for v in pred],
+                                 textposition="top center", marker=dict(size=14, color=np.where(ok, "seagreen", "crimson")),
+                                 hovertemplate="%{x}<br>" + name + " says %{text}<extra></extra>", showlegend=False),
+                      row=1, col=1)
+    fig.add_trace(go.Scatter(x=qtext, y=["answer"] * len(queries), mode="markers+text", text=[str(v) for v in y[queries]],
+                             textposition="top center", marker=dict(size=14, color="grey"), showlegend=False), row=1, col=1)
+    if read_weights is not None:
+        a = _np(read_weights)
+        colors = ["lightgrey"] * len(x)
+
+        def bar_state(p):
+            c = list(colors)
+            j = int(np.flatnonzero(x[: p] == x[p])[0]) if np.any(x[: p] == x[p]) else None
+            if j is not None and j + 1 < len(c):
+                c[j], c[j + 1] = "orange", "seagreen"  # its key, and the value to recall
+            c[p] = "steelblue"
+            return a[p], c
+
+        w0, c0 = bar_state(queries[0]) if len(queries) else (np.zeros(len(x)), colors)
+        fig.add_trace(go.Bar(x=[f"{i}:{labels[i]}" for i in range(len(x))], y=w0, marker_color=c0, showlegend=False,
+                             hovertemplate="position %{x}: weight %{y:.3f}<extra></extra>"), row=2, col=1)
+        bar = len(fig.data) - 1
+        states = []
+        for j, p in enumerate(queries):
+            w, c = bar_state(p)
+            states.append((qtext[j], {"y": [w], "marker.color": [c]}, {}))
+        fig.update_layout(updatemenus=[dict(buttons=[dict(label=l, method="restyle", args=[d, [bar]])
+                                                     for l, d, _ in states],
+                                            direction="down", x=1.0, xanchor="right", y=0.5, yanchor="bottom")])
+        fig.update_yaxes(title_text="read weight", row=2, col=1)
+        fig.update_xaxes(title_text="earlier position: token (orange: the key, green: its value)", row=2, col=1)
+    fig.update_layout(title="One MQAR sequence: what each model answers", height=380 + 300 * (rows - 1))
     return fig

@@ -1,0 +1,196 @@
+"""The recall grid: train each model on MQAR, measure query accuracy by sequence length x pairs.
+
+For every model and every sequence length, one fresh model (the "tiny" preset, same width and
+depth for all, dropout off) is trained on a mix of the pair counts of the grid (each batch
+draws one count in turn), then scored on fresh sequences of each count: the fraction of
+queries whose argmax prediction is the right value. Chance is 1 / (number of values).
+
+    gamlab recall                 the default grid (a few minutes on a 2-core CPU)
+    gamlab recall --fast          a tiny grid in seconds (CI)
+
+Taught in notebooks/07_beyond_the_paper.ipynb.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from .config import ModelConfig
+from .errors import GamlabError
+from .model import LanguageModel, build_model, list_models
+from .runtime import fast_mode, pick_device, seed_everything
+from .tasks import MQAR, answers_correct, batches
+from .train import Trainer, TrainConfig
+
+DEFAULT_MODELS = ("gam", "transformer", "mamba", "gam-fw")
+
+
+@dataclass
+class RecallGrid:
+    """What to train and where to score it. Every model gets the same data, steps and seed."""
+
+    models: tuple[str, ...] = DEFAULT_MODELS
+    lengths: tuple[int, ...] = (64, 128)
+    pairs: tuple[int, ...] = (4, 8, 16)
+    steps: int = 600
+    batch_size: int = 32
+    lr: float = 3e-3
+    vocab_size: int = 64
+    min_gap: int = 1
+    eval_sequences: int = 256
+    seed: int = 0
+    preset: str = "tiny"
+    device: str = "auto"
+    changes: dict = field(default_factory=dict)  # ModelConfig fields to change (e.g. d_model)
+
+    @classmethod
+    def fast(cls, **changes) -> RecallGrid:
+        """A grid that runs in seconds: CI and notebooks in fast mode."""
+        return cls(**{"models": DEFAULT_MODELS, "lengths": (32,), "pairs": (2, 4), "steps": 40,
+                      "eval_sequences": 64, **changes})
+
+    def __post_init__(self) -> None:
+        self.models, self.lengths, self.pairs = tuple(self.models), tuple(self.lengths), tuple(self.pairs)
+        unknown = [m for m in self.models if m not in list_models()]
+        if unknown:
+            raise GamlabError(f"Unknown model {unknown[0]!r}; choose from {', '.join(list_models())}.")
+        if self.steps < 1 or self.batch_size < 1:
+            raise GamlabError(f"steps and batch_size must be positive, got {self.steps} and {self.batch_size}.")
+        for T in self.lengths:  # build every task once: bad knobs fail before any training
+            self.tasks(T)
+
+    def tasks(self, seq_len: int) -> list[MQAR]:
+        return [MQAR(seq_len=seq_len, n_pairs=n, vocab_size=self.vocab_size, min_gap=self.min_gap)
+                for n in self.pairs]
+
+    def config(self, seq_len: int) -> ModelConfig:
+        return ModelConfig.preset(self.preset, **{"dropout": 0.0, **self.changes,
+                                                  "vocab_size": self.vocab_size, "block_size": seq_len})
+
+
+def recall_train_config(grid: RecallGrid, device: torch.device) -> TrainConfig:
+    """The trainer's settings for a recall run: a high step size and no weight decay (tiny
+    models, short runs), warm-up a tenth of the run, one evaluation at the end."""
+    return TrainConfig(lr=grid.lr, betas=(0.9, 0.98), weight_decay=0.0, warmup_steps=max(1, grid.steps // 10),
+                       batch_size=grid.batch_size, steps=grid.steps, eval_every=grid.steps, eval_batches=2,
+                       seed=grid.seed, device=str(device))
+
+
+@torch.no_grad()
+def accuracy(model: LanguageModel, task: MQAR, n_sequences: int, seed: int, device: torch.device) -> float:
+    """Fraction of queries answered right (argmax) on n_sequences fresh sequences."""
+    model.eval()
+    correct = asked = 0
+    g = torch.Generator().manual_seed(seed)
+    for start in range(0, n_sequences, 64):
+        x, y = task.sample(min(64, n_sequences - start), g)
+        c, n = answers_correct(model(x.to(device))[0].cpu(), y)
+        correct, asked = correct + c, asked + n
+    return correct / asked
+
+
+def train_recall(name: str, grid: RecallGrid, seq_len: int, device: torch.device | None = None):
+    """One model trained on the grid's pair counts at seq_len -> (model, trainer history, seconds)."""
+    device = device or pick_device(grid.device)
+    seed_everything(grid.seed)
+    model = build_model(name, grid.config(seq_len))
+    tasks = grid.tasks(seq_len)
+    val = [b for _, b in zip(range(2), batches(tasks, grid.batch_size, seed=grid.seed + 1))]
+    trainer = Trainer(model, recall_train_config(grid, device), batches(tasks, grid.batch_size, seed=grid.seed),
+                      val, progress=False)
+    history = trainer.fit()
+    return trainer.model, history, trainer.elapsed
+
+
+def run_grid(grid: RecallGrid, progress=print, keep_models: bool = False) -> dict:
+    """Train and score every (model, length); returns a JSON-able dict:
+    accuracy[model] is a list over lengths of lists over pairs; also params, training seconds and
+    the final validation loss (on answer positions only).
+    keep_models=True adds "trained": {model: {seq_len: LanguageModel}} (not JSON-able)."""
+    device = pick_device(grid.device)
+    out = {"grid": {k: v for k, v in asdict(grid).items()}, "device": str(device),
+           "chance": 1 / (grid.vocab_size - 2 - MQAR(vocab_size=grid.vocab_size, n_pairs=1).n_keys),
+           "accuracy": {}, "params": {}, "seconds": {}, "final_loss": {}}
+    trained: dict = {}
+    for name in grid.models:
+        out["accuracy"][name], out["seconds"][name], out["final_loss"][name] = [], [], []
+        for T in grid.lengths:
+            model, history, seconds = train_recall(name, grid, T, device)
+            accs = [accuracy(model, task, grid.eval_sequences, grid.seed + 1000, device) for task in grid.tasks(T)]
+            out["accuracy"][name].append(accs)
+            out["seconds"][name].append(round(seconds, 2))
+            out["final_loss"][name].append(round(history[-1]["val_loss"], 4))
+            out["params"][name] = model.num_params()
+            if keep_models:
+                trained.setdefault(name, {})[T] = model
+            if progress:
+                progress(f"{name:<12} T={T:<4} {seconds:6.1f}s  accuracy "
+                         + "  ".join(f"{n} pairs {a:.2f}" for n, a in zip(grid.pairs, accs)))
+    if keep_models:
+        out["trained"] = trained
+    return out
+
+
+def format_table(results: dict) -> str:
+    """Markdown table: one row per model and length, one column per pair count."""
+    g = results["grid"]
+    head = "| model | params | seq_len | " + " | ".join(f"{n} pairs" for n in g["pairs"]) + " | train s |"
+    rows = [head, "|" + "---|" * (len(g["pairs"]) + 4)]
+    for name, per_len in results["accuracy"].items():
+        for T, accs, s in zip(g["lengths"], per_len, results["seconds"][name]):
+            rows.append(f"| {name} | {results['params'][name]:,} | {T} | "
+                        + " | ".join(f"{a:.2f}" for a in accs) + f" | {s:.0f} |")
+    return "\n".join(rows)
+
+
+# ---- the command ----------------------------------------------------------------------------
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise GamlabError(f"expected comma-separated integers such as 64,128, got {text!r}.") from None
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("recall", help="train models on associative recall (MQAR) over a grid; table + heatmap")
+    p.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model names")
+    p.add_argument("--lengths", default=None, help="sequence lengths, e.g. 64,128 (default 64,128)")
+    p.add_argument("--pairs", default=None, help="key-value pairs per sequence, e.g. 4,8,16 (default)")
+    p.add_argument("--steps", type=int, default=None, help="training steps per model and length (default 600)")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 3e-3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default="runs/recall", help="folder for results.json and heatmap.html")
+    p.add_argument("--fast", action="store_true", help="a tiny grid in seconds (also GAMLAB_FAST=1)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    changes = {"models": tuple(m for m in args.models.split(",") if m), "seed": args.seed, "device": args.device}
+    for key, value in (("lengths", args.lengths), ("pairs", args.pairs)):
+        if value is not None:
+            changes[key] = _ints(value)
+    for key in ("steps", "lr"):
+        if getattr(args, key) is not None:
+            changes[key] = getattr(args, key)
+    grid = RecallGrid.fast(**changes) if args.fast or fast_mode() else RecallGrid(**changes)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GamlabError(f"cannot create the output folder {str(out)!r} ({exc.strerror}); pass another --out.") from None
+    print(f"MQAR recall: models {', '.join(grid.models)}; lengths {grid.lengths}; pairs {grid.pairs}; "
+          f"{grid.steps} steps each; vocab {grid.vocab_size}")
+    results = run_grid(grid)
+    print(f"\nquery accuracy (chance {results['chance']:.2f}), device {results['device']}:\n")
+    print(format_table(results))
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    from .plots import recall_heatmaps  # plotting only when writing the figure
+    recall_heatmaps(results).write_html(out / "heatmap.html", include_plotlyjs="cdn")
+    print(f"\nwrote {out / 'results.json'} and {out / 'heatmap.html'}")
+    return 0
