@@ -15,8 +15,10 @@ Memory is what the forward+backward needs above what is already there (the block
 parameters and the input): on CUDA, torch.cuda.max_memory_allocated minus the allocated
 bytes before the step; on CPU, the peak resident set size (ru_maxrss) of a fresh process
 after the step minus the same process's resident size just before it (after imports, when the block and the
-input exist). On Linux the peak is the high-water mark VmHWM, reset just before the step;
-elsewhere ru_maxrss (which never goes down, hence the fresh process).
+input exist, and one warm-up step has run). On Linux the peak is the high-water mark
+VmHWM, reset just before the measured step, and glibc is told to return every large block
+to the system when it is freed (MALLOC_MMAP_THRESHOLD_), so the warm-up leaves nothing
+resident; elsewhere ru_maxrss (which never goes down, hence the fresh process).
 
 Taught in notebooks/00_why_linear_time.ipynb.
 """
@@ -24,6 +26,7 @@ Taught in notebooks/00_why_linear_time.ipynb.
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 import statistics
@@ -124,6 +127,7 @@ def _run(name, seq_len, batch, d_model, n_slots, device, repeats, rss_memory, me
             if mem_limit_mb:  # a failed allocation (reported as OOM) instead of a swapped-out machine
                 limit = _data_bytes() + int(mem_limit_mb * 2**20)
                 resource.setrlimit(resource.RLIMIT_DATA, (limit, resource.getrlimit(resource.RLIMIT_DATA)[1]))
+            _step(block, x, dy, device)  # warm-up: thread pools, kernel caches, lazy buffers
             before = _reset_peak_rss()
             _step(block, x, dy, device)
             peak_mb = max(_peak_rss() - before, 0) / 2**20
@@ -234,7 +238,10 @@ def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n
     args = dict(name=name, seq_len=seq_len, batch=batch, d_model=d_model, n_slots=n_slots,
                 repeats=repeats, mem_limit_mb=mem_limit_mb, threads=torch.get_num_threads())
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+           # glibc: every block over 64 KiB gets its own mapping, returned to the system when
+           # freed, so the warm-up step's tensors do not linger in the resident size
+           "MALLOC_MMAP_THRESHOLD_": "65536"}
     proc = subprocess.run([sys.executable, "-c", "import gamlab.bench as b; b._child()", json.dumps(args)],
                           capture_output=True, text=True, env=env)
     if proc.returncode in (-9, 137):  # killed by the kernel's out-of-memory killer
@@ -268,3 +275,43 @@ def matmul_rate(device=None, n: int | None = None, repeats: int = 5) -> float:
         _sync(device)
         times.append(time.perf_counter() - t0)
     return 2 * n**3 / statistics.median(times)
+
+
+def growth_exponent(lengths, values) -> float | None:
+    """Slope of log(value) against log(T), least squares: 1 = linear, 2 = quadratic.
+
+    None with fewer than two measured points (OOM rows carry None and are left out).
+    """
+    pts = [(math.log(t), math.log(v)) for t, v in zip(lengths, values) if v is not None and v > 0]
+    if len(pts) < 2:
+        return None
+    mx = sum(p[0] for p in pts) / len(pts)
+    my = sum(p[1] for p in pts) / len(pts)
+    sxx = sum((p[0] - mx) ** 2 for p in pts)
+    return sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx if sxx else None
+
+
+def run_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device=None, repeats=3,
+             memory=True, rate=None, progress=None) -> list[dict]:
+    """measure_block for every block and length; a block that ran out of memory at some T is
+    reported OOM at every longer T without being run again.
+
+    Each row: name, seq_len, ms, peak_mb, oom, gflop (analytic, forward+backward) and
+    fraction (achieved FLOP/s over `rate`, the device's matmul rate, when given).
+    """
+    rows = []
+    for name in blocks:
+        ran_out = False
+        for T in sorted(lengths):
+            if ran_out:
+                result = {"ms": None, "peak_mb": None, "oom": True}
+            else:
+                result = measure_block(name, T, batch, d_model, n_slots, device, repeats, memory)
+                ran_out = result["oom"]
+            row = {"name": name, "seq_len": T, **result,
+                   "gflop": flops(name, T, batch, d_model, n_slots) / 1e9}
+            row["fraction"] = (row["gflop"] * 1e9 / (row["ms"] / 1e3) / rate) if rate and row["ms"] else None
+            rows.append(row)
+            if progress:
+                progress(row)
+    return rows

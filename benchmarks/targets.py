@@ -1,0 +1,88 @@
+"""Issue 6's performance targets, measured side by side in one run and printed as ratios.
+
+    .venv/bin/python benchmarks/targets.py [--threads 1] [--repeats 5]
+
+1. GAM default block vs the plain paper-style block (GAMBlockReference) at B=8, T=1024,
+   C=128, S=512: speed ratio and peak-memory ratio; GAM's memory against the fair
+   Transformer block's (fused SDPA, no attention dropout).
+2. GAM's achieved FLOP/s as a fraction of this machine's plain matmul rate.
+3. GAM's growth exponent of time from T=512 to T=2048 (1 = linear).
+4. Mamba-style block vs mambapy's block (pip install mambapy) at T=1024, same sizes.
+Timed steps alternate between the blocks compared, so load from other processes hits both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from gamlab.bench import build_block, flops, growth_exponent, matmul_rate, measure_block
+
+
+def alternate(blocks: dict, T: int, repeats: int, batch=8, d_model=128) -> dict[str, float]:
+    """Median ms of forward+backward per block, the blocks' steps interleaved."""
+    x = torch.randn(batch, T, d_model, requires_grad=True)
+    dy = torch.randn(batch, T, d_model)
+
+    def step(m):
+        for p in m.parameters():
+            p.grad = None
+        m(x).backward(dy)
+
+    times = {n: [] for n in blocks}
+    for m in blocks.values():
+        step(m)  # warm-up
+    for _ in range(repeats):
+        for n, m in blocks.items():
+            t0 = time.perf_counter()
+            step(m)
+            times[n].append((time.perf_counter() - t0) * 1e3)
+    return {n: statistics.median(v) for n, v in times.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, float32, B=8 C=128 S=512")
+    torch.manual_seed(0)
+
+    gam, ref = build_block("gam"), build_block("gam-reference")
+    ref.load_state_dict(gam.state_dict())
+    ms = alternate({"gam": gam, "gam-reference": ref}, 1024, args.repeats)
+    rate = matmul_rate("cpu")
+    mem = {n: measure_block(n, 1024, repeats=1)["peak_mb"] for n in ("gam", "gam-reference", "transformer")}
+    frac = flops("gam", 1024) / (ms["gam"] / 1e3) / rate
+    print(f"\n1. T=1024: gam {ms['gam']:.1f} ms, gam-reference {ms['gam-reference']:.1f} ms"
+          f" -> speed-up {ms['gam-reference'] / ms['gam']:.2f}x (target >= 1.2x, aim 1.5x)")
+    print(f"   peak MB: gam {mem['gam']:.0f}, gam-reference {mem['gam-reference']:.0f}, transformer {mem['transformer']:.0f}"
+          f" -> gam/reference {mem['gam'] / mem['gam-reference']:.2f} (target <= 1),"
+          f" gam/transformer {mem['gam'] / mem['transformer']:.2f} (aim <= 1)")
+    print(f"2. matmul rate {rate / 1e9:.1f} GFLOP/s; gam {flops('gam', 1024) / 1e9:.1f} GFLOP in {ms['gam']:.1f} ms"
+          f" = {100 * frac:.0f}% of it (target >= 50%)")
+
+    lengths = [512, 1024, 2048]
+    times = [alternate({"gam": gam}, T, max(2, args.repeats // 2))["gam"] for T in lengths]
+    e = growth_exponent(lengths, times)
+    print(f"3. gam time at T={lengths}: {[round(t, 1) for t in times]} ms -> exponent {e:.2f} (target <= 1.1)")
+
+    try:
+        from mambapy.mamba import MambaConfig, ResidualBlock
+    except ImportError:
+        print("4. mambapy not installed (pip install mambapy): Mamba comparison skipped")
+        return
+    ours = build_block("mamba")
+    theirs = ResidualBlock(MambaConfig(d_model=128, n_layers=1, d_state=16, expand_factor=2, d_conv=4)).train()
+    ms = alternate({"gamlab mamba": ours, "mambapy": theirs}, 1024, max(2, args.repeats // 2))
+    print(f"4. T=1024: gamlab mamba {ms['gamlab mamba']:.0f} ms, mambapy {ms['mambapy']:.0f} ms"
+          f" -> speed-up {ms['mambapy'] / ms['gamlab mamba']:.2f}x (target >= 1, aim 2x)")
+
+
+if __name__ == "__main__":
+    main()

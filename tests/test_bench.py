@@ -1,0 +1,70 @@
+"""The scaling benchmark: tiny sizes, correctness of what it reports (never its timings)."""
+
+import json
+
+import pytest
+
+from gamlab.bench import BLOCKS, flops, growth_exponent, measure_block, run_grid
+from gamlab.bench_cmd import table
+from gamlab.cli import main
+from gamlab.errors import GamlabError
+from gamlab.plots import scaling_chart
+
+TINY = dict(batch=2, d_model=16, n_slots=8, repeats=1)
+
+
+@pytest.mark.parametrize("name", list(BLOCKS))
+def test_measure_block_in_process(name):
+    r = measure_block(name, 12, memory=False, **TINY)
+    assert r["oom"] is False and r["ms"] > 0 and r["peak_mb"] is None
+
+
+def test_measure_block_subprocess_reports_memory_that_grows_with_length():
+    small = measure_block("gam-reference", 32, batch=2, d_model=32, n_slots=64, repeats=1)
+    large = measure_block("gam-reference", 2048, batch=2, d_model=32, n_slots=64, repeats=1)
+    assert small["peak_mb"] is not None and large["peak_mb"] > small["peak_mb"]
+    # the (B, T, S) weights alone are 2*2048*64*4 bytes = 1 MiB
+    assert large["peak_mb"] > 1.0
+
+
+def test_out_of_memory_is_a_row_not_a_crash():
+    r = measure_block("transformer-naive", 4096, batch=2, d_model=16, n_slots=8, repeats=1, mem_limit_mb=64)
+    assert r == {"ms": None, "peak_mb": None, "oom": True}
+
+
+def test_flops_formula():
+    C, S, T, B = 128, 512, 1024, 8
+    assert flops("gam", T, B, C, S) == 3 * B * T * (20 * C * C + 4 * S * C + 2 * 3 * C)
+    # naive attention computes the whole T x T matrix, the fused kernel the causal half
+    assert flops("transformer-naive", T, B, C) - flops("transformer", T, B, C) == 3 * B * T * 2 * T * C
+
+
+def test_growth_exponent():
+    assert growth_exponent([1, 2, 4], [3, 6, 12]) == pytest.approx(1.0)
+    assert growth_exponent([1, 2, 4], [1, 4, 16]) == pytest.approx(2.0)
+    assert growth_exponent([1, 2], [5, None]) is None
+
+
+def test_grid_table_and_chart():
+    rows = run_grid(["gam", "transformer"], [8, 16], memory=False, rate=1e9, **TINY)
+    assert len(rows) == 4 and all(r["fraction"] > 0 for r in rows)
+    text = table(rows, ["gam", "transformer"])
+    assert "gam ms" in text and text.count("\n") == 3
+    fig = scaling_chart(rows, {"gam": 1.0, "transformer": None})
+    assert any(t.name == "gam (time ~ T^1.00)" for t in fig.data)
+
+
+def test_cli_writes_json_and_html(tmp_path, capsys):
+    code = main(["bench", "--blocks", "gam,mamba", "--lengths", "8,16", "--batch", "2", "--d-model", "16",
+                 "--slots", "8", "--repeats", "1", "--no-memory", "--out", str(tmp_path)])
+    assert code == 0
+    record = json.loads((tmp_path / "bench.json").read_text())
+    assert {r["name"] for r in record["rows"]} == {"gam", "mamba"}
+    assert (tmp_path / "bench.html").stat().st_size > 1000
+    assert "matmul rate" in capsys.readouterr().out
+
+
+def test_cli_rejects_unknown_block(capsys):
+    assert main(["bench", "--blocks", "gpt", "--no-memory"]) == 2
+    with pytest.raises(GamlabError):
+        measure_block("gpt", 8)
