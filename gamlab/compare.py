@@ -151,6 +151,12 @@ def check_fits(model, batch_size: int, device: torch.device, preset: str) -> Non
                           "use a smaller --preset or --batch-size.")
 
 
+def guess_vocab(job: Job, args) -> int:
+    """The vocabulary size before any tokenizer exists (for the memory check): BPE's target, or 256."""
+    kind = args.tokenizer or job.data.get("tokenizer", "char")
+    return job.data.get("vocab_size", 10_000) if kind == "bpe" else 256
+
+
 def parse_models(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
@@ -201,6 +207,9 @@ def run(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise GamlabError(f"--out {args.out!r} is a file; give a folder.")
+    preset = "fast" if args.fast else args.preset
+    for name in names:  # refuse a preset too big for the device before any work
+        check_fits(build_model(name, model_config(job, guess_vocab(job, args))), tc.batch_size, device, preset)
     print(describe(device))
     t0 = time.perf_counter()
     data = load_job_data(job, args, tc)
@@ -216,7 +225,6 @@ def run(args) -> int:
         config = matched_config(name, base, target)
         seed_everything(tc.seed)
         model = build_model(name, config)
-        check_fits(model, tc.batch_size, device, "fast" if args.fast else args.preset)
         trainer = Trainer(model, tc, data.get_batch, val_batches=data.val_batches,
                           steps_per_epoch=data.steps_per_epoch, progress=not args.no_progress,
                           meta={"model_name": name, "model_config": model.config.to_dict()})

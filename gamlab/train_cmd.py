@@ -16,7 +16,8 @@ import math
 from pathlib import Path
 
 from .checkpoint import checkpoint_path, load_checkpoint
-from .compare import (add_common_arguments, check_fits, load_job_data, model_config, resolve_job, sample)
+from .compare import (add_common_arguments, check_fits, guess_vocab, load_job_data, model_config, resolve_job,
+                      sample)
 from .errors import GamlabError
 from .model import MODELS, build_model
 from .runtime import describe, pick_device, seed_everything
@@ -30,6 +31,8 @@ def add_parser(sub) -> None:
     add_common_arguments(p)
     p.add_argument("--checkpoint-every", type=int, help="write a checkpoint every N steps (and always at the end)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    p.add_argument("--stop-after", type=int, metavar="N",
+                   help="stop after step N without a final checkpoint, as a crash would (to try --resume)")
     p.set_defaults(run=run)
 
 
@@ -50,12 +53,13 @@ def run(args) -> int:
         saved = load_checkpoint(out, model_name=args.model)
     elif ckpt.is_file():
         raise GamlabError(f"{out} already holds a checkpoint; add --resume to continue it, or choose another --out.")
+    check_fits(build_model(args.model, model_config(job, guess_vocab(job, args))), tc.batch_size, device,
+               "fast" if args.fast else args.preset)
     print(describe(device))
     tokenizer = tokenizer_from_dict(saved["tokenizer"]) if saved and saved.get("tokenizer") else None
     data = load_job_data(job, args, tc, tokenizer)
     seed_everything(tc.seed)
     model = build_model(args.model, model_config(job, data.vocab_size))
-    check_fits(model, tc.batch_size, device, "fast" if args.fast else args.preset)
     trainer = Trainer(model, tc, data.get_batch, val_batches=data.val_batches, out=out,
                       steps_per_epoch=data.steps_per_epoch, progress=not args.no_progress,
                       meta={"model_name": args.model, "model_config": model.config.to_dict(),
@@ -66,6 +70,11 @@ def run(args) -> int:
         if step >= trainer.total:
             print("the run is already complete; raise --steps to train further.")
     print(f"training {args.model} ({model.num_params():,} params) on {data.name} for {trainer.total} steps ...", flush=True)
+    if args.stop_after is not None and args.stop_after < trainer.total:
+        trainer.fit(args.stop_after)
+        print(f"stopped after step {trainer.step} as asked; the last checkpoint is step {trainer._last_saved}; "
+              f"continue with --resume")
+        return 0
     trainer.fit()
     val = trainer.evaluate_full()
     (out / "history.json").write_text(json.dumps(trainer.history, indent=1))
