@@ -183,7 +183,7 @@ assert out.shape == (1, prompt.size(1) + 60) and sample.startswith("Once upon a 
 """
 **What we saw:** the GAM block is the three pieces plus a pre-norm FFN, and our line-by-line
 version equals `gamlab.GAMBlock`; at the same width a GAM block has fewer parameters than a
-Transformer block (the memory's `SC` is smaller than attention's `4C²` here); the paper's
+Transformer block (memory `SC` plus gate `2C²` stay below attention's `4C²` while `S < 2C`); the paper's
 22.6M / 24.2M / 20.5M models come out exactly; an untrained model guesses uniformly and babbles.
 
 **Next:** training the three models side by side and comparing them fairly.
