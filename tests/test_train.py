@@ -129,3 +129,13 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
     with pytest.raises(TrainingDiverged, match=r"became nan at step 5; the last good checkpoint \(step 4\)"):
         trainer.fit()
     assert load_checkpoint(tmp_path)["step"] == 4
+
+
+def test_loss_curves_figure_draws_every_history():
+    from gamlab.plots import loss_curves
+
+    h = [{"step": 10, "train_loss": 3.0, "val_loss": 3.1}, {"step": 20, "train_loss": 2.0, "val_loss": 2.2}]
+    fig = loss_curves({"gam": h, "mamba": h}, unigram=3.0)
+    assert [t.name for t in fig.data] == ["gam validation", "gam training", "mamba validation", "mamba training"]
+    assert list(fig.data[0].y) == [3.1, 2.2] and list(fig.data[3].x) == [10, 20]
+    assert fig.layout.shapes[0].y0 == 3.0  # the unigram baseline
