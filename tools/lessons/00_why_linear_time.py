@@ -70,13 +70,13 @@ if gamlab.fast_mode():
 elif device.type == "cuda":
     lengths, batch, width, slots, measure_memory = [256, 512, 1024, 2048, 4096, 8192], 8, 128, 512, True
 else:
-    lengths, batch, width, slots, measure_memory = [128, 256, 512, 1024, 2048], 4, 128, 512, True
+    lengths, batch, width, slots, measure_memory = [256, 512, 1024, 2048], 4, 128, 512, True
 
 rows = []
 for name in ("gam", "transformer", "transformer-naive"):
     for T in lengths:
         r = measure_block(name, T, batch=batch, d_model=width, n_slots=slots, device=device,
-                          repeats=2 if gamlab.fast_mode() else 3, memory=measure_memory)
+                          repeats=2 if gamlab.fast_mode() or device.type == "cpu" else 3, memory=measure_memory)
         rows.append({"name": name, "seq_len": T, **r})
         shown = "out of memory" if r["oom"] else f"{r['ms']:8.2f} ms" + (
             f"  {r['peak_mb']:8.1f} MB" if r["peak_mb"] is not None else "")
