@@ -56,11 +56,12 @@ def save_checkpoint(path, state: dict) -> Path:
 
 
 def load_checkpoint(path, *, model_name: str | None = None, model_config: dict | None = None,
-                    map_location="cpu") -> dict:
+                    map_location="cpu", **expected) -> dict:
     """Read a checkpoint written by save_checkpoint; refuse anything else with one sentence.
 
     model_name / model_config, when given, must match the checkpoint's (a resumed run must
-    continue the same model).
+    continue the same model); so must any other plain field given by keyword and not None,
+    e.g. tokenizer=tok.to_dict() or dataset="wikitext2".
     """
     path = checkpoint_path(path)
     if not path.is_file():
@@ -83,4 +84,9 @@ def load_checkpoint(path, *, model_name: str | None = None, model_config: dict |
                       if model_config.get(k) != state["model_config"].get(k))
         raise GamlabError(f"checkpoint {path} was trained with a different model configuration "
                           f"({', '.join(diff)} differ); resume with the same preset and dataset, or use another --out folder.")
+    for key, want in expected.items():
+        if want is not None and state.get(key) != want:
+            raise GamlabError(f"checkpoint {path} was written for a different {key.replace('_', ' ')}"
+                              f"{f' ({state.get(key)!r}, not {want!r})' if isinstance(want, str) else ''}; "
+                              "resume with the same settings, or use another --out folder.")
     return state

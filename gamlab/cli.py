@@ -11,12 +11,14 @@ import importlib
 import sys
 
 from .errors import GamlabError
+from .stopping import Stopped
 
 # command name -> module (imported only when that command runs, so `gamlab --help` is fast)
 COMMANDS = {
     "info": "gamlab.info",
     "compare": "gamlab.compare",
     "train": "gamlab.train_cmd",
+    "reproduce": "gamlab.reproduce",
     "bench": "gamlab.bench_cmd",
     "recall": "gamlab.recall",
 }
@@ -41,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"gamlab {args.command}: interrupted.", file=sys.stderr)
         return 130
+    except Stopped as exc:  # SIGTERM: a checkpoint was saved; 143 says "stopped early, resume me"
+        print(f"gamlab {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
 
 
 if __name__ == "__main__":

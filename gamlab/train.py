@@ -32,10 +32,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import ModelConfig
 from .errors import GamlabError
 from .runtime import autocast, pick_device, seed_everything
+from .stopping import Stopped, StopRequest
 
 
 @dataclass
@@ -145,14 +147,17 @@ def make_scheduler(optimizer: torch.optim.Optimizer, warmup_steps: int, total_st
 def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | None = None) -> float:
     """Mean cross-entropy (nats per scored token) of `model` over `batches` of (x, y), each (B, T).
 
-    Positions with y == -100 are not scored. Perplexity is exp(loss).
+    Positions with y == -100 are not scored. Perplexity is exp(loss). Under torchrun each
+    rank scores every world-th batch and the sums are added across ranks (gamlab/distributed.py).
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
     try:
-        for x, y in batches:
+        for i, (x, y) in enumerate(batches):
+            if not distributed.mine(i):
+                continue
             x, y = x.to(device), y.to(device)
             with autocast(device):
                 _, loss = model(x, y)
@@ -161,6 +166,7 @@ def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | N
             count += n
     finally:
         model.train(was_training)
+    total, count = distributed.all_reduce_sum(total, count)
     if count == 0:
         raise GamlabError("evaluation got no scored tokens; the validation batches are empty.")
     return total / count
@@ -217,8 +223,10 @@ class Trainer:
                  out: str | Path | None = None, on_eval: Callable[[list], None] | None = None,
                  meta: dict | None = None, steps_per_epoch: int | None = None, progress: bool = True):
         self.config = config
-        self.device = pick_device(config.device)
+        self.device = distributed.setup(pick_device(config.device))  # under torchrun: join, own GPU
+        distributed.check_batch(config.batch_size)
         self.model = model.to(self.device)
+        self._net: nn.Module | None = None  # what fit() calls: DDP(model) under torchrun, else model
         self.batches, self.val_source = batches, val_batches
         self.out = Path(out) if out is not None else None
         self.on_eval, self.progress = on_eval, progress
@@ -233,6 +241,7 @@ class Trainer:
         self.step, self.history = 0, []
         self.elapsed = 0.0  # training seconds so far (evaluation and checkpoints excluded)
         self.tokens = 0  # training tokens so far
+        self.cpu_seconds = 0.0  # CPU time of this process while training (all threads)
         self.acc = {"loss": 0.0, "n": 0, "tokens": 0, "time": 0.0}  # since the last history record
         self._last_saved: int | None = None  # step of the newest checkpoint on disk
         seed_everything(config.seed)
@@ -245,12 +254,12 @@ class Trainer:
             rng["cuda"] = torch.cuda.get_rng_state_all()
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "step": self.step, "history": self.history,
-                "elapsed": self.elapsed, "tokens": self.tokens, "acc": dict(self.acc), "rng": rng,
+                "elapsed": self.elapsed, "tokens": self.tokens, "cpu_seconds": self.cpu_seconds, "acc": dict(self.acc), "rng": rng,
                 "train_config": self.config.to_dict(), **self.meta}
 
     def save(self) -> Path | None:
-        """Write <out>/checkpoint.pt atomically (nothing when out is None)."""
-        return save_checkpoint(self.out, self.state()) if self.out is not None else None
+        """Write <out>/checkpoint.pt atomically (nothing when out is None, or on ranks other than 0)."""
+        return save_checkpoint(self.out, self.state()) if self.out is not None and distributed.is_main() else None
 
     def resume(self, path: str | Path | None = None) -> int:
         """Continue from a checkpoint (default: <out>/checkpoint.pt); returns the step reached.
@@ -259,7 +268,8 @@ class Trainer:
         an uninterrupted one would, with the same losses.
         """
         state = load_checkpoint(path if path is not None else self.out, model_name=self.meta["model_name"],
-                                model_config=self.meta["model_config"] or None)
+                                model_config=self.meta["model_config"] or None,
+                                tokenizer=self.meta.get("tokenizer"), dataset=self.meta.get("dataset"))
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -267,6 +277,7 @@ class Trainer:
         self._last_saved = self.step
         self.elapsed = float(state.get("elapsed", 0.0))
         self.tokens = int(state.get("tokens", 0))
+        self.cpu_seconds = float(state.get("cpu_seconds", 0.0))
         self.acc = dict(state.get("acc", self.acc))
         rng = state["rng"]
         random.setstate(rng["python"])
@@ -278,14 +289,14 @@ class Trainer:
     # ---- batches
 
     def _train_batch(self, step: int):
-        if callable(self.batches):
-            return self.batches("train", step)
+        if callable(self.batches):  # the global batch; under torchrun this rank keeps its rows
+            return distributed.local_rows(*self.batches("train", step))
         if not hasattr(self, "_iter"):
             self._iter = iter(self.batches)
             for _ in range(step):  # a resumed run skips what the first part consumed
                 next(self._iter)
         try:
-            return next(self._iter)
+            return distributed.local_rows(*next(self._iter))
         except StopIteration:
             raise GamlabError(f"the batch iterable ran out at step {step} of {self.total}; "
                               "give more batches or fewer steps.") from None
@@ -316,55 +327,81 @@ class Trainer:
         """Train until `steps` optimizer steps in total (default: the configured run length).
 
         Stopping early (e.g. steps smaller than the run length) leaves the schedule as it
-        would be in the full run, so continuing later is exact.
+        would be in the full run, so continuing later is exact. A SIGTERM during fit finishes
+        the current step, saves a checkpoint and raises Stopped (gamlab/stopping.py).
         """
         from tqdm.auto import tqdm
 
         stop = min(steps, self.total) if steps is not None else self.total
-        cfg, model, dev = self.config, self.model, self.device
+        dev = self.device
+        if self._net is None:
+            self._net = distributed.wrap(self.model, dev)
+        model = self._net
         model.train()
-        bar = tqdm(total=self.total, initial=self.step, disable=not self.progress,
+        world = distributed.world_size()
+        bar = tqdm(total=self.total, initial=self.step, disable=not self.progress or not distributed.is_main(),
                    desc=self.meta.get("model_name", "train"), unit="step", leave=False)
         try:
-            while self.step < stop:
-                t0 = time.perf_counter()
-                x, y = self._train_batch(self.step)
-                x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-                with autocast(dev):
-                    _, loss = model(x, y)
-                if not torch.isfinite(loss):
-                    kept = f"the last good checkpoint (step {self._last_saved}) is kept in {self.out}" \
-                        if self._last_saved is not None else "no checkpoint was written"
-                    raise TrainingDiverged(f"the training loss became {loss.item()} at step {self.step + 1}; "
-                                           f"{kept}; lower the learning rate (TrainConfig.lr) and try again.")
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                self.optimizer.step()
-                self.scheduler.step()
-                self.step += 1
-                if dev.type == "cuda":
-                    torch.cuda.synchronize(dev)
-                dt = time.perf_counter() - t0
-                self.elapsed += dt
-                self.acc["loss"] += loss.item()
-                self.acc["n"] += 1
-                self.acc["tokens"] += int(x.numel())
-                self.tokens += int(x.numel())
-                self.acc["time"] += dt
-                bar.update(1)
-                if self.step % cfg.eval_every == 0 or self.step == self.total:
-                    self._record()
-                    bar.set_postfix(loss=f"{self.history[-1]['train_loss']:.3f}",
-                                    val=f"{self.history[-1]['val_loss']:.3f}")
-                if self.out is not None and (self.step == self.total or
-                                             (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)):
-                    self.save()
-                    self._last_saved = self.step
+            with StopRequest() as stop_request:
+                self._steps(stop, model, dev, world, bar, stop_request)
         finally:
             bar.close()
         return self.history
+
+    def _steps(self, stop: int, model: nn.Module, dev: torch.device, world: int, bar, stop_request) -> None:
+        cfg = self.config
+        while self.step < stop:
+            t0 = time.perf_counter()
+            x, y = self._train_batch(self.step)
+            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            with autocast(dev):
+                _, loss = model(x, y)
+            # Mean loss over all ranks and "has any rank been asked to stop?", in one reduction,
+            # so every rank takes the same decision at the same step.
+            loss_sum, stops = distributed.all_reduce_sum(loss.detach(), stop_request.requested)
+            loss_value = loss_sum / world
+            if not math.isfinite(loss_value):
+                kept = f"the last good checkpoint (step {self._last_saved}) is kept in {self.out}" \
+                    if self._last_saved is not None else "no checkpoint was written"
+                raise TrainingDiverged(f"the training loss became {loss_value} at step {self.step + 1}; "
+                                       f"{kept}; lower the learning rate (TrainConfig.lr) and try again.")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.step += 1
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
+            dt = time.perf_counter() - t0
+            self.elapsed += dt
+            self.acc["loss"] += loss_value
+            self.acc["n"] += 1
+            self.acc["tokens"] += int(x.numel()) * world  # tokens of the global batch
+            self.tokens += int(x.numel()) * world
+            self.acc["time"] += dt
+            bar.update(1)
+            if self.step % cfg.eval_every == 0 or self.step == self.total:
+                self._record()
+                bar.set_postfix(loss=f"{self.history[-1]['train_loss']:.3f}",
+                                val=f"{self.history[-1]['val_loss']:.3f}")
+            if self.out is not None and (self.step == self.total or
+                                         (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)):
+                self.save()
+                self._last_saved = self.step
+            if stops:
+                self._stop(stop_request.name)
+
+    def _stop(self, why: str) -> None:
+        """Save at this step boundary (unless just saved) and raise Stopped."""
+        if self.out is None:
+            raise Stopped(f"stopped by {why} after step {self.step} of {self.total}; no checkpoint (no output folder).")
+        if self._last_saved != self.step:
+            self.save()
+            self._last_saved = self.step
+        raise Stopped(f"stopped by {why} after step {self.step} of {self.total}; checkpoint saved in {self.out}; "
+                      "continue with --resume.")
 
     def _record(self) -> None:
         acc = self.acc
@@ -383,7 +420,7 @@ class Trainer:
         seconds, spe = self.elapsed, self.steps_per_epoch
         return {"model": self.meta["model_name"],
                 "params": sum(p.numel() for p in self.model.parameters()),
-                "steps": self.step, "seconds": seconds,
+                "steps": self.step, "seconds": seconds, "cpu_seconds": self.cpu_seconds,
                 "s_per_epoch": seconds / self.step * spe if spe and self.step else None,
                 "tokens_per_s": self.tokens / seconds if seconds else None,
                 "val_loss": val_loss, "ppl": perplexity(val_loss)}

@@ -18,6 +18,7 @@ from pathlib import Path
 from .checkpoint import checkpoint_path, load_checkpoint
 from .compare import (add_common_arguments, check_fits, guess_vocab, load_job_data, model_config, resolve_job,
                       sample)
+from .distributed import is_main
 from .errors import GamlabError
 from .model import MODELS, build_model
 from .runtime import describe, pick_device, seed_everything
@@ -77,7 +78,8 @@ def run(args) -> int:
         return 0
     trainer.fit()
     val = trainer.evaluate_full()
-    (out / "history.json").write_text(json.dumps(trainer.history, indent=1))
+    if is_main():  # under torchrun only rank 0 writes
+        (out / "history.json").write_text(json.dumps(trainer.history, indent=1))
     for h in trainer.history:
         print(f"step {h['step']:>6d}  train loss {h['train_loss']:.4f}  val loss {h['val_loss']:.4f}  lr {h['lr']:.2e}")
     print(f"final validation loss {val:.4f} (PPL {math.exp(min(val, 50)):.2f}), unigram baseline {data.unigram_loss():.4f}")
