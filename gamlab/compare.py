@@ -42,10 +42,10 @@ class Job:
 
 
 # Presets of the commands. "tiny" is the CPU default: block 128 (the stories' names come back
-# within it), 2 layers of width 64, 240 steps of 16 x 128 characters.
+# within it), 2 layers of width 64, 480 steps of 16 x 128 characters.
 JOBS: dict[str, Job] = {
     "tiny": Job("tiny", "tiny", dict(block_size=128, n_slots=64, d_state=8),
-                dict(steps=240, eval_every=40, eval_batches=4, batch_size=16),
+                dict(steps=480, eval_every=40, eval_batches=4, batch_size=16),
                 dict(tokenizer="char", n_stories=2000)),
     "small": Job("small", "small", dict(block_size=128), dict(steps=1000, batch_size=32),
                  dict(tokenizer="char", n_stories=6000)),
