@@ -147,8 +147,9 @@ samples show what the models actually picked up (spelling, names, sentence shape
 """
 
 # %%
+n_new = 60 if gamlab.fast_mode() else 200
 for name, model in trained.items():
-    print(f"--- {name}\n{sample(model, data.tokenizer, prompt='Once upon a time', n=200, seed=0)}\n")
+    print(f"--- {name}\n{sample(model, data.tokenizer, prompt='Once upon a time', n=n_new, seed=0)}\n")
 
 # %% [markdown]
 """
