@@ -63,22 +63,26 @@ def main() -> None:
     for model, opt in runs.values():  # warm-up: allocator, kernels, autotuning
         step(model, opt)
     rates = {name: [] for name in names}
+    cpu_rates = {name: [] for name in names}  # tokens per CPU-second: steadier on a busy machine
     for _ in range(args.rounds):
         for name, (model, opt) in runs.items():
             if device.type == "cuda":
                 torch.cuda.synchronize()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(args.steps):
                 step(model, opt)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             rates[name].append(args.steps * B * base.block_size / (time.perf_counter() - t0))
+            cpu_rates[name].append(args.steps * B * base.block_size / (time.process_time() - c0))
     ref = statistics.median(rates[names[0]])
-    print(f"\n{'model':<18}{'params':>10}{'tokens/s':>12}{'vs ' + names[0]:>10}   per round")
+    print(f"\n{'model':<18}{'params':>10}{'tokens/s':>12}{'vs ' + names[0]:>10}{'tok/CPU-s':>12}   tokens/s per round")
     for name in names:
         med = statistics.median(rates[name])
         n = runs[name][0].num_params()
-        print(f"{name:<18}{n:>10,d}{med:>12,.0f}{med / ref:>10.2f}   " + " ".join(f"{r:,.0f}" for r in rates[name]))
+        cpu = statistics.median(cpu_rates[name])
+        print(f"{name:<18}{n:>10,d}{med:>12,.0f}{med / ref:>10.2f}{cpu:>12,.0f}   "
+              + " ".join(f"{r:,.0f}" for r in rates[name]))
 
 
 if __name__ == "__main__":
