@@ -134,6 +134,13 @@ def available_memory(device: torch.device) -> int | None:
     """Free bytes on the device (CUDA: free GPU memory; CPU: available RAM), None if unknown."""
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
+    try:  # MemAvailable counts reclaimable page cache; the sysconf fallback counts free pages only
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):

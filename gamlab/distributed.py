@@ -89,9 +89,14 @@ def setup(device: torch.device) -> torch.device:
         torch.cuda.set_device(device)
     dist.init_process_group(backend, timeout=timedelta(minutes=30))
     atexit.register(teardown)
-    if not is_main():
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    quiet_unless_main()
     return device
+
+
+def quiet_unless_main() -> None:
+    """On ranks other than 0, send stdout to /dev/null (errors still reach stderr)."""
+    if not is_main() and sys.stdout is not None and getattr(sys.stdout, "name", "") != os.devnull:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
 
 
 def teardown() -> None:

@@ -182,15 +182,16 @@ def estimate_train_memory(model: nn.Module, batch_size: int, block_size: int | N
 
     Weights, gradients and AdamW's two moments (4 copies, float32), plus activations kept for
     the backward pass: about 34 floats per (token, channel, layer) for a block, and for Mamba
-    the (B, T, D, N) state tensors of its scan; the logits add (B, T, vocab) three times.
+    the (B, T, D, N) tensors its parallel scan keeps, about 4 per doubling step (none with
+    the fused CUDA scan); the logits add (B, T, vocab) three times.
     """
     cfg: ModelConfig = model.config
     T = block_size or cfg.block_size
     B, C, L = batch_size, cfg.d_model, cfg.n_layer
     weights = 4 * 4 * sum(p.numel() for p in model.parameters())
     acts = 34 * B * T * C * L
-    if getattr(model, "name", "").startswith("mamba"):
-        acts += 8 * B * T * cfg.d_inner * cfg.d_state * L * max(1, math.ceil(math.log2(T)))
+    if getattr(model, "name", "").startswith("mamba") and cfg.mamba_scan != "cuda":
+        acts += 4 * B * T * cfg.d_inner * cfg.d_state * L * max(1, math.ceil(math.log2(T)))
     if getattr(model, "name", "") == "transformer-naive":
         acts += 3 * B * cfg.n_head * T * T * L
     acts += 3 * B * T * cfg.vocab_size
