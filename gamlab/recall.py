@@ -50,8 +50,8 @@ class RecallGrid:
     @classmethod
     def fast(cls, **changes) -> RecallGrid:
         """A grid that runs in seconds: CI and notebooks in fast mode."""
-        return cls(**{"models": DEFAULT_MODELS, "lengths": (32,), "pairs": (2, 4), "steps": 40,
-                      "eval_sequences": 64, **changes})
+        return cls(**{"models": DEFAULT_MODELS, "lengths": (32,), "pairs": (2, 4), "steps": 20,
+                      "eval_sequences": 32, **changes})
 
     def __post_init__(self) -> None:
         self.models, self.lengths, self.pairs = tuple(self.models), tuple(self.lengths), tuple(self.pairs)
