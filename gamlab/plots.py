@@ -175,7 +175,8 @@ def contributions_explorer(internals, tokens: list[str]) -> go.Figure:
 def top_slots_explorer(internals, tokens: list[str], k: int = 5) -> go.Figure:
     """Top-k slots per token, one panel per layer, with a slider over tokens."""
     L = internals.n_layer
-    fig = make_subplots(rows=L, cols=1, subplot_titles=[f"layer {l}" for l in range(L)], vertical_spacing=0.08)
+    fig = make_subplots(rows=L, cols=1, subplot_titles=[f"layer {l}" for l in range(L)],
+                        vertical_spacing=min(0.3, 0.5 / L))  # room for each panel's slot labels
     tops = [[internals.top_slots(l, t, k) for l in range(L)] for t in range(internals.n_tokens)]
     for l, (slots, weights) in enumerate(tops[0]):
         fig.add_trace(go.Bar(x=[f"slot {int(s)}" for s in slots], y=_np(weights), marker_color="#EF553B",
@@ -185,7 +186,7 @@ def top_slots_explorer(internals, tokens: list[str], k: int = 5) -> go.Figure:
     states = [(f"{t}:{labels[t]}", {"x": [[f"slot {int(s)}" for s in slots] for slots, _ in tops[t]],
                                    "y": [_np(w) for _, w in tops[t]]},
                {"title.text": f"Top {k} slots read by token {t} ({labels[t]})"}) for t in range(len(tops))]
-    fig.update_layout(title=states[0][2]["title.text"], height=180 + 200 * L)
+    fig.update_layout(title=states[0][2]["title.text"], height=200 + 230 * L)
     return _with_slider(fig, states, "token ")
 
 
