@@ -186,6 +186,6 @@ version equals `gamlab.GAMBlock`; at the same width a GAM block has fewer parame
 Transformer block (memory `SC` plus gate `2C²` stay below attention's `4C²` while `S < 2C`); the paper's
 22.6M / 24.2M / 20.5M models come out exactly; an untrained model guesses uniformly and babbles.
 
-**Next:** training the three models side by side and comparing them fairly.
+**Next:** [Lesson 5](05_showdown.ipynb), training the three models side by side and comparing them fairly.
 Back to the start: [Lesson 0](00_why_linear_time.ipynb) measures why GAM's cost grows linearly.
 """
