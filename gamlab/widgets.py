@@ -158,6 +158,8 @@ class WidgetExplorer(_Inside):
 
         l, t, s = 0, 0, self.slot.value
         self.figures = {name: go.FigureWidget(fig) for name, fig in self._build(l, t, s).items()}
+        for name in ("channels", "top_slots"):  # side by side; builders leave width unset, so it stays
+            self.figures[name].layout.width = 450
         self._say()
 
         self.examples.observe(lambda c: setattr(self.text, "value", c["new"]), names="value")
