@@ -352,7 +352,7 @@ class Trainer:
     def _steps(self, stop: int, model: nn.Module, dev: torch.device, world: int, bar, stop_request) -> None:
         cfg = self.config
         while self.step < stop:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             x, y = self._train_batch(self.step)
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
             with autocast(dev):
@@ -377,6 +377,7 @@ class Trainer:
                 torch.cuda.synchronize(dev)
             dt = time.perf_counter() - t0
             self.elapsed += dt
+            self.cpu_seconds += time.process_time() - c0
             self.acc["loss"] += loss_value
             self.acc["n"] += 1
             self.acc["tokens"] += int(x.numel()) * world  # tokens of the global batch
