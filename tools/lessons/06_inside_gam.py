@@ -39,7 +39,7 @@ gamlab.seed_everything(0)
 Looking inside an untrained model shows only its random initialisation, so we need a trained
 one. If Lesson 5 (`notebooks/05_showdown.ipynb`) or the command `gamlab train --model gam --out
 runs/gam` has saved a run, we load it; otherwise we train a small GAM here on the project's own
-stories (character tokens), with the same trainer. Delete `RUNS` entries to force retraining.
+stories (character tokens), with the same trainer. Empty `RUNS` to force training here.
 """
 
 # %%
@@ -98,8 +98,8 @@ rounding: a probed block computes `w` explicitly rather than with the fused kern
 """
 
 # %%
-text = "Once upon a time there was a girl named Mia. Mia had a red ball."
-ids = torch.tensor(tokenizer.encode(text))
+text = "There was a girl named Mia. Mia had a red ball."
+ids = torch.tensor(tokenizer.encode(text))[: model.config.block_size]  # (T,)
 internals = probe(model, ids)
 L, S = internals.n_layer, model.config.n_slots
 print("gate_local ", tuple(internals.gate_local.shape), "  (L, T, C)")
