@@ -9,7 +9,7 @@
     rng                    Python and torch random states, so a resumed run continues the same
     model_name, model_config, train_config, tokenizer, dataset, extra
 
-Taught in notebooks/05_training.ipynb.
+Taught in notebooks/05_showdown.ipynb.
 """
 
 from __future__ import annotations

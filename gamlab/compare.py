@@ -8,7 +8,7 @@ Parameter matching: GAM's block costs about 10 C^2 + S C, the Transformer's 12 C
 about 3 * expand * C^2. GAM and the Transformer keep the preset's width; Mamba's expand is
 chosen (1..8) to bring its count closest to GAM's. The table prints every count.
 
-Taught in notebooks/05_training.ipynb.
+Taught in notebooks/05_showdown.ipynb.
 """
 
 from __future__ import annotations

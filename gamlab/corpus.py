@@ -13,7 +13,7 @@ far beyond a causal convolution's reach (L*(k-1)+1 tokens), so the corpus separa
 that can carry information across a sequence from those that cannot. The word lists and
 grammar are the project's own.
 
-Taught in notebooks/05_training.ipynb.
+Taught in notebooks/05_showdown.ipynb.
 """
 
 from __future__ import annotations

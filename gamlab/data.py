@@ -12,11 +12,12 @@ The training order is a function of (seed, step) only: step s belongs to epoch
 s // steps_per_epoch, whose chunk order is a permutation drawn from a generator seeded with
 (seed, epoch). A resumed run therefore sees exactly the batches an uninterrupted one does.
 
-Taught in notebooks/05_training.ipynb.
+Taught in notebooks/05_showdown.ipynb.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,20 @@ def _hub(fetch, label: str):
                           f"(no network? {type(exc).__name__}); {OFFLINE_HINT}.") from None
 
 
+@contextlib.contextmanager
+def quiet_datasets():
+    """No `datasets` progress bars inside (they would fill stderr, where the CLI's one-line errors go)."""
+    import datasets
+
+    was = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was:
+            datasets.enable_progress_bars()
+
+
 def _local_texts(path: str, val_fraction: float) -> tuple[str, str]:
     """A text file, or every .txt file under a folder, split by lines: the last lines validate."""
     p = Path(path).expanduser()
@@ -77,7 +92,8 @@ def _local_texts(path: str, val_fraction: float) -> tuple[str, str]:
     import datasets
 
     try:
-        lines = datasets.load_dataset("text", data_files=files, split="train")["text"]
+        with quiet_datasets():
+            lines = datasets.load_dataset("text", data_files=files, split="train")["text"]
     except Exception as exc:
         raise GamlabError(f"could not read {path!r} as text ({type(exc).__name__}: {exc}).") from None
     if sum(map(len, lines)) < 100:

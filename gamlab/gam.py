@@ -36,6 +36,8 @@ class GAMBlock(nn.Module):
     tests/test_perf_equivalence.py holds the two equal.
     """
 
+    fused_retrieval = True  # GAMBlockReference turns it off
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         C, fusion = config.d_model, config.fusion
@@ -55,17 +57,21 @@ class GAMBlock(nn.Module):
         """x: (B, T, C) -> (B, T, C)."""
         h = self.norm1(x)
         local = self.conv(h) if self.conv is not None else None  # (B, T, C)
-        global_, w = None, None
-        if self.memory is not None and self.capture is not None:
-            global_, w = self.memory(h)  # (B, T, C), (B, T, S): the probes want w
-        elif self.memory is not None:
-            global_ = self.memory.read(h)  # (B, T, C): fused kernel, w never stored
+        global_, w = self.retrieve(h)  # (B, T, C), (B, T, S) or None
         gate_logits = self.gate(h) if self.gate is not None else None  # (B, T, 2C) or (B, T, C)
         update, gates = fuse(self.fusion, gate_logits, local, global_)
         if self.capture is not None:
             self.capture.update(gates, local=local, global_=global_, weights=w, update=update)
         x = x + update
         return x + self.ffn(self.norm2(x))
+
+    def retrieve(self, h: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """h: (B, T, C) -> (global (B, T, C), w (B, T, S) when it was computed, else None)."""
+        if self.memory is None:
+            return None, None
+        if self.fused_retrieval and self.capture is None:
+            return self.memory.read(h), None  # fused kernel: w is never stored
+        return self.memory(h)  # explicit w: the lessons and the probes want it
 
 
 class GAMBlockReference(GAMBlock):
@@ -74,14 +80,4 @@ class GAMBlockReference(GAMBlock):
     kept for the backward pass, then w @ M.
     """
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, T, C) -> (B, T, C)."""
-        h = self.norm1(x)
-        local = self.conv(h) if self.conv is not None else None  # (B, T, C)
-        global_, w = self.memory(h) if self.memory is not None else (None, None)  # (B,T,C), (B,T,S)
-        gate_logits = self.gate(h) if self.gate is not None else None  # (B, T, 2C) or (B, T, C)
-        update, gates = fuse(self.fusion, gate_logits, local, global_)
-        if self.capture is not None:
-            self.capture.update(gates, local=local, global_=global_, weights=w, update=update)
-        x = x + update
-        return x + self.ffn(self.norm2(x))
+    fused_retrieval = False

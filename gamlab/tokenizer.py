@@ -9,7 +9,7 @@ a checkpoint (loaded with weights_only=True) can carry the tokenizer of its run:
     tok.to_dict()            -> {"kind": ..., ...}   plain data
     tokenizer_from_dict(d)   -> the same tokenizer back
 
-Taught in notebooks/05_training.ipynb.
+Taught in notebooks/05_showdown.ipynb.
 """
 
 from __future__ import annotations

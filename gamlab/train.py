@@ -16,7 +16,7 @@ History: one dict per evaluation, {step, train_loss, val_loss, lr, tokens_per_s,
 train_loss is the mean since the previous record, elapsed counts training seconds (not
 evaluation), tokens_per_s is the training throughput since the previous record.
 
-Taught in notebooks/05_training.ipynb.
+Taught in notebooks/05_showdown.ipynb.
 """
 
 from __future__ import annotations
