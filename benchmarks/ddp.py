@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 
-def run(args, out: Path, nproc: int) -> tuple[float, float, dict]:
+def run(args, out: Path, nproc: int, threads: int | None = None) -> tuple[float, float, dict]:
     cmd = [sys.executable, "-m", "gamlab", "train", "--model", args.model, "--preset", args.preset,
            "--steps", str(args.steps), "--device", "cpu", "--no-progress", "--out", str(out)]
     if nproc > 1:
@@ -30,7 +30,10 @@ def run(args, out: Path, nproc: int) -> tuple[float, float, dict]:
         cmd[1:3] = ["-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_addr", "127.0.0.1",
                     "--master_port", str(port), "-m", "gamlab"]
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    if threads:  # torchrun sets OMP_NUM_THREADS=1 per process; a single process uses every core unless told
+        env["OMP_NUM_THREADS"] = str(threads)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     if r.returncode:
         sys.exit(f"{' '.join(cmd)} failed:\n{r.stderr[-2000:]}")
@@ -48,14 +51,18 @@ def main() -> None:
 
     print(f"torch {torch.__version__}, {os.cpu_count()} CPU cores; {args.model}, preset {args.preset}, "
           f"{args.steps} steps")
+    runs = {}
     with tempfile.TemporaryDirectory() as tmp:
-        t1, w1, h1 = run(args, Path(tmp) / "one", 1)
-        t2, w2, h2 = run(args, Path(tmp) / "two", 2)
-    print(f"1 process  : {t1:7.1f} s training ({w1:5.1f} s wall), last train loss {h1['train_loss']:.4f}, "
-          f"val loss {h1['val_loss']:.4f}")
-    print(f"2 processes: {t2:7.1f} s training ({w2:5.1f} s wall), last train loss {h2['train_loss']:.4f}, "
-          f"val loss {h2['val_loss']:.4f}")
-    print(f"ratio 1-process / 2-process training time: {t1 / t2:.2f} ({'speed-up' if t1 > t2 else 'slow-down'})")
+        for label, nproc, threads in (("1 process, all threads", 1, None), ("1 process, 1 thread", 1, 1),
+                                      ("2 processes (DDP), 1 thread each", 2, None)):
+            runs[label] = run(args, Path(tmp) / str(len(runs)), nproc, threads)
+            t, w, h = runs[label]
+            print(f"{label:<34}: {t:7.1f} s training ({w:5.1f} s wall), last train loss {h['train_loss']:.4f}, "
+                  f"val loss {h['val_loss']:.4f}", flush=True)
+    (t1, *_), (t11, *_), (t2, *_) = runs.values()
+    for label, t in (("all threads", t1), ("1 thread", t11)):
+        print(f"ratio 1-process ({label}) / 2-process training time: {t / t2:.2f} "
+              f"({'DDP faster' if t > t2 else 'DDP slower'})")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 
+from .distributed import quiet_unless_main
 from .errors import GamlabError
 from .stopping import Stopped
 
@@ -18,14 +19,21 @@ COMMANDS = {
     "info": "gamlab.info",
     "compare": "gamlab.compare",
     "train": "gamlab.train_cmd",
-    "reproduce": "gamlab.reproduce",
     "bench": "gamlab.bench_cmd",
+    "reproduce": "gamlab.reproduce",
     "recall": "gamlab.recall",
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its mistakes on one line (no usage block); subcommand parsers inherit it."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gamlab", description="Gated Associative Memory lab.")
+    parser = _Parser(prog="gamlab", description="Gated Associative Memory lab.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
         importlib.import_module(module).add_parser(sub)
@@ -35,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    quiet_unless_main()  # under torchrun only rank 0 prints
     try:
         return int(args.run(args) or 0)
     except GamlabError as exc:

@@ -168,6 +168,21 @@ def all_reduce_sum(*values: float | torch.Tensor) -> list[float]:
     return t.tolist()
 
 
+def broadcast(obj):
+    """Rank 0's `obj` on every rank (plain data: strings, numbers, lists, dicts); `obj` for one process.
+
+    Needed for anything a rank computes that may differ between processes: Hugging Face's BPE
+    trainer, for one, numbers its first tokens in hash-map order, so two processes training
+    on the same text can get different token ids.
+    """
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0, device=local_device(torch.device("cuda"))
+                               if dist.get_backend() == "nccl" else None)
+    return box[0]
+
+
 def barrier() -> None:
     """Wait for every rank (a no-op for one process)."""
     if dist.is_available() and dist.is_initialized():

@@ -178,8 +178,11 @@ def load_rows(dataset: str, folder: Path | None, max_rows: int | None) -> tuple[
         files = {split: str(folder / name) for split, name in SPLIT_FILES.items()}
         import datasets
 
+        from .data import quiet_datasets
+
         try:
-            ds = datasets.load_dataset("text", data_files=files)
+            with quiet_datasets():
+                ds = datasets.load_dataset("text", data_files=files)
         except Exception as exc:
             raise GamlabError(f"could not read {folder} as text ({type(exc).__name__}: {exc}).") from None
         splits = {s: ds[s]["text"][:max_rows] if max_rows else ds[s]["text"] for s in SPLIT_FILES}
@@ -204,20 +207,49 @@ def _offline_hint(exc: GamlabError, dataset: str) -> GamlabError:
                        f"validation.txt), or run where the Hugging Face hub is reachable.")
 
 
+def data_label(dataset: str, folder: Path | None, max_rows: int | None) -> str:
+    """What a run trained on, saved in its checkpoint: resuming on other data is refused."""
+    return f"{dataset}{f' from {folder}' if folder else ''}{f', {max_rows} rows' if max_rows else ''}"
+
+
+def saved_tokenizer(out: Path, dataset: str):
+    """The tokenizer of an earlier run on `dataset` in `out` (None if there is none).
+
+    BPE training is not reproducible id for id (Hugging Face numbers the first tokens in
+    hash-map order), so a resumed reproduction must reuse the tokenizer it started with.
+    """
+    from .checkpoint import load_checkpoint
+    from .tokenizer import tokenizer_from_dict
+
+    for ckpt in sorted((out / "runs").glob(f"{dataset}-*/checkpoint.pt")):
+        state = load_checkpoint(ckpt)
+        if state.get("tokenizer"):
+            return tokenizer_from_dict(state["tokenizer"])
+    return None
+
+
 def load_dataset_for(dataset: str, folder: Path | None, args, mc: ModelConfig, tc):
-    """TextData for one dataset: BPE (the paper's, vocab_size target) trained on its training split."""
+    """TextData for one dataset: BPE (the paper's, vocab_size target) trained on its training split.
+
+    Under torchrun rank 0's tokenizer is used by every rank (distributed.broadcast).
+    """
     from .data import TextData
-    from .tokenizer import train_tokenizer
+    from .tokenizer import tokenizer_from_dict, train_tokenizer
 
     try:
         train_text, val_text = load_rows(dataset, folder, args.max_rows)
     except GamlabError as exc:
         raise _offline_hint(exc, dataset) if folder is None else exc from None
-    tok = train_tokenizer("bpe", train_text, mc.vocab_size)
+    tok = saved_tokenizer(Path(args.out), dataset) if distributed.is_main() else None
+    if tok is None and distributed.is_main():
+        tok = train_tokenizer("bpe", train_text, mc.vocab_size)
+    tok = tokenizer_from_dict(distributed.broadcast(tok.to_dict() if tok is not None else None))
     import torch
 
     ids = [torch.tensor(tok.encode(t), dtype=torch.long) for t in (train_text, val_text)]
-    return TextData(ids[0], ids[1], tok, mc.block_size, tc.batch_size, tc.seed, dataset)
+    data = TextData(ids[0], ids[1], tok, mc.block_size, tc.batch_size, tc.seed, dataset)
+    data.label = data_label(dataset, folder, args.max_rows)
+    return data
 
 
 # ---------------------------------------------------------------- the table
@@ -265,7 +297,7 @@ def train_one(exp: Experiment, data, mc: ModelConfig, tc, out: Path, progress: b
     trainer = Trainer(model, tc, data.get_batch, val_batches=data.val_batches, out=run_dir,
                       steps_per_epoch=data.steps_per_epoch, progress=progress,
                       meta={"model_name": exp.model, "model_config": model.config.to_dict(),
-                            "tokenizer": data.tokenizer.to_dict(), "dataset": data.name})
+                            "tokenizer": data.tokenizer.to_dict(), "dataset": data.label})
     if (run_dir / "checkpoint.pt").is_file():
         step = trainer.resume()
         print(f"  resumed {exp.run_name} at step {step} of {trainer.total}")
