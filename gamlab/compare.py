@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from . import distributed
 from .config import ModelConfig
 from .errors import GamlabError
 from .model import MODELS, build_model
@@ -115,7 +116,22 @@ def load_job_data(job: Job, args, tc, tokenizer=None):
     if tokenizer is not None:
         kwargs["tokenizer"] = tokenizer
     block = ModelConfig.preset(job.model_preset, **job.model_changes).block_size
-    return load_data(args.dataset, block_size=block, batch_size=tc.batch_size, seed=tc.seed, **kwargs)
+
+    def load():
+        return load_data(args.dataset, block_size=block, batch_size=tc.batch_size, seed=tc.seed, **kwargs)
+
+    if tokenizer is not None or not distributed.is_distributed():
+        return load()
+    # Under torchrun every rank takes rank 0's tokenizer: Hugging Face's BPE trainer numbers
+    # tokens in hash-map order, so ranks training their own would disagree on token ids.
+    from .tokenizer import tokenizer_from_dict
+
+    data = load() if distributed.is_main() else None
+    shared = distributed.broadcast(data.tokenizer.to_dict() if data is not None else None)
+    if data is None:
+        kwargs["tokenizer"] = tokenizer_from_dict(shared)
+        data = load()
+    return data
 
 
 def model_config(job: Job, vocab_size: int) -> ModelConfig:
@@ -210,7 +226,7 @@ def run(args) -> int:
 
     names = parse_models(args.models)
     job, tc = resolve_job(args)
-    device = pick_device(args.device)
+    device = distributed.setup(pick_device(args.device))  # under torchrun: join the group first
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise GamlabError(f"--out {args.out!r} is a file; give a folder.")
@@ -247,6 +263,8 @@ def run(args) -> int:
     print(format_table(rows, unigram))
     for name, text in samples.items():
         print(f"\n[{name}] {text!r}")
+    if not distributed.is_main():  # under torchrun only rank 0 writes
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     results = {"command": "gamlab compare", "dataset": data.name, "preset": "fast" if args.fast else args.preset,
                "device": str(device), "describe": describe(device), "tokenizer": data.tokenizer.kind,

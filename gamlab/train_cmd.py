@@ -18,7 +18,7 @@ from pathlib import Path
 from .checkpoint import checkpoint_path, load_checkpoint
 from .compare import (add_common_arguments, check_fits, guess_vocab, load_job_data, model_config, resolve_job,
                       sample)
-from .distributed import is_main
+from .distributed import is_main, setup
 from .errors import GamlabError
 from .model import MODELS, build_model
 from .runtime import describe, pick_device, seed_everything
@@ -46,7 +46,7 @@ def run(args) -> int:
         raise GamlabError(f"--checkpoint-every must be a positive number of steps, got {args.checkpoint_every}.")
     job, tc = resolve_job(args)
     tc = tc.replace(checkpoint_every=args.checkpoint_every)
-    device = pick_device(args.device)
+    device = setup(pick_device(args.device))  # under torchrun: join the group first
     out = Path(args.out)
     ckpt = checkpoint_path(out)
     saved = None
