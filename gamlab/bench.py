@@ -6,7 +6,8 @@ prints the table, and fits how time grows with T.
 
 Blocks (all with the paper's dropout 0.1, in training mode, as in a training step):
     gam                the library's GAMBlock (fast path: fused retrieval, no B x T x S kept)
-    gam-reference      the same block computed the plain paper way (GAMBlockReference)
+    gam-reference      the same block with plain retrieval (GAMBlockReference, the lessons')
+    gam-paper-style    the paper transcribed straightforwardly (PaperStyleGAMBlock, below)
     transformer        pre-norm Transformer block, fused SDPA kernel, no attention dropout
     transformer-naive  the paper's baseline: full T x T score matrix, attention dropout 0.1
     mamba              Mamba-style block (norm + mixer + residual), chunked scan
@@ -44,10 +45,54 @@ from .mamba import MambaBlock
 from .runtime import autocast, pick_device
 from .transformer import TransformerBlock
 
+class PaperStyleGAMBlock(nn.Module):
+    """GAM as a reader would first transcribe the paper: the speed baseline the fast block is
+    measured against (issue 6's "straightforward paper-style block"). Same function as
+    GAMBlock; tests/test_perf_equivalence.py holds them equal. What it does the plain way:
+    the convolution pads both sides and slices off the future, each gate has its own Linear,
+    retrieval builds the (B, T, S) weights and keeps them for the backward pass.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        C, k = config.d_model, config.conv_kernel
+        self.norm1 = nn.LayerNorm(C)
+        self.conv = nn.Conv1d(C, C, k, padding=k - 1, groups=C)
+        self.slots = nn.Parameter(nn.init.xavier_uniform_(torch.empty(config.n_slots, C)))
+        self.gate_local, self.gate_global = nn.Linear(C, C), nn.Linear(C, C)
+        self.norm2 = nn.LayerNorm(C)
+        self.ffn = GAMBlock(config).ffn
+
+    @torch.no_grad()
+    def load_from(self, block: GAMBlock) -> PaperStyleGAMBlock:
+        """Copy a (gated) GAMBlock's weights, so both compute the same numbers."""
+        C = block.norm1.normalized_shape[0]
+        self.norm1.load_state_dict(block.norm1.state_dict())
+        self.conv.load_state_dict(block.conv.state_dict())
+        self.slots.copy_(block.memory.slots)
+        for part, rows in ((self.gate_local, slice(0, C)), (self.gate_global, slice(C, 2 * C))):
+            part.weight.copy_(block.gate.weight[rows])
+            part.bias.copy_(block.gate.bias[rows])
+        self.norm2.load_state_dict(block.norm2.state_dict())
+        self.ffn.load_state_dict(block.ffn.state_dict())
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, C) -> (B, T, C)."""
+        T = x.size(1)
+        h = self.norm1(x)
+        local = self.conv(h.transpose(1, 2))[:, :, :T].transpose(1, 2)  # drop the k-1 future outputs
+        w = torch.softmax(h @ self.slots.T, dim=-1)  # (B, T, S)
+        global_ = w @ self.slots
+        x = x + torch.sigmoid(self.gate_local(h)) * local + torch.sigmoid(self.gate_global(h)) * global_
+        return x + self.ffn(self.norm2(x))
+
+
 # name -> (block class, config fields that make the variant)
 BLOCKS: dict[str, tuple[type[nn.Module], dict]] = {
     "gam": (GAMBlock, {}),
     "gam-reference": (GAMBlockReference, {}),
+    "gam-paper-style": (PaperStyleGAMBlock, {}),
     "transformer": (TransformerBlock, {"attention": "sdpa", "attn_dropout": 0.0}),
     "transformer-naive": (TransformerBlock, {"attention": "naive", "attn_dropout": 0.1}),
     "mamba": (MambaBlock, {"mamba_residual": True}),

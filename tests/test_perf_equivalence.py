@@ -46,6 +46,26 @@ def test_fast_gam_block_equals_reference_forward_and_gradients(fusion):
         assert torch.allclose(g1[name], g2[name], atol=1e-4), name
 
 
+def test_paper_style_baseline_computes_the_same_block():
+    """The benchmark's speed baseline must be the same function, or its ratio means nothing."""
+    from gamlab.bench import PaperStyleGAMBlock
+
+    torch.manual_seed(2)
+    config = tiny(conv_kernel=4)
+    fast = GAMBlock(config).eval()
+    with torch.no_grad():
+        for p in fast.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    plain = PaperStyleGAMBlock(config).eval().load_from(fast)
+    x = torch.randn(2, 23, 64, requires_grad=True)
+    y_fast = fast(x)
+    dx_fast, = torch.autograd.grad(y_fast.sum(), x)
+    y_plain = plain(x)
+    dx_plain, = torch.autograd.grad(y_plain.sum(), x)
+    assert torch.allclose(y_fast, y_plain, atol=1e-5)
+    assert torch.allclose(dx_fast, dx_plain, atol=1e-5)
+
+
 def test_fast_block_still_captures_weights_for_probes():
     block = GAMBlock(tiny()).eval()
     block.capture = {}
