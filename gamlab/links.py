@@ -101,7 +101,7 @@ def sync_notebook(path, notebook: str) -> bool:
 
 
 def main(root: str = ".") -> None:
-    """`python -m gamlab.links`: rewrite install cells and badges, docs/readme/notebooks.md and README's table."""
+    """`python -m gamlab.links`: rewrite install cells and badges, and README's notebook table."""
     from pathlib import Path
 
     root_path = Path(root)
@@ -110,8 +110,6 @@ def main(root: str = ".") -> None:
         if sync_notebook(root_path / nb, nb):
             print(f"updated install cell and links: {nb}")
     table = notebook_table([(nb, notebook_title(root_path / nb)) for nb in notebooks])
-    (root_path / "docs/readme").mkdir(parents=True, exist_ok=True)
-    (root_path / "docs/readme/notebooks.md").write_text(table, encoding="utf-8")
     readme = root_path / "README.md"
     if readme.exists() and TABLE_START in readme.read_text(encoding="utf-8"):
         readme.write_text(replace_between_markers(readme.read_text(encoding="utf-8"), table), encoding="utf-8")

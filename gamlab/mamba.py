@@ -18,7 +18,7 @@ sequential loop is the readable reference; the parallel (doubling) scan gives th
 numbers in log2(T) vectorised steps over (B, T, D, N) tensors; the default, chunked
 `SelectiveScan`, never builds those tensors whole: it walks the sequence a chunk at a time,
 keeps one (B, D, N) state per chunk, recomputes the rest in its hand-written backward, and
-is the fastest and leanest in pure PyTorch (docs/readme/benchmark.md). On CUDA with
+is the fastest and leanest in pure PyTorch (docs/benchmark.md). On CUDA with
 mamba_ssm installed, mamba_scan="cuda" uses its fused kernel.
 """
 
