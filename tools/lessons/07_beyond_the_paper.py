@@ -125,7 +125,7 @@ plots.recall_heatmaps(results)
 """
 The paper's GAM stays at chance (`1 / number of values`) wherever a query is further from
 its pair than its receptive field: its bank cannot hold this sequence's pairs. With the full
-budget (docs/readme/recall.md) the Transformer answers every query, `gam-fw` lands in between
+budget (docs/recall.md) the Transformer answers every query, `gam-fw` lands in between
 (most queries with 4 pairs, fewer as pairs fill its small state), and the Mamba-style model has
 only learned to guess among the values present. Fast mode trains too briefly to show this.
 
@@ -208,7 +208,7 @@ else:
 - A fast-weight memory keeps GAM's O(N) cost and its gates but is written by the sequence, so
   queries can reach pairs anywhere before them. On the default grid it lands between the paper's
   GAM and attention, and its accuracy falls as pairs grow: a `D x D` state per head holds only so
-  many associations (docs/readme/recall.md has the table measured with `gamlab recall`).
+  many associations (docs/recall.md has the table measured with `gamlab recall`).
 - Try: `gamlab recall --lengths 64,128 --steps 2000`, or raise `min_gap` in `RecallGrid` to push
   every query beyond the convolution's reach.
 """
