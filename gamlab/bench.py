@@ -196,7 +196,7 @@ def _run(name, seq_len, batch, d_model, n_slots, device, repeats, rss_memory, me
         if not _is_oom(exc) and not isinstance(exc, MemoryError):
             raise
         return {"ms": None, "peak_mb": None, "oom": True}
-    return {"ms": statistics.median(times), "peak_mb": peak_mb, "oom": False}
+    return {"ms": statistics.median(times) if times else None, "peak_mb": peak_mb, "oom": False}
 
 
 def _proc_status(key: str) -> int | None:
@@ -266,8 +266,8 @@ def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n
     measured), "oom": True when the step ran out of memory (then ms and peak_mb are None)}.
 
     On CUDA: bf16 autocast, peak from torch.cuda.max_memory_allocated. On CPU with
-    memory=True the measurement runs in a fresh Python process (a second or two to start)
-    so that its peak RSS belongs to this block alone; there an allocation beyond
+    memory=True the memory is measured in a fresh Python process (a second or two to start)
+    so that its peak RSS belongs to this block alone, and the timing runs here; there an allocation beyond
     `mem_limit_mb` (default: 70% of the memory available now) fails and counts as OOM rather
     than swapping the machine. memory=False times in this process and skips memory.
     """
@@ -280,8 +280,10 @@ def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n
         return _run(name, seq_len, batch, d_model, n_slots, device, repeats, False, None)
     if mem_limit_mb is None:
         mem_limit_mb = 0.7 * _available_mb()
+    # The fresh process measures memory only (repeats=0): its allocator hands every large
+    # block back to the system, so each step there pays page faults that would inflate times.
     args = dict(name=name, seq_len=seq_len, batch=batch, d_model=d_model, n_slots=n_slots,
-                repeats=repeats, mem_limit_mb=mem_limit_mb, threads=torch.get_num_threads())
+                repeats=0, mem_limit_mb=mem_limit_mb, threads=torch.get_num_threads())
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
            # glibc: every block over 64 KiB gets its own mapping, returned to the system when
@@ -293,7 +295,11 @@ def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n
         return {"ms": None, "peak_mb": None, "oom": True}
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark subprocess failed for {name} at T={seq_len}:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    memory_result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if memory_result["oom"]:
+        return memory_result
+    timed = _run(name, seq_len, batch, d_model, n_slots, device, repeats, False, None)  # the usual allocator
+    return {**timed, "peak_mb": memory_result["peak_mb"]}
 
 
 def _child() -> None:
