@@ -182,8 +182,10 @@ def estimate_train_memory(model: nn.Module, batch_size: int, block_size: int | N
 
     Weights, gradients and AdamW's two moments (4 copies, float32), plus activations kept for
     the backward pass: about 34 floats per (token, channel, layer) for a block, and for Mamba
-    the (B, T, D, N) tensors its parallel scan keeps, about 4 per doubling step (none with
-    the fused CUDA scan); the logits add (B, T, vocab) three times.
+    the (B, T, D, N) tensors of its scan: about 4 per doubling step for the parallel scan, 4
+    for the sequential one, and for the chunked scan (the default) one chunk's worth alive at
+    a time plus a state per chunk, about 1 (none with the fused CUDA scan); the logits add
+    (B, T, vocab) three times.
     """
     cfg: ModelConfig = model.config
     T = block_size or cfg.block_size
@@ -191,7 +193,8 @@ def estimate_train_memory(model: nn.Module, batch_size: int, block_size: int | N
     weights = 4 * 4 * sum(p.numel() for p in model.parameters())
     acts = 34 * B * T * C * L
     if getattr(model, "name", "").startswith("mamba") and cfg.mamba_scan != "cuda":
-        acts += 4 * B * T * cfg.d_inner * cfg.d_state * L * max(1, math.ceil(math.log2(T)))
+        copies = {"parallel": 4 * max(1, math.ceil(math.log2(T))), "sequential": 4}.get(cfg.mamba_scan, 1)
+        acts += copies * B * T * cfg.d_inner * cfg.d_state * L
     if getattr(model, "name", "") == "transformer-naive":
         acts += 3 * B * cfg.n_head * T * T * L
     acts += 3 * B * T * cfg.vocab_size
