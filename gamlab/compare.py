@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,11 @@ def resolve_job(args):
         if getattr(args, name, None) is not None:
             changes[name] = getattr(args, name)
     return job, TrainConfig.preset(job.train_preset, **changes)
+
+
+def show_progress(args) -> bool:
+    """Progress bars on a terminal only: in a log file every redraw would become a line."""
+    return not args.no_progress and sys.stderr.isatty()
 
 
 def load_job_data(job: Job, args, tc, tokenizer=None):
@@ -249,7 +255,7 @@ def run(args) -> int:
         seed_everything(tc.seed)
         model = build_model(name, config)
         trainer = Trainer(model, tc, data.get_batch, val_batches=data.val_batches,
-                          steps_per_epoch=data.steps_per_epoch, progress=not args.no_progress,
+                          steps_per_epoch=data.steps_per_epoch, progress=show_progress(args),
                           meta={"model_name": name, "model_config": model.config.to_dict()})
         print(f"training {name} ({model.num_params():,} params, {trainer.total} steps of "
               f"{tc.batch_size} x {config.block_size} tokens) ...", flush=True)

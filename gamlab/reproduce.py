@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from . import distributed
+from .compare import show_progress
 from .config import ModelConfig
 from .errors import GamlabError
 from .paper import EXPERIMENTS, Experiment
@@ -326,7 +327,7 @@ def run(args) -> int:
             print(f"data: {DATASET_LABEL[exp.dataset]}, BPE vocab {d.vocab_size}, {d.train.numel():,} training / "
                   f"{d.val.numel():,} validation tokens", flush=True)
         if exp.run_name not in summaries:
-            summaries[exp.run_name] = train_one(exp, datas[exp.dataset], mc, tc, out, not args.no_progress)
+            summaries[exp.run_name] = train_one(exp, datas[exp.dataset], mc, tc, out, show_progress(args))
     rows = []
     for exp in exps:
         s, p = summaries[exp.run_name], exp.paper

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .checkpoint import checkpoint_path, load_checkpoint
 from .compare import (add_common_arguments, check_fits, guess_vocab, load_job_data, model_config, resolve_job,
-                      sample)
+                      sample, show_progress)
 from .distributed import is_main, setup
 from .errors import GamlabError
 from .model import MODELS, build_model
@@ -62,7 +62,7 @@ def run(args) -> int:
     seed_everything(tc.seed)
     model = build_model(args.model, model_config(job, data.vocab_size))
     trainer = Trainer(model, tc, data.get_batch, val_batches=data.val_batches, out=out,
-                      steps_per_epoch=data.steps_per_epoch, progress=not args.no_progress,
+                      steps_per_epoch=data.steps_per_epoch, progress=show_progress(args),
                       meta={"model_name": args.model, "model_config": model.config.to_dict(),
                             "tokenizer": data.tokenizer.to_dict(), "dataset": data.name})
     if saved is not None:
