@@ -20,7 +20,7 @@ from gamlab.data import load_data
 from gamlab.errors import GamlabError
 from gamlab.train import TrainConfig, Trainer
 
-STEPS = "30"
+STEPS = "300"  # long enough (a second or more) that the signals land inside training
 TRAIN = ["train", "--model", "gam", "--fast", "--steps", STEPS, "--device", "cpu", "--no-progress", "--seed", "5"]
 ENV = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
 
