@@ -144,6 +144,6 @@ def run(args) -> int:
     from .plots import scaling_chart
 
     scaling_chart(rows, {b: st["time_exponent"] for b, st in stats.items()}).write_html(
-        os.path.join(args.out, "bench.html"), include_plotlyjs="cdn")
+        os.path.join(args.out, "bench.html"), include_plotlyjs=True)  # self-contained: opens offline
     print(f"\nwrote {args.out}/bench.json and {args.out}/bench.html ({time.perf_counter() - t0:.0f} s)")
     return 0

@@ -19,11 +19,11 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
 from . import distributed
+from .cli import out_folder
 from .config import ModelConfig
 from .errors import GamlabError
 from .model import MODELS, build_model
@@ -233,12 +233,12 @@ def run(args) -> int:
     names = parse_models(args.models)
     job, tc = resolve_job(args)
     device = distributed.setup(pick_device(args.device))  # under torchrun: join the group first
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise GamlabError(f"--out {args.out!r} is a file; give a folder.")
+    out = out_folder(args.out)
     preset = "fast" if args.fast else args.preset
+    guess = model_config(job, guess_vocab(job, args))
+    guess_target = build_model("gam", guess).num_params()
     for name in names:  # refuse a preset too big for the device before any work
-        check_fits(build_model(name, model_config(job, guess_vocab(job, args))), tc.batch_size, device, preset)
+        check_fits(build_model(name, matched_config(name, guess, guess_target)), tc.batch_size, device, preset)
     print(describe(device))
     t0 = time.perf_counter()
     data = load_job_data(job, args, tc)

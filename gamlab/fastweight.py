@@ -87,7 +87,6 @@ def memory_chunked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, chunk: int
 def read_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """a_ts for every query t and earlier token s: (B, H, T, T), rows sum to 1, zero for s > t.
     O(T^2): computed only when asked for (probes, the notebook's widget)."""
-    T = q.size(2)
     A = (q @ k.transpose(-2, -1)).tril()  # (B, H, T, T)
     return A / (A.sum(-1, keepdim=True) + EPS)
 
@@ -109,7 +108,8 @@ class FastWeightMemory(nn.Module):
     def forward(self, h: torch.Tensor, sequential: bool = False,
                 with_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """h: (B, T, C) -> (global (B, T, C), read weights (B, H, T, T) if with_weights else None)."""
-        q, k, v = self.qkv_heads(h)
+        # float32 state: under bf16 autocast the D x D sums would otherwise grow in bf16 over the sequence
+        q, k, v = (t.float() for t in self.qkv_heads(h))
         y = memory_sequential(q, k, v) if sequential else memory_chunked(q, k, v, self.chunk)
         y = rearrange(y, "b h t d -> b t (h d)")
         return self.proj(y), (read_weights(q, k) if with_weights else None)

@@ -53,9 +53,11 @@ class LanguageModel(nn.Module):
         if T > self.config.block_size:
             raise GamlabError(f"sequence of {T} tokens is longer than block_size "
                               f"{self.config.block_size}; crop it or build the model with a larger block_size.")
-        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= V):
-            raise GamlabError(f"token id {int(idx.max()) if int(idx.max()) >= V else int(idx.min())} "
-                              f"is outside the vocabulary [0, {V}); encode with the tokenizer the model was built for.")
+        if idx.numel():
+            lo, hi = (int(v) for v in idx.aminmax())  # one reduction: one device sync on a GPU
+            if lo < 0 or hi >= V:
+                raise GamlabError(f"token id {hi if hi >= V else lo} is outside the vocabulary [0, {V}); "
+                                  "encode with the tokenizer the model was built for.")
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         """idx: (B, T) token ids -> (logits (B, T, vocab), mean cross-entropy or None)."""

@@ -106,13 +106,17 @@ def prepare_for_recall(model: LanguageModel, grid: RecallGrid) -> LanguageModel:
 @torch.no_grad()
 def accuracy(model: LanguageModel, task: MQAR, n_sequences: int, seed: int, device: torch.device) -> float:
     """Fraction of queries answered right (argmax) on n_sequences fresh sequences."""
+    was_training = model.training
     model.eval()
     correct = asked = 0
     g = torch.Generator().manual_seed(seed)
-    for start in range(0, n_sequences, 64):
-        x, y = task.sample(min(64, n_sequences - start), g)
-        c, n = answers_correct(model(x.to(device))[0].cpu(), y)
-        correct, asked = correct + c, asked + n
+    try:
+        for start in range(0, n_sequences, 64):
+            x, y = task.sample(min(64, n_sequences - start), g)
+            c, n = answers_correct(model(x.to(device))[0].cpu(), y)
+            correct, asked = correct + c, asked + n
+    finally:
+        model.train(was_training)
     return correct / asked
 
 
@@ -214,6 +218,6 @@ def run(args) -> int:
     print(format_table(results))
     (out / "results.json").write_text(json.dumps(results, indent=1))
     from .plots import recall_heatmaps  # plotting only when writing the figure
-    recall_heatmaps(results).write_html(out / "heatmap.html", include_plotlyjs="cdn")
+    recall_heatmaps(results).write_html(out / "heatmap.html", include_plotlyjs=True)  # self-contained: opens offline
     print(f"\nwrote {out / 'results.json'} and {out / 'heatmap.html'}")
     return 0

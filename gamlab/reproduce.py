@@ -33,6 +33,7 @@ from pathlib import Path
 
 from . import distributed
 from .compare import show_progress
+from .cli import out_folder
 from .config import ModelConfig
 from .errors import GamlabError
 from .paper import EXPERIMENTS, Experiment
@@ -161,9 +162,7 @@ def check(args):
     device = pick_device(args.device)
     distributed.check_batch(tc.batch_size)
     folders = {d: local_folder(d, getattr(args, d)) for d in DATASET_LABEL}
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise GamlabError(f"--out {args.out!r} is a file; give a folder.")
+    out_folder(args.out)  # a file there is refused before any work
     for name in sorted({e.model for e in exps}):
         check_fits(build_model(name, mc), tc.batch_size, device, "paper")
     return exps, mc, tc, device, folders

@@ -162,8 +162,9 @@ def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | N
             with autocast(device):
                 _, loss = model(x, y)
             n = int((y != -100).sum())
-            total += float(loss) * n
-            count += n
+            if n:  # a batch with nothing to score has a NaN mean loss: skip it
+                total += float(loss) * n
+                count += n
     finally:
         model.train(was_training)
     total, count = distributed.all_reduce_sum(total, count)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 from .checkpoint import checkpoint_path, load_checkpoint
 from .compare import (add_common_arguments, check_fits, guess_vocab, load_job_data, model_config, resolve_job,
                       sample, show_progress)
+from .cli import out_folder
 from .distributed import is_main, setup
 from .errors import GamlabError
 from .model import MODELS, build_model
@@ -47,7 +47,7 @@ def run(args) -> int:
     job, tc = resolve_job(args)
     tc = tc.replace(checkpoint_every=args.checkpoint_every)
     device = setup(pick_device(args.device))  # under torchrun: join the group first
-    out = Path(args.out)
+    out = out_folder(args.out)
     ckpt = checkpoint_path(out)
     saved = None
     if args.resume:
