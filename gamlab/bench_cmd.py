@@ -17,6 +17,7 @@ import time
 
 import torch
 
+from .cli import out_folder
 from .bench import BLOCKS, growth_exponent, matmul_rate, run_grid
 from .errors import GamlabError
 from .runtime import describe, pick_device
@@ -107,6 +108,7 @@ def summary(rows: list[dict], blocks: list[str]) -> dict[str, dict]:
 
 
 def run(args) -> int:
+    out_folder(args.out)  # refused now, not after minutes of measuring
     if args.threads:
         torch.set_num_threads(args.threads)
     s = settings(args)

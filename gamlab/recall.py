@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import torch
 from torch import nn
 
+from .cli import out_folder
 from .config import ModelConfig
 from .errors import GamlabError
 from .model import LanguageModel, build_model, list_models
@@ -206,7 +206,7 @@ def run(args) -> int:
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
     grid = RecallGrid.fast(**changes) if args.fast or fast_mode() else RecallGrid(**changes)
-    out = Path(args.out)
+    out = out_folder(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

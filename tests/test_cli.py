@@ -69,3 +69,16 @@ def test_invalid_options_get_one_sentence(args, message, tmp_path):
     assert r.returncode == 2, r.stdout + r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("command", [["train", "--model", "gam", "--fast"], ["compare", "--fast"],
+                                     ["bench", "--lengths", "8", "--blocks", "gam"], ["recall", "--fast"]])
+def test_out_that_is_a_file_is_refused_before_any_work(tmp_path, command, capsys):
+    from gamlab.cli import main
+
+    target = tmp_path / "results.txt"
+    target.write_text("keep me")
+    assert main([*command, "--out", str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"gamlab {command[0]}: error: --out {str(target)!r} is a file; give a folder."]
+    assert target.read_text() == "keep me"
