@@ -26,7 +26,7 @@ from . import distributed
 from .cli import out_folder
 from .config import ModelConfig
 from .errors import GamlabError
-from .model import MODELS, build_model
+from .model import MODELS, build_model, shapes_only
 from .runtime import describe, pick_device, seed_everything
 
 DEFAULT_MODELS = ("gam", "transformer", "mamba")
@@ -148,7 +148,7 @@ def matched_config(name: str, config: ModelConfig, target: int | None) -> ModelC
     """Mamba's expand chosen so that its parameter count is closest to `target` (GAM's)."""
     if target is None or not name.startswith("mamba"):
         return config
-    counts = {e: build_model(name, config.replace(expand=e)).num_params() for e in range(1, 9)}
+    counts = {e: shapes_only(name, config.replace(expand=e)).num_params() for e in range(1, 9)}
     return config.replace(expand=min(counts, key=lambda e: abs(counts[e] - target)))
 
 
@@ -236,9 +236,9 @@ def run(args) -> int:
     out = out_folder(args.out)
     preset = "fast" if args.fast else args.preset
     guess = model_config(job, guess_vocab(job, args))
-    guess_target = build_model("gam", guess).num_params()
+    guess_target = shapes_only("gam", guess).num_params()
     for name in names:  # refuse a preset too big for the device before any work
-        check_fits(build_model(name, matched_config(name, guess, guess_target)), tc.batch_size, device, preset)
+        check_fits(shapes_only(name, matched_config(name, guess, guess_target)), tc.batch_size, device, preset)
     print(describe(device))
     t0 = time.perf_counter()
     data = load_job_data(job, args, tc)
@@ -248,7 +248,7 @@ def run(args) -> int:
           f"{data.train.numel():,} training / {data.val.numel():,} validation tokens; "
           f"unigram baseline: val loss {unigram:.3f} (PPL {math.exp(unigram):.2f})")
     seed_everything(tc.seed)
-    target = build_model("gam", base).num_params() if any(n.startswith("mamba") for n in names) else None
+    target = shapes_only("gam", base).num_params() if any(n.startswith("mamba") for n in names) else None
     rows, histories, samples = [], {}, {}
     for name in names:
         config = matched_config(name, base, target)

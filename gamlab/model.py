@@ -119,6 +119,13 @@ def list_models() -> dict[str, str]:
     return {name: spec.description for name, spec in MODELS.items()}
 
 
+def shapes_only(name: str, config: ModelConfig | None = None) -> LanguageModel:
+    """build_model on the meta device: every shape, no memory, no initialisation. For counting
+    parameters and estimating memory before anything is trained."""
+    with torch.device("meta"):
+        return build_model(name, config)
+
+
 def build_model(name: str, config: ModelConfig | None = None) -> LanguageModel:
     """A language model with the named mixer; the variant's fixed fields override `config`."""
     if name not in MODELS:

@@ -142,7 +142,7 @@ def local_folder(dataset: str, path: str | None) -> Path | None:
 def check(args):
     """Every option checked, nothing written: (experiments, ModelConfig, TrainConfig, device, folders)."""
     from .compare import check_fits
-    from .model import build_model
+    from .model import shapes_only
     from .train import TrainConfig
 
     exps = selected(args)
@@ -164,7 +164,7 @@ def check(args):
     folders = {d: local_folder(d, getattr(args, d)) for d in DATASET_LABEL}
     out_folder(args.out)  # a file there is refused before any work
     for name in sorted({e.model for e in exps}):
-        check_fits(build_model(name, mc), tc.batch_size, device, "paper")
+        check_fits(shapes_only(name, mc), tc.batch_size, device, "paper")
     return exps, mc, tc, device, folders
 
 

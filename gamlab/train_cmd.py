@@ -20,7 +20,7 @@ from .compare import (add_common_arguments, check_fits, guess_vocab, load_job_da
 from .cli import out_folder
 from .distributed import is_main, setup
 from .errors import GamlabError
-from .model import MODELS, build_model
+from .model import MODELS, build_model, shapes_only
 from .runtime import describe, pick_device, seed_everything
 from .tokenizer import tokenizer_from_dict
 
@@ -54,7 +54,7 @@ def run(args) -> int:
         saved = load_checkpoint(out, model_name=args.model)
     elif ckpt.is_file():
         raise GamlabError(f"{out} already holds a checkpoint; add --resume to continue it, or choose another --out.")
-    check_fits(build_model(args.model, model_config(job, guess_vocab(job, args))), tc.batch_size, device,
+    check_fits(shapes_only(args.model, model_config(job, guess_vocab(job, args))), tc.batch_size, device,
                "fast" if args.fast else args.preset)
     print(describe(device))
     tokenizer = tokenizer_from_dict(saved["tokenizer"]) if saved and saved.get("tokenizer") else None

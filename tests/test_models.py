@@ -176,3 +176,11 @@ def test_bad_inputs_are_clear():
         model(torch.full((1, 4), 256))
     with pytest.raises(GamlabError, match="Unknown preset"):
         ModelConfig.preset("huge")
+
+
+def test_shapes_only_counts_without_allocating():
+    from gamlab.model import shapes_only
+
+    model = shapes_only("gam", ModelConfig.preset("paper"))
+    assert model.num_params() == 22_599_680
+    assert all(p.device.type == "meta" for p in model.parameters())
