@@ -27,7 +27,7 @@ from .cli import out_folder
 from .config import ModelConfig
 from .errors import GamlabError
 from .model import MODELS, build_model, shapes_only
-from .runtime import describe, pick_device, seed_everything
+from .runtime import describe, eval_mode, pick_device, seed_everything
 
 DEFAULT_MODELS = ("gam", "transformer", "mamba")
 
@@ -204,10 +204,8 @@ def sample(model, tokenizer, prompt: str = "Once upon a time", n: int = 160, see
     ids = tokenizer.encode(prompt)
     idx = torch.tensor([ids], dtype=torch.long, device=device)
     g = torch.Generator(device=device).manual_seed(seed)
-    was = model.training
-    model.eval()
-    out = model.generate(idx, n, temperature=0.8, generator=g)
-    model.train(was)
+    with eval_mode(model):
+        out = model.generate(idx, n, temperature=0.8, generator=g)
     return tokenizer.decode(out[0].tolist())
 
 

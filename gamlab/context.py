@@ -22,6 +22,7 @@ import torch
 from .conv import receptive_field
 from .errors import GamlabError
 from .model import LanguageModel
+from .runtime import eval_mode
 
 __all__ = ["context_profile", "effective_length", "receptive_field"]
 
@@ -45,9 +46,7 @@ def context_profile(model: LanguageModel, idx: torch.Tensor, t: int | None = Non
     t = T - 1 if t is None else t
     if not 0 <= t < T:
         raise GamlabError(f"position t={t} is outside the sequence of length {T}; pick 0 <= t < {T}.")
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         with torch.no_grad():
             pos = torch.arange(T, device=idx.device)
             x0 = model.tok_emb(idx) + model.pos_emb(pos)  # (B, T, C): what the first block reads
@@ -59,8 +58,6 @@ def context_profile(model: LanguageModel, idx: torch.Tensor, t: int | None = Non
             r = torch.randn(out_t.shape, generator=g).to(out_t)
             (grad,) = torch.autograd.grad(out_t, x0, r, retain_graph=i < n_probes - 1)
             sq += grad.double().pow(2).sum(dim=(0, 2)).cpu()  # (T,): summed over batch and channels
-    finally:
-        model.train(was_training)
     by_lag = sq[: t + 1].flip(0).sqrt()  # entry j: lag j, i.e. input position t - j
     total = by_lag.sum()
     return by_lag / total if total > 0 else by_lag

@@ -27,6 +27,7 @@ import torch
 
 from .errors import GamlabError
 from .gam import GAMBlock
+from .runtime import eval_mode
 
 
 def gam_blocks(model: torch.nn.Module) -> list[GAMBlock]:
@@ -52,17 +53,15 @@ def capturing(model: torch.nn.Module, layers: Iterable[int] | None = None) -> It
         if not 0 <= i < len(blocks):
             raise GamlabError(f"layer {i} does not exist; this model has GAM layers 0..{len(blocks) - 1}.")
     records = [{} for _ in chosen]
-    was_training = model.training
-    try:
-        model.eval()  # dropout off: the probed values are the ones the model uses at inference
-        for i, record in zip(chosen, records):
-            blocks[i].capture = record
-        with torch.no_grad():
+    # eval mode: dropout off, the probed values are the ones the model uses at inference
+    with eval_mode(model), torch.no_grad():
+        try:
+            for i, record in zip(chosen, records):
+                blocks[i].capture = record
             yield records
-    finally:
-        for block in blocks:
-            block.capture = None
-        model.train(was_training)
+        finally:
+            for block in blocks:
+                block.capture = None
 
 
 @dataclass

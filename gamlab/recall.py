@@ -32,7 +32,7 @@ from .cli import out_folder
 from .config import ModelConfig
 from .errors import GamlabError
 from .model import LanguageModel, build_model, list_models
-from .runtime import fast_mode, pick_device, seed_everything
+from .runtime import eval_mode, fast_mode, pick_device, seed_everything
 from .tasks import MQAR, answers_correct, batches
 from .train import Trainer, TrainConfig
 
@@ -106,17 +106,13 @@ def prepare_for_recall(model: LanguageModel, grid: RecallGrid) -> LanguageModel:
 @torch.no_grad()
 def accuracy(model: LanguageModel, task: MQAR, n_sequences: int, seed: int, device: torch.device) -> float:
     """Fraction of queries answered right (argmax) on n_sequences fresh sequences."""
-    was_training = model.training
-    model.eval()
     correct = asked = 0
     g = torch.Generator().manual_seed(seed)
-    try:
+    with eval_mode(model):
         for start in range(0, n_sequences, 64):
             x, y = task.sample(min(64, n_sequences - start), g)
             c, n = answers_correct(model(x.to(device))[0].cpu(), y)
             correct, asked = correct + c, asked + n
-    finally:
-        model.train(was_training)
     return correct / asked
 
 

@@ -34,6 +34,17 @@ def autocast(device: torch.device):
     return contextlib.nullcontext()
 
 
+@contextlib.contextmanager
+def eval_mode(model: torch.nn.Module):
+    """Dropout off inside (the model as it runs at inference); the model's own mode comes back after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, torch (CPU and CUDA): the same seed on CPU gives the same numbers."""
     random.seed(seed)

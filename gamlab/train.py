@@ -36,7 +36,7 @@ from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import ModelConfig
 from .errors import GamlabError
-from .runtime import autocast, pick_device, seed_everything
+from .runtime import autocast, eval_mode, pick_device, seed_everything
 from .stopping import Stopped, StopRequest
 
 
@@ -151,10 +151,8 @@ def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | N
     rank scores every world-th batch and the sums are added across ranks (gamlab/distributed.py).
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     total, count = 0.0, 0
-    try:
+    with eval_mode(model):
         for i, (x, y) in enumerate(batches):
             if not distributed.mine(i):
                 continue
@@ -165,8 +163,6 @@ def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | N
             if n:  # a batch with nothing to score has a NaN mean loss: skip it
                 total += float(loss) * n
                 count += n
-    finally:
-        model.train(was_training)
     total, count = distributed.all_reduce_sum(total, count)
     if count == 0:
         raise GamlabError("evaluation got no scored tokens; the validation batches are empty.")

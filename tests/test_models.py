@@ -184,3 +184,17 @@ def test_shapes_only_counts_without_allocating():
     model = shapes_only("gam", ModelConfig.preset("paper"))
     assert model.num_params() == 22_599_680
     assert all(p.device.type == "meta" for p in model.parameters())
+
+
+def test_eval_mode_restores_the_models_mode_even_after_an_error():
+    from gamlab.runtime import eval_mode
+
+    model = build_model("gam", tiny()).train()
+    with pytest.raises(RuntimeError):
+        with eval_mode(model):
+            assert not model.training
+            raise RuntimeError("boom")
+    assert model.training
+    with eval_mode(model.eval()):
+        pass
+    assert not model.training
