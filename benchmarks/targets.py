@@ -1,6 +1,6 @@
 """Issue 6's performance targets, measured side by side in one run and printed as ratios.
 
-    .venv/bin/python benchmarks/targets.py [--threads 1] [--repeats 5]
+    .venv/bin/python benchmarks/targets.py [--threads 1] [--repeats 9]
 
 1. GAM default block vs the straightforward paper-style block (gamlab.bench.PaperStyleGAMBlock:
    pad-both-sides convolution, two gate Linears, explicit softmax weights) at B=8, T=1024,
@@ -10,6 +10,11 @@
 3. GAM's growth exponent of time from T=512 to T=2048 (1 = linear).
 4. Mamba-style block vs mambapy's block (pip install mambapy) at T=1024, same sizes.
 Timed steps alternate between the blocks compared, so load from other processes hits both.
+Each time is given as the best (minimum) step and the median step. The targets are judged
+on the best: on a shared machine other processes only ever add time (steps of one block vary
+by up to 2x here from one second to the next), so the fastest of N interleaved steps is the
+closest estimate of what the code itself costs, as `timeit` advises. The median is printed
+beside it. Like `gamlab bench`, it lets glibc keep freed memory (gamlab.runtime.keep_freed_memory).
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ import time
 import torch
 
 from gamlab.bench import build_block, flops, growth_exponent, matmul_rate, measure_block
+from gamlab.runtime import keep_freed_memory
 
 
-def alternate(blocks: dict, T: int, repeats: int, batch=8, d_model=128) -> dict[str, float]:
-    """Median ms of forward+backward per block, the blocks' steps interleaved."""
+def alternate(blocks: dict, T: int, repeats: int, batch=8, d_model=128) -> dict[str, tuple[float, float]]:
+    """(best, median) ms of forward+backward per block, the blocks' steps interleaved."""
     x = torch.randn(batch, T, d_model, requires_grad=True)
     dy = torch.randn(batch, T, d_model)
 
@@ -41,42 +47,54 @@ def alternate(blocks: dict, T: int, repeats: int, batch=8, d_model=128) -> dict[
             t0 = time.perf_counter()
             step(m)
             times[n].append((time.perf_counter() - t0) * 1e3)
-    return {n: statistics.median(v) for n, v in times.items()}
+    return {n: (min(v), statistics.median(v)) for n, v in times.items()}
+
+
+def ms(t: tuple[float, float]) -> str:
+    return f"{t[0]:.1f} ms (median {t[1]:.1f})"
+
+
+def speedup(slow: tuple[float, float], fast: tuple[float, float]) -> str:
+    return f"{slow[0] / fast[0]:.2f}x (medians: {slow[1] / fast[1]:.2f}x)"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=9)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    keep_freed_memory()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, float32, B=8 C=128 S=512")
     torch.manual_seed(0)
 
     gam, ref, plain = build_block("gam"), build_block("gam-reference"), build_block("gam-paper-style")
     ref.load_state_dict(gam.state_dict())
     plain.load_from(gam)
-    ms = alternate({"gam": gam, "gam-paper-style": plain, "gam-reference": ref}, 1024, args.repeats)
+    t = alternate({"gam": gam, "gam-paper-style": plain, "gam-reference": ref}, 1024, args.repeats)
     rate = matmul_rate("cpu")
     mem = {n: measure_block(n, 1024, repeats=1)["peak_mb"]
            for n in ("gam", "gam-paper-style", "gam-reference", "transformer")}
-    frac = flops("gam", 1024) / (ms["gam"] / 1e3) / rate
-    print(f"\n1. T=1024: gam {ms['gam']:.1f} ms, gam-paper-style {ms['gam-paper-style']:.1f} ms"
-          f" -> speed-up {ms['gam-paper-style'] / ms['gam']:.2f}x (target >= 1.2x, aim 1.5x)")
-    print(f"   (gam-reference, the lessons' block with plain retrieval: {ms['gam-reference']:.1f} ms,"
-          f" so the fused retrieval alone gives {ms['gam-reference'] / ms['gam']:.2f}x)")
+    print(f"\n1. T=1024: gam {ms(t['gam'])}, gam-paper-style {ms(t['gam-paper-style'])}"
+          f" -> speed-up {speedup(t['gam-paper-style'], t['gam'])} (target >= 1.2x, aim 1.5x)")
+    print(f"   gam-reference (the lessons' block with plain retrieval) {ms(t['gam-reference'])}:"
+          f" the fused retrieval alone gives {speedup(t['gam-reference'], t['gam'])}")
     print(f"   peak MB: gam {mem['gam']:.0f}, gam-paper-style {mem['gam-paper-style']:.0f},"
           f" gam-reference {mem['gam-reference']:.0f}, transformer {mem['transformer']:.0f}"
           f" -> gam/paper-style {mem['gam'] / mem['gam-paper-style']:.2f} (target <= 1),"
           f" gam/transformer {mem['gam'] / mem['transformer']:.2f} (aim <= 1)")
-    print(f"2. matmul rate {rate / 1e9:.1f} GFLOP/s; gam {flops('gam', 1024) / 1e9:.1f} GFLOP in {ms['gam']:.1f} ms"
-          f" = {100 * frac:.0f}% of it (target >= 50%)")
+    work = flops("gam", 1024)
+    best, median = (100 * work / (v / 1e3) / rate for v in t["gam"])
+    print(f"2. matmul rate {rate / 1e9:.1f} GFLOP/s; gam {work / 1e9:.1f} GFLOP in {ms(t['gam'])}"
+          f" = {best:.0f}% of it (median step: {median:.0f}%) (target >= 50%)")
 
     lengths = [512, 1024, 2048]
-    times = [alternate({"gam": gam}, T, max(2, args.repeats // 2))["gam"] for T in lengths]
-    e = growth_exponent(lengths, times)
-    print(f"3. gam time at T={lengths}: {[round(t, 1) for t in times]} ms -> exponent {e:.2f} (target <= 1.1)")
+    times = [alternate({"gam": gam}, T, max(3, args.repeats // 2))["gam"] for T in lengths]
+    best, median = (growth_exponent(lengths, [v[i] for v in times]) for i in (0, 1))
+    print(f"3. gam time at T={lengths}: {[round(v[0], 1) for v in times]} ms"
+          f" (medians {[round(v[1], 1) for v in times]}) -> exponent {best:.2f} (medians: {median:.2f})"
+          f" (target <= 1.1)")
 
     try:
         from mambapy.mamba import MambaConfig, ResidualBlock
@@ -85,9 +103,9 @@ def main() -> None:
         return
     ours = build_block("mamba")
     theirs = ResidualBlock(MambaConfig(d_model=128, n_layers=1, d_state=16, expand_factor=2, d_conv=4)).train()
-    ms = alternate({"gamlab mamba": ours, "mambapy": theirs}, 1024, max(2, args.repeats // 2))
-    print(f"4. T=1024: gamlab mamba {ms['gamlab mamba']:.0f} ms, mambapy {ms['mambapy']:.0f} ms"
-          f" -> speed-up {ms['mambapy'] / ms['gamlab mamba']:.2f}x (target >= 1, aim 2x)")
+    t = alternate({"gamlab mamba": ours, "mambapy": theirs}, 1024, max(3, args.repeats // 2))
+    print(f"4. T=1024: gamlab mamba {ms(t['gamlab mamba'])}, mambapy {ms(t['mambapy'])}"
+          f" -> speed-up {speedup(t['mambapy'], t['gamlab mamba'])} (target >= 1, aim 2x)")
 
 
 if __name__ == "__main__":

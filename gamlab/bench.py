@@ -51,7 +51,8 @@ class PaperStyleGAMBlock(nn.Module):
     measured against (issue 6's "straightforward paper-style block"). Same function as
     GAMBlock; tests/test_perf_equivalence.py holds them equal. What it does the plain way:
     the convolution pads both sides and slices off the future, each gate has its own Linear,
-    retrieval builds the (B, T, S) weights and keeps them for the backward pass.
+    retrieval builds the (B, T, S) weights and keeps them for the backward pass, the dropout is
+    torch's nn.Dropout.
     """
 
     def __init__(self, config: ModelConfig):
@@ -63,6 +64,7 @@ class PaperStyleGAMBlock(nn.Module):
         self.gate_local, self.gate_global = nn.Linear(C, C), nn.Linear(C, C)
         self.norm2 = nn.LayerNorm(C)
         self.ffn = feed_forward(C, config.dropout)
+        self.ffn[3] = nn.Dropout(config.dropout)  # torch's own dropout, as a transcription would use
 
     @torch.no_grad()
     def load_from(self, block: GAMBlock) -> PaperStyleGAMBlock:

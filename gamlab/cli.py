@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .distributed import quiet_unless_main
 from .errors import GamlabError
+from .runtime import keep_freed_memory
 from .stopping import Stopped
 
 # command name -> the module that does the work (it adds its own options to the parser)
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet_unless_main()  # under torchrun only rank 0 prints
+    keep_freed_memory()  # this process is ours: reuse freed tensors' pages instead of faulting them in again
     try:
         return int(args.run(args) or 0)
     except GamlabError as exc:

@@ -4,6 +4,11 @@ Each channel c has its own k weights; output t is a weighted sum of inputs t-k+1
 that channel, and never of a later input. Padding k-1 zeros on the left (only) keeps the
 length T and makes the convolution causal without computing outputs that are thrown away.
 
+On CPU the module computes it as lesson 1 builds it, shift and add, in the (B, T, C) layout
+the block already has: conv1d wants (B, C, T), and the transposes, the padded copy and
+oneDNN's depthwise backward cost about twice as much at B=8, T=1024, C=128 (see
+benchmarks/targets.py). On other devices it calls conv1d.
+
 Taught in notebooks/01_local_path.ipynb.
 """
 
@@ -12,6 +17,39 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
+
+
+class ShiftAddConv(torch.autograd.Function):
+    """y[:, t] = b + sum_j w[:, 0, j] * x[:, t - (k-1-j)] for x: (B, T, C), w: (C, 1, k), b: (C,) or None.
+
+    A hand-written backward: autograd's would keep a padded copy per tap and sum every
+    gradient through fresh zero tensors.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+        k, T = w.size(-1), x.size(1)
+        y = x * w[:, 0, k - 1] if b is None else torch.addcmul(b, x, w[:, 0, k - 1])  # tap k-1: now
+        for back in range(1, min(k, T)):  # tap k-1-back: `back` steps ago (zeros before the start)
+            y[:, back:].addcmul_(x[:, :T - back], w[:, 0, k - 1 - back])
+        ctx.save_for_backward(x, w)
+        ctx.has_bias = b is not None
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dy: torch.Tensor):
+        x, w = ctx.saved_tensors
+        k, T = w.size(-1), x.size(1)
+        dx = dy * w[:, 0, k - 1]
+        dw = torch.zeros_like(w)
+        dw[:, 0, k - 1] = (dy * x).sum((0, 1))
+        for back in range(1, min(k, T)):
+            dx[:, :T - back].addcmul_(dy[:, back:], w[:, 0, k - 1 - back])
+            dw[:, 0, k - 1 - back] = (dy[:, back:] * x[:, :T - back]).sum((0, 1))
+        db = dy.sum((0, 1)) if ctx.has_bias else None
+        return dx, dw, db
 
 
 class CausalConv1d(nn.Conv1d):
@@ -26,6 +64,8 @@ class CausalConv1d(nn.Conv1d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, C) -> (B, T, C); output t depends on x[:, t-k+1 : t+1] only."""
+        if x.device.type == "cpu":
+            return ShiftAddConv.apply(x, self.weight, self.bias)
         k = self.kernel_size[0]
         x = x.transpose(1, 2)  # (B, C, T): conv1d wants channels first
         x = F.pad(x, (k - 1, 0))  # (B, C, T + k - 1): zeros before the first token

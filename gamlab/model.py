@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
+from .dropout import Dropout
 from .errors import GamlabError
 from .fastweight import FastWeightGAMBlock
 from .gam import GAMBlock
@@ -31,7 +32,7 @@ class LanguageModel(nn.Module):
         C = config.d_model
         self.tok_emb = nn.Embedding(config.vocab_size, C)
         self.pos_emb = nn.Embedding(config.block_size, C)
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
         self.blocks = nn.ModuleList(block(config) for _ in range(config.n_layer))
         self.norm_f = nn.LayerNorm(C)
         self.head = nn.Linear(C, config.vocab_size, bias=False)

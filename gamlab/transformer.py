@@ -19,6 +19,7 @@ from einops import rearrange
 from torch import nn
 
 from .config import ModelConfig
+from .dropout import Dropout
 from .ffn import feed_forward
 
 
@@ -42,7 +43,7 @@ class CausalSelfAttention(nn.Module):
         self.attn_dropout = config.attn_dropout
         self.qkv = nn.Linear(C, 3 * C)
         self.proj = nn.Linear(C, C)
-        self.resid_dropout = nn.Dropout(config.dropout)
+        self.resid_dropout = Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, C) -> (B, T, C)."""

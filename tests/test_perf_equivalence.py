@@ -119,3 +119,82 @@ def test_chunked_mamba_model_equals_sequential():
     idx = torch.randint(0, 256, (2, 45))
     assert torch.allclose(fast(idx)[0], seq(idx)[0], atol=1e-4)
     assert ModelConfig().mamba_scan == "chunked"
+
+
+@pytest.mark.parametrize("T", [1, 2, 5, 40])
+@pytest.mark.parametrize("k", [1, 3, 4])
+@pytest.mark.parametrize("bias", [True, False])
+def test_shift_add_convolution_equals_conv1d_with_gradients(T, k, bias):
+    """CausalConv1d on CPU runs ShiftAddConv (hand-written backward); conv1d is the reference."""
+    import torch.nn.functional as F
+
+    from gamlab.conv import CausalConv1d, ShiftAddConv
+
+    torch.manual_seed(T * 10 + k)
+    conv = CausalConv1d(5, k, bias=bias).double()
+    x = torch.randn(2, T, 5, dtype=torch.float64, requires_grad=True)
+    reference = F.conv1d(F.pad(x.transpose(1, 2), (k - 1, 0)), conv.weight, conv.bias, groups=5).transpose(1, 2)
+    assert torch.allclose(conv(x), reference)
+    assert torch.autograd.gradcheck(ShiftAddConv.apply, (x, conv.weight, conv.bias))
+
+
+def test_gated_sum_gradients_reach_logits_through_both_outputs():
+    """GatedSum's hand-written backward, for the update and for the gate values it returns."""
+    from gamlab.gating import GatedSum
+
+    torch.manual_seed(3)
+    logits = torch.randn(2, 5, 8, dtype=torch.float64, requires_grad=True)
+    local = torch.randn(2, 5, 4, dtype=torch.float64, requires_grad=True)
+    global_ = torch.randn(2, 5, 4, dtype=torch.float64, requires_grad=True)
+    args = (logits, local, global_)
+    assert torch.autograd.gradcheck(GatedSum.apply, args)
+    assert torch.autograd.gradcheck(lambda *a: GatedSum.apply(*a)[0], args)  # gates unused
+    assert torch.autograd.gradcheck(lambda *a: GatedSum.apply(*a)[1], args)  # update unused
+
+
+def test_cpu_dropout_keeps_the_expected_fraction_and_the_expected_value():
+    from gamlab.dropout import Dropout
+
+    drop = Dropout(0.1).train()
+    x = torch.ones(4, 512, 512, requires_grad=True)
+    torch.manual_seed(0)
+    y = drop(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.9) < 2e-3  # 1M elements: std of the fraction 3e-4
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 32768 / (32768 - 3277)))  # 1 / P(keep)
+    assert abs(y.mean().item() - 1.0) < 3e-3  # unbiased
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())  # gradient = mask * scale
+    torch.manual_seed(0)
+    assert torch.equal(drop(x), y)  # the seed decides the mask
+    assert torch.equal(drop.eval()(x), x)
+
+
+def test_dropout_falls_back_to_torch_where_15_bits_cannot_say_p(monkeypatch):
+    import gamlab.dropout
+    from gamlab.dropout import Dropout
+
+    def no_fast_mask(*args):
+        raise AssertionError("keep_mask must not be used here")
+
+    monkeypatch.setattr(gamlab.dropout, "keep_mask", no_fast_mask)
+    x = torch.ones(1000)
+    assert Dropout(1e-6).train()(x).shape == x.shape  # round(p * 32768) == 0: torch's dropout
+    assert torch.equal(Dropout(1.0).train()(x), torch.zeros(1000))
+    assert Dropout(0.5).train()(torch.ones(3, 4, device="meta")).shape == (3, 4)  # not CPU
+    with pytest.raises(AssertionError, match="must not"):
+        Dropout(0.5).train()(x)  # the fast path is the default on CPU
+
+
+def test_keep_freed_memory_applies_on_linux():
+    import sys
+
+    from gamlab.runtime import keep_freed_memory
+
+    assert keep_freed_memory() is (sys.platform.startswith("linux") and _glibc())
+
+
+def _glibc() -> bool:
+    import platform
+
+    return platform.libc_ver()[0] == "glibc"
