@@ -1,6 +1,6 @@
 """Issue 6's performance targets, measured side by side in one run and printed as ratios.
 
-    .venv/bin/python benchmarks/targets.py [--threads 1] [--repeats 9]
+    .venv/bin/python benchmarks/targets.py [--threads 1] [--repeats 9] [--glibc-default]
 
 1. GAM default block vs the straightforward paper-style block (gamlab.bench.PaperStyleGAMBlock:
    pad-both-sides convolution, two gate Linears, explicit softmax weights) at B=8, T=1024,
@@ -20,34 +20,16 @@ beside it. Like `gamlab bench`, it lets glibc keep freed memory (gamlab.runtime.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
-from gamlab.bench import build_block, flops, growth_exponent, matmul_rate, measure_block
+from gamlab.bench import build_block, flops, growth_exponent, matmul_rate, measure_block, time_blocks
 from gamlab.runtime import keep_freed_memory
 
 
-def alternate(blocks: dict, T: int, repeats: int, batch=8, d_model=128) -> dict[str, tuple[float, float]]:
-    """(best, median) ms of forward+backward per block, the blocks' steps interleaved."""
-    x = torch.randn(batch, T, d_model, requires_grad=True)
-    dy = torch.randn(batch, T, d_model)
-
-    def step(m):
-        for p in m.parameters():
-            p.grad = None
-        m(x).backward(dy)
-
-    times = {n: [] for n in blocks}
-    for m in blocks.values():
-        step(m)  # warm-up
-    for _ in range(repeats):
-        for n, m in blocks.items():
-            t0 = time.perf_counter()
-            step(m)
-            times[n].append((time.perf_counter() - t0) * 1e3)
-    return {n: (min(v), statistics.median(v)) for n, v in times.items()}
+def alternate(blocks: dict, T: int, repeats: int) -> dict[str, tuple[float, float]]:
+    """(best, median) ms of forward+backward per block at B=8, C=128, the blocks' steps interleaved."""
+    return {n: (r["ms"], r["ms_median"]) for n, r in time_blocks(blocks, T, repeats=repeats).items()}
 
 
 def ms(t: tuple[float, float]) -> str:
@@ -61,11 +43,14 @@ def speedup(slow: tuple[float, float], fast: tuple[float, float]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--glibc-default", action="store_true",
+                    help="leave glibc's thresholds alone (freed blocks of 32 MiB or more go back to the system)")
     ap.add_argument("--repeats", type=int, default=9)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    keep_freed_memory()
+    if not args.glibc_default:
+        keep_freed_memory()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, float32, B=8 C=128 S=512")
     torch.manual_seed(0)
 

@@ -163,14 +163,24 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _run(name, seq_len, batch, d_model, n_slots, device, repeats, rss_memory, mem_limit_mb) -> dict:
-    """The measurement itself, in this process. rss_memory: measure peak RSS (fresh process only)."""
+def _inputs(batch, seq_len, d_model, device):
+    """The benchmark's input x (B, T, C) and the gradient dy arriving from above, seeded."""
     torch.manual_seed(0)
-    block = build_block(name, d_model, n_slots).to(device)
     x = torch.randn(batch, seq_len, d_model, device=device, requires_grad=True)
-    dy = torch.randn(batch, seq_len, d_model, device=device)  # the gradient arriving from above
-    peak_mb = None
+    return x, torch.randn(batch, seq_len, d_model, device=device)
+
+
+OOM = {"ms": None, "peak_mb": None, "oom": True}
+
+
+def _memory(name, seq_len, batch, d_model, n_slots, device, rss_memory, mem_limit_mb) -> dict:
+    """Peak memory of one step above the block and its input, in this process: {"peak_mb", "oom"}.
+
+    rss_memory: peak RSS on CPU (a fresh process only); otherwise CUDA's allocator statistics.
+    """
+    x, dy = _inputs(batch, seq_len, d_model, device)
     try:
+        block = build_block(name, d_model, n_slots).to(device)
         if rss_memory:
             if mem_limit_mb:  # a failed allocation (reported as OOM) instead of a swapped-out machine
                 limit = _data_bytes() + int(mem_limit_mb * 2**20)
@@ -178,29 +188,61 @@ def _run(name, seq_len, batch, d_model, n_slots, device, repeats, rss_memory, me
             _step(block, x, dy, device)  # warm-up: thread pools, kernel caches, lazy buffers
             before = _reset_peak_rss()
             _step(block, x, dy, device)
-            peak_mb = max(_peak_rss() - before, 0) / 2**20
-        elif device.type == "cuda":
-            _step(block, x, dy, device)  # warm-up: cuBLAS workspaces and autotuning are not the block's
-            _sync(device)
-            torch.cuda.reset_peak_memory_stats(device)
-            before = torch.cuda.memory_allocated(device)
-            _step(block, x, dy, device)
-            _sync(device)
-            peak_mb = (torch.cuda.max_memory_allocated(device) - before) / 2**20
-        else:
-            _step(block, x, dy, device)  # warm-up: first-call allocations, kernel selection
-        times = []
-        for _ in range(repeats):
-            _sync(device)
-            t0 = time.perf_counter()
-            _step(block, x, dy, device)
-            _sync(device)
-            times.append((time.perf_counter() - t0) * 1e3)
+            return {"peak_mb": max(_peak_rss() - before, 0) / 2**20, "oom": False}
+        _step(block, x, dy, device)  # warm-up: cuBLAS workspaces and autotuning are not the block's
+        _sync(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        _step(block, x, dy, device)
+        _sync(device)
+        return {"peak_mb": (torch.cuda.max_memory_allocated(device) - before) / 2**20, "oom": False}
     except (RuntimeError, MemoryError) as exc:
         if not _is_oom(exc) and not isinstance(exc, MemoryError):
             raise
-        return {"ms": None, "peak_mb": None, "oom": True}
-    return {"ms": statistics.median(times) if times else None, "peak_mb": peak_mb, "oom": False}
+        return {"peak_mb": None, "oom": True}
+
+
+def time_blocks(blocks, seq_len, batch=8, d_model=128, n_slots=512, device="cpu", repeats=3) -> dict[str, dict]:
+    """Forward+backward time of each block on the same input, the blocks' steps interleaved.
+
+    blocks: names from BLOCKS (built here), or {name: module} for blocks built elsewhere.
+    Round r times step r of every block in turn, so a slow moment of a shared machine slows
+    all of them rather than one. Per block: {"ms": the best step, "ms_median": the median
+    step, "oom": False}, or {"ms": None, "oom": True} for a block that ran out of memory.
+    The best step is the figure: other processes on a machine only ever add time.
+    """
+    device = torch.device(device)
+    x, dy = _inputs(batch, seq_len, d_model, device)
+    modules = dict(blocks) if isinstance(blocks, dict) else {}
+    times = {name: [] for name in blocks}
+    ran_out = set()
+
+    def step(name, timed: bool) -> None:
+        try:
+            if name not in modules:
+                modules[name] = build_block(name, d_model, n_slots).to(device)
+            _sync(device)
+            t0 = time.perf_counter()
+            _step(modules[name], x, dy, device)
+            _sync(device)
+            if timed:
+                times[name].append((time.perf_counter() - t0) * 1e3)
+        except (RuntimeError, MemoryError) as exc:
+            if not _is_oom(exc) and not isinstance(exc, MemoryError):
+                raise
+            ran_out.add(name)
+            modules.pop(name, None)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+
+    for name in times:
+        step(name, timed=False)  # warm-up: first-call allocations, kernel selection
+    for _ in range(repeats):
+        for name in times:
+            if name not in ran_out:
+                step(name, timed=True)
+    return {name: {"ms": None, "oom": True} if name in ran_out else
+            {"ms": min(t), "ms_median": statistics.median(t), "oom": False} for name, t in times.items()}
 
 
 def _proc_status(key: str) -> int | None:
@@ -265,29 +307,39 @@ def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n
                   mem_limit_mb: float | None = None) -> dict:
     """Time one block's forward+backward on random input x of shape (B=batch, T=seq_len, C=d_model).
 
-    Returns {"ms": median milliseconds over `repeats` steps after one warm-up step,
-    "peak_mb": memory the step needed above the block and its input (None when not
-    measured), "oom": True when the step ran out of memory (then ms and peak_mb are None)}.
+    Returns {"ms": the best of `repeats` steps after one warm-up step, in milliseconds
+    ("ms_median": their median), "peak_mb": memory the step needed above the block and its
+    input (None when not measured), "oom": True when the step ran out of memory (then ms and
+    peak_mb are None)}. To compare blocks, time_blocks interleaves their steps.
 
     On CUDA: bf16 autocast, peak from torch.cuda.max_memory_allocated. On CPU with
     memory=True the memory is measured in a fresh Python process (a second or two to start)
-    so that its peak RSS belongs to this block alone, and the timing runs here; there an allocation beyond
-    `mem_limit_mb` (default: 70% of the memory available now) fails and counts as OOM rather
-    than swapping the machine. memory=False times in this process and skips memory.
+    so that its peak RSS belongs to this block alone, and the timing runs here; there an
+    allocation beyond `mem_limit_mb` (default: 70% of the memory available now) fails and
+    counts as OOM rather than swapping the machine. memory=False skips memory.
     """
     if name not in BLOCKS:
         raise GamlabError(f"Unknown benchmark block {name!r}; choose from {', '.join(BLOCKS)}.")
     if seq_len < 1 or batch < 1 or repeats < 1:
         raise GamlabError("seq_len, batch and repeats must be positive integers.")
     device = pick_device(device if device is None or isinstance(device, str) else str(device))
-    if device.type != "cpu" or not memory:
-        return _run(name, seq_len, batch, d_model, n_slots, device, repeats, False, None)
+    peak = block_memory(name, seq_len, batch, d_model, n_slots, device, mem_limit_mb) if memory else None
+    if peak is not None and peak["oom"]:
+        return dict(OOM)
+    timed = time_blocks([name], seq_len, batch, d_model, n_slots, device, repeats)[name]
+    return {**timed, "peak_mb": peak["peak_mb"] if peak else None} if not timed["oom"] else dict(OOM)
+
+
+def block_memory(name, seq_len, batch, d_model, n_slots, device, mem_limit_mb=None) -> dict:
+    """{"peak_mb", "oom"} of one step: in this process on CUDA, in a fresh process on CPU."""
+    if device.type == "cuda":
+        return _memory(name, seq_len, batch, d_model, n_slots, device, False, None)
+    if device.type != "cpu":  # no peak-memory counter to read (e.g. MPS)
+        return {"peak_mb": None, "oom": False}
     if mem_limit_mb is None:
         mem_limit_mb = 0.7 * _available_mb()
-    # The fresh process measures memory only (repeats=0): its allocator hands every large
-    # block back to the system, so each step there pays page faults that would inflate times.
     args = dict(name=name, seq_len=seq_len, batch=batch, d_model=d_model, n_slots=n_slots,
-                repeats=0, mem_limit_mb=mem_limit_mb, threads=torch.get_num_threads())
+                mem_limit_mb=mem_limit_mb, threads=torch.get_num_threads())
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
            # glibc: every block over 64 KiB gets its own mapping, returned to the system when
@@ -296,22 +348,17 @@ def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n
     proc = subprocess.run([sys.executable, "-c", "import gamlab.bench as b; b._child()", json.dumps(args)],
                           capture_output=True, text=True, env=env)
     if proc.returncode in (-9, 137):  # killed by the kernel's out-of-memory killer
-        return {"ms": None, "peak_mb": None, "oom": True}
+        return {"peak_mb": None, "oom": True}
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark subprocess failed for {name} at T={seq_len}:\n{proc.stderr[-2000:]}")
-    memory_result = json.loads(proc.stdout.strip().splitlines()[-1])
-    if memory_result["oom"]:
-        return memory_result
-    timed = _run(name, seq_len, batch, d_model, n_slots, device, repeats, False, None)  # the usual allocator
-    return {**timed, "peak_mb": memory_result["peak_mb"]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _child() -> None:
-    """Entry point of the fresh process measure_block starts on CPU."""
+    """Entry point of the fresh process block_memory starts on CPU."""
     args = json.loads(sys.argv[1])
     torch.set_num_threads(args.pop("threads"))
-    result = _run(device=torch.device("cpu"), rss_memory=True, **args)
-    print(json.dumps(result))
+    print(json.dumps(_memory(device=torch.device("cpu"), rss_memory=True, **args)))
 
 
 def matmul_rate(device=None, n: int | None = None, repeats: int = 10) -> float:
@@ -353,25 +400,30 @@ def growth_exponent(lengths, values) -> float | None:
 
 def run_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device=None, repeats=3,
              memory=True, rate=None, progress=None) -> list[dict]:
-    """measure_block for every block and length; a block that ran out of memory at some T is
-    reported OOM at every longer T without being run again.
+    """Every block at every length. At each T: each block's memory (block_memory), then all
+    blocks timed together (time_blocks, steps interleaved). A block that ran out of memory at
+    some T is reported OOM at every longer T without being run again.
 
-    Each row: name, seq_len, ms, peak_mb, oom, gflop (analytic, forward+backward) and
-    fraction (achieved FLOP/s over `rate`, the device's matmul rate, when given).
+    Each row: name, seq_len, ms, ms_median, peak_mb, oom, gflop (analytic, forward+backward)
+    and fraction (achieved FLOP/s over `rate`, the device's matmul rate, when given).
     """
+    device = pick_device(device if device is None or isinstance(device, str) else str(device))
     rows = []
-    for name in blocks:
-        ran_out = False
-        for T in sorted(lengths):
-            if ran_out:
-                result = {"ms": None, "peak_mb": None, "oom": True}
+    ran_out = set()
+    for T in sorted(lengths):
+        live = [n for n in blocks if n not in ran_out]
+        peaks = {n: block_memory(n, T, batch, d_model, n_slots, device) if memory else None for n in live}
+        timed = time_blocks([n for n in live if not (peaks[n] and peaks[n]["oom"])], T, batch, d_model,
+                            n_slots, device, repeats)
+        for name in blocks:
+            if name in timed and not timed[name]["oom"]:
+                result = {**timed[name], "peak_mb": peaks[name]["peak_mb"] if peaks[name] else None}
             else:
-                result = measure_block(name, T, batch, d_model, n_slots, device, repeats, memory)
-                ran_out = result["oom"]
-            row = {"name": name, "seq_len": T, **result,
-                   "gflop": flops(name, T, batch, d_model, n_slots) / 1e9}
+                result = dict(OOM)
+                ran_out.add(name)
+            row = {"name": name, "seq_len": T, **result, "gflop": flops(name, T, batch, d_model, n_slots) / 1e9}
             row["fraction"] = (row["gflop"] * 1e9 / (row["ms"] / 1e3) / rate) if rate and row["ms"] else None
             rows.append(row)
             if progress:
                 progress(row)
-    return rows
+    return sorted(rows, key=lambda r: list(blocks).index(r["name"]))  # block by block, T ascending

@@ -36,7 +36,8 @@ def add_parser(sub) -> None:
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--d-model", type=int, default=None, help="width C")
     p.add_argument("--slots", type=int, default=512, help="GAM memory slots S")
-    p.add_argument("--repeats", type=int, default=None, help="timed steps per measurement (median reported)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed steps per measurement (the best is reported, the median kept in bench.json)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
     p.add_argument("--preset", choices=["paper"], default=None,

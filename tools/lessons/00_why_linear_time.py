@@ -51,8 +51,8 @@ assert flops("transformer-naive", 2048) > 2 * flops("transformer-naive", 1024)  
 ## 2. Measuring, live
 
 Now the real code. `gamlab.bench.measure_block(name, T)` runs one block forward and backward on
-random input `(B, T, C)` and reports milliseconds (median of a few repeats) and the extra memory
-the step needed. Three blocks:
+random input `(B, T, C)` and reports milliseconds (the best of a few repeats: other programs on
+the machine only ever add time) and the extra memory the step needed. Three blocks:
 
 - `gam`: the GAM block;
 - `transformer`: an attention block using PyTorch's fused kernel (`scaled_dot_product_attention`),

@@ -1,0 +1,92 @@
+"""Each fast part of the default GAM block against the plain form it replaces, side by side.
+
+    .venv/bin/python benchmarks/parts.py [--threads 1] [--repeats 15] [--glibc-default]
+
+Forward+backward at B=8, T=1024, C=128, S=512 (the size of benchmarks/targets.py), on CPU:
+    convolution  left-padded conv1d in (B, C, T)   vs  CausalConv1d (shift and add, gamlab.conv)
+    gating       sigmoid, chunk, two products      vs  GatedSum (gamlab.gating)
+    dropout      nn.Dropout(0.1)                   vs  gamlab.dropout.Dropout(0.1)
+    retrieval    softmax(h M^T) M, w kept          vs  AssociativeMemory.read (fused SDPA kernel)
+Steps of the two forms alternate; the best step is reported, the median beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gamlab.conv import CausalConv1d
+from gamlab.dropout import Dropout
+from gamlab.gating import GatedSum
+from gamlab.memory import AssociativeMemory
+from gamlab.runtime import keep_freed_memory
+
+B, T, C, S, K = 8, 1024, 128, 512, 3
+
+
+def timed(fn, inputs, repeats: int) -> list[float]:
+    """ms of fn(*inputs) forward and backward (a random upstream gradient), `repeats` times."""
+    out = fn(*inputs)
+    dy = torch.randn_like(out)
+    times = []
+    for _ in range(repeats + 1):  # the first is a warm-up
+        for t in inputs:
+            t.grad = None
+        t0 = time.perf_counter()
+        fn(*inputs).backward(dy)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return times[1:]
+
+
+def pairs():
+    """name -> (plain form, fast form, inputs): the two forms compute the same function."""
+    h = torch.randn(B, T, C, requires_grad=True)
+    conv = CausalConv1d(C, K)
+
+    def plain_conv(x):  # what CausalConv1d did before: channels first, pad the front, oneDNN's conv1d
+        return F.conv1d(F.pad(x.transpose(1, 2), (K - 1, 0)), conv.weight, conv.bias, groups=C).transpose(1, 2)
+
+    logits = torch.randn(B, T, 2 * C, requires_grad=True)
+    local, global_ = torch.randn(B, T, C, requires_grad=True), torch.randn(B, T, C, requires_grad=True)
+
+    def plain_gating(z, a, b):
+        g_l, g_g = z.sigmoid().chunk(2, dim=-1)
+        return g_l * a + g_g * b
+
+    memory = AssociativeMemory(C, S)
+    return {
+        "convolution": (plain_conv, conv, (h,)),
+        "gating": (plain_gating, lambda z, a, b: GatedSum.apply(z, a, b)[0], (logits, local, global_)),
+        "dropout": (nn.Dropout(0.1), Dropout(0.1), (h,)),
+        "retrieval": (lambda x: memory(x)[0], memory.read, (h,)),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--glibc-default", action="store_true",
+                    help="leave glibc's thresholds alone (freed blocks of 32 MiB or more go back to the system)")
+    ap.add_argument("--repeats", type=int, default=15)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not args.glibc_default:
+        keep_freed_memory()
+    torch.manual_seed(0)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, float32, B={B} T={T} C={C} S={S}")
+    print(f"{'part':12} {'plain ms':>20} {'fast ms':>20} {'speed-up':>20}")
+    for name, (plain, fast, inputs) in pairs().items():
+        rounds = [(timed(plain, inputs, 1)[0], timed(fast, inputs, 1)[0]) for _ in range(args.repeats)]
+        p, f = [r[0] for r in rounds], [r[1] for r in rounds]
+        print(f"{name:12} {min(p):8.2f} (med {statistics.median(p):6.2f}) {min(f):8.2f} (med {statistics.median(f):6.2f})"
+              f" {min(p) / min(f):8.2f}x (med {statistics.median(p) / statistics.median(f):4.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
