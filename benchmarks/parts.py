@@ -4,6 +4,7 @@
 
 Forward+backward at B=8, T=1024, C=128, S=512 (the size of benchmarks/targets.py), on CPU:
     convolution  left-padded conv1d in (B, C, T)   vs  CausalConv1d (shift and add, gamlab.conv)
+    mamba conv   the same at Mamba's D = 2C channels and kernel 4
     gating       sigmoid, chunk, two products      vs  GatedSum (gamlab.gating)
     dropout      nn.Dropout(0.1)                   vs  gamlab.dropout.Dropout(0.1)
     retrieval    softmax(h M^T) M, w kept          vs  AssociativeMemory.read (fused SDPA kernel)
@@ -43,14 +44,20 @@ def timed(fn, inputs, repeats: int) -> list[float]:
     return times[1:]
 
 
+def conv_pair(channels: int, k: int):
+    """(plain, fast, inputs) for a causal depthwise convolution of `channels` and kernel k."""
+    x = torch.randn(B, T, channels, requires_grad=True)
+    conv = CausalConv1d(channels, k)
+
+    def plain(x):  # what CausalConv1d did before: channels first, pad the front, oneDNN's conv1d
+        return F.conv1d(F.pad(x.transpose(1, 2), (k - 1, 0)), conv.weight, conv.bias, groups=channels).transpose(1, 2)
+
+    return plain, conv, (x,)
+
+
 def pairs():
     """name -> (plain form, fast form, inputs): the two forms compute the same function."""
     h = torch.randn(B, T, C, requires_grad=True)
-    conv = CausalConv1d(C, K)
-
-    def plain_conv(x):  # what CausalConv1d did before: channels first, pad the front, oneDNN's conv1d
-        return F.conv1d(F.pad(x.transpose(1, 2), (K - 1, 0)), conv.weight, conv.bias, groups=C).transpose(1, 2)
-
     logits = torch.randn(B, T, 2 * C, requires_grad=True)
     local, global_ = torch.randn(B, T, C, requires_grad=True), torch.randn(B, T, C, requires_grad=True)
 
@@ -60,7 +67,8 @@ def pairs():
 
     memory = AssociativeMemory(C, S)
     return {
-        "convolution": (plain_conv, conv, (h,)),
+        "convolution": conv_pair(C, K),
+        "mamba conv": conv_pair(2 * C, 4),  # Mamba's conv1d: D = 2C channels, kernel 4
         "gating": (plain_gating, lambda z, a, b: GatedSum.apply(z, a, b)[0], (logits, local, global_)),
         "dropout": (nn.Dropout(0.1), Dropout(0.1), (h,)),
         "retrieval": (lambda x: memory(x)[0], memory.read, (h,)),

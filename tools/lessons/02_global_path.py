@@ -16,7 +16,6 @@ paper: `h` the token's (normalised) state, `M` the bank `(S, C)`, `w` the retrie
 # %% install
 
 # %%
-
 import torch
 import torch.nn.functional as F
 
