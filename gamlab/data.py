@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -120,6 +120,7 @@ class TextData:
     batch_size: int
     seed: int = 0
     name: str = "embedded"
+    _order: tuple | None = field(default=None, init=False, repr=False, compare=False)  # see _shuffle
 
     def __post_init__(self) -> None:
         T = self.block_size
@@ -154,13 +155,20 @@ class TextData:
         chunks = self.chunks(split)
         if split == "train":
             epoch, i = divmod(step, self.steps_per_epoch)
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            order = torch.randperm(chunks.size(0), generator=g)
+            order = self._shuffle(epoch, chunks.size(0))
             rows = chunks[order[i * self.batch_size:(i + 1) * self.batch_size]]
         else:
             n = chunks.size(0)
             rows = chunks[[(step * self.batch_size + j) % n for j in range(min(self.batch_size, n))]]
         return rows[:, :-1].contiguous(), rows[:, 1:].contiguous()
+
+    def _shuffle(self, epoch: int, n: int) -> torch.Tensor:
+        """The order of the n training chunks in this epoch, a function of (seed, epoch) only;
+        kept for the epoch's steps instead of being drawn again at each one."""
+        if self._order is None or self._order[0] != (epoch, n):
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._order = ((epoch, n), torch.randperm(n, generator=g))
+        return self._order[1]
 
     def val_batches(self, max_batches: int | None = None):
         """The whole validation split in order (or its first `max_batches` batches)."""
@@ -171,14 +179,19 @@ class TextData:
             yield rows[:, :-1].contiguous(), rows[:, 1:].contiguous()
 
     def unigram_loss(self) -> float:
-        """Cross-entropy (nats/token) on the validation split of a model that ignores context.
+        """unigram_loss(train, val): the baseline this data's models must beat."""
+        return unigram_loss(self.train, self.val, self.vocab_size)
 
-        Token frequencies come from the training split (add-one smoothed): the baseline a
-        language model must beat to show that it learned anything beyond letter counts.
-        """
-        counts = torch.bincount(self.train, minlength=self.vocab_size).double() + 1.0
-        logp = (counts / counts.sum()).log()
-        return float(-logp[self.val].mean())
+
+def unigram_loss(train_ids: torch.Tensor, val_ids: torch.Tensor, vocab_size: int) -> float:
+    """Cross-entropy (nats/token) on val_ids of a model that ignores context.
+
+    Token frequencies come from train_ids (add-one smoothed): the baseline a language model
+    must beat to show that it learned anything beyond letter counts.
+    """
+    counts = torch.bincount(train_ids, minlength=vocab_size).double() + 1.0
+    logp = (counts / counts.sum()).log()
+    return float(-logp[val_ids].mean())
 
 
 def load_data(dataset: str = "embedded", *, tokenizer="char", block_size: int = 128, batch_size: int = 32,

@@ -20,14 +20,16 @@ TOKENIZERS = ("char", "bpe")
 
 
 class CharTokenizer:
-    """One token per character seen in the training text; unseen characters map to "?"-like id 0.
+    """One token per character seen in the training text; unseen characters map to id 0.
 
     Id 0 is reserved for unknown characters so that validation text with a stray symbol
-    still encodes.
+    still encodes. It decodes to the visible replacement character "\ufffd", so that a
+    sampled id 0 shows in a printed sample instead of being an invisible NUL.
     """
 
     kind = "char"
-    UNKNOWN = "\x00"
+    UNKNOWN = "\x00"  # id 0's place in `chars` (kept so saved tokenizers load unchanged)
+    SHOWN = "\ufffd"  # what id 0 decodes to
 
     def __init__(self, chars: str):
         self.chars = chars if chars.startswith(self.UNKNOWN) else self.UNKNOWN + chars
@@ -47,7 +49,7 @@ class CharTokenizer:
 
     def decode(self, ids) -> str:
         chars = self.chars
-        return "".join(chars[int(i)] if 0 <= int(i) < len(chars) else self.UNKNOWN for i in ids)
+        return "".join(chars[int(i)] if 0 < int(i) < len(chars) else self.SHOWN for i in ids)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "chars": self.chars}

@@ -123,3 +123,13 @@ def test_unigram_baseline_is_near_the_entropy_of_letters():
     data = load_data(n_stories=300, block_size=32, batch_size=4)
     loss = data.unigram_loss()
     assert 2.5 < loss < torch.log(torch.tensor(float(data.vocab_size)))
+
+
+def test_char_tokenizer_shows_unknown_characters_visibly():
+    from gamlab.tokenizer import CharTokenizer
+
+    tok = CharTokenizer.train("abc")
+    ids = tok.encode("ab#c")  # '#' was never seen: id 0
+    assert ids[2] == 0 and tok.decode(ids) == "ab\ufffdc"
+    assert "\x00" not in tok.decode(range(tok.vocab_size + 2))  # id 0 and out-of-range ids alike
+    assert tok.encode(tok.decode(ids)) == ids

@@ -23,7 +23,7 @@ import torch
 
 import gamlab
 from gamlab import plots
-from gamlab.data import load_data, load_texts
+from gamlab.data import load_data, load_texts, unigram_loss
 from gamlab.probes import probe, slot_usage
 from gamlab.train import Trainer, TrainConfig, load_run
 from gamlab.widgets import explore, pick_mode
@@ -50,9 +50,9 @@ if found:
     model, tokenizer, history = load_run(found[0], device=device)
     print(f"loaded {found[0]}: {model.name}, {model.num_params():,} parameters, {history[-1]['step']} steps")
     # Check its loss on the validation stories, encoded with the run's own tokenizer.
-    _, val_text = load_texts("embedded", n_stories=600)
-    val_ids = torch.tensor(tokenizer.encode(val_text)[:20_000])
-    data = None
+    train_text, val_text = load_texts("embedded", n_stories=600)
+    train_ids, val_ids = (torch.tensor(tokenizer.encode(text)[:200_000]) for text in (train_text, val_text))
+    val_ids = val_ids[:20_000]
 else:
     fast, gpu = gamlab.fast_mode(), device.type == "cuda"
     T = 64
@@ -67,6 +67,7 @@ else:
                                                eval_every=max(1, steps // 5), eval_batches=4, device=str(device)),
                       data.get_batch, data.val_batches, meta={"tokenizer": tokenizer.to_dict()})
     history = trainer.fit()
+    train_ids = data.train
     model.eval()
     val_ids = data.val[:20_000]
     print(f"trained {model.num_params():,} parameters for {steps} steps in {trainer.elapsed:.0f} s")
@@ -82,8 +83,7 @@ T = model.config.block_size
 blocks = val_ids[: (len(val_ids) - 1) // (T + 1) * (T + 1)].view(-1, T + 1)[:16]  # (16, T + 1)
 with torch.no_grad():
     _, val_loss = model(blocks[:, :-1].to(device), blocks[:, 1:].to(device))
-counts = torch.bincount(val_ids, minlength=model.config.vocab_size).double() + 1
-unigram = float(-(counts / counts.sum()).log()[val_ids].mean())
+unigram = unigram_loss(train_ids, val_ids, model.config.vocab_size)  # frequencies from training text
 print(f"validation loss {float(val_loss):.3f} nats/token, unigram {unigram:.3f}")
 assert float(val_loss) < unigram, "the model has not learned anything beyond token frequencies"
 
