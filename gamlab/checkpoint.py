@@ -76,6 +76,12 @@ def load_checkpoint(path, *, model_name: str | None = None, model_config: dict |
                           "point at a checkpoint written by gamlab train.")
     if state.get("version") != VERSION:
         raise GamlabError(f"checkpoint {path} has format version {state.get('version')}, this gamlab reads {VERSION}.")
+    return check_matches(state, path, model_name=model_name, model_config=model_config, **expected)
+
+
+def check_matches(state: dict, path, *, model_name: str | None = None, model_config: dict | None = None,
+                  **expected) -> dict:
+    """Refuse, in one sentence, a checkpoint read from `path` that belongs to another run; returns it."""
     if model_name is not None and state["model_name"] != model_name:
         raise GamlabError(f"checkpoint {path} holds model {state['model_name']!r}, not {model_name!r}; "
                           f"resume with --model {state['model_name']} or choose another --out folder.")

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from . import distributed
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import check_matches, checkpoint_path, load_checkpoint, save_checkpoint
 from .config import ModelConfig
 from .errors import GamlabError
 from .runtime import autocast, eval_mode, pick_device, seed_everything
@@ -262,15 +262,17 @@ class Trainer:
         """Write <out>/checkpoint.pt atomically (nothing when out is None, or on ranks other than 0)."""
         return save_checkpoint(self.out, self.state()) if self.out is not None and distributed.is_main() else None
 
-    def resume(self, path: str | Path | None = None) -> int:
+    def resume(self, path: str | Path | None = None, state: dict | None = None) -> int:
         """Continue from a checkpoint (default: <out>/checkpoint.pt); returns the step reached.
 
-        The run length stays this trainer's: a run resumed with the same `steps` ends where
-        an uninterrupted one would, with the same losses.
+        `state`: a checkpoint already read from `path` (load_checkpoint), not read again. The
+        run length stays this trainer's: a run resumed with the same `steps` ends where an
+        uninterrupted one would, with the same losses.
         """
-        state = load_checkpoint(path if path is not None else self.out, model_name=self.meta["model_name"],
-                                model_config=self.meta["model_config"] or None,
-                                tokenizer=self.meta.get("tokenizer"), dataset=self.meta.get("dataset"))
+        path = checkpoint_path(path if path is not None else self.out)
+        must_match = dict(model_name=self.meta["model_name"], model_config=self.meta["model_config"] or None,
+                          tokenizer=self.meta.get("tokenizer"), dataset=self.meta.get("dataset"))
+        state = load_checkpoint(path, **must_match) if state is None else check_matches(state, path, **must_match)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

@@ -66,7 +66,7 @@ def run(args) -> int:
                       meta={"model_name": args.model, "model_config": model.config.to_dict(),
                             "tokenizer": data.tokenizer.to_dict(), "dataset": data.name})
     if saved is not None:
-        step = trainer.resume()
+        step = trainer.resume(ckpt, state=saved)  # read once, above
         print(f"resumed {args.model} from {ckpt} at step {step} of {trainer.total}")
         if step >= trainer.total:
             print("the run is already complete; raise --steps to train further.")
