@@ -13,7 +13,6 @@ Steps of the two forms alternate; the best step is reported, the median beside i
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
@@ -21,11 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gamlab.bench import script_options
 from gamlab.conv import CausalConv1d
 from gamlab.dropout import Dropout
 from gamlab.gating import GatedSum
 from gamlab.memory import AssociativeMemory
-from gamlab.runtime import keep_freed_memory
 
 B, T, C, S, K = 8, 1024, 128, 512, 3
 
@@ -76,16 +75,7 @@ def pairs():
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--glibc-default", action="store_true",
-                    help="leave glibc's thresholds alone (freed blocks of 32 MiB or more go back to the system)")
-    ap.add_argument("--repeats", type=int, default=15)
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if not args.glibc_default:
-        keep_freed_memory()
+    args = script_options(__doc__.splitlines()[0], repeats=15)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, float32, B={B} T={T} C={C} S={S}")
     print(f"{'part':12} {'plain ms':>20} {'fast ms':>20} {'speed-up':>20}")

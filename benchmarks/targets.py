@@ -19,12 +19,9 @@ beside it. Like `gamlab bench`, it lets glibc keep freed memory (gamlab.runtime.
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 
-from gamlab.bench import build_block, flops, growth_exponent, matmul_rate, measure_block, time_blocks
-from gamlab.runtime import keep_freed_memory
+from gamlab.bench import build_block, flops, growth_exponent, matmul_rate, measure_block, script_options, time_blocks
 
 
 def alternate(blocks: dict, T: int, repeats: int) -> dict[str, tuple[float, float]]:
@@ -41,16 +38,7 @@ def speedup(slow: tuple[float, float], fast: tuple[float, float]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--glibc-default", action="store_true",
-                    help="leave glibc's thresholds alone (freed blocks of 32 MiB or more go back to the system)")
-    ap.add_argument("--repeats", type=int, default=9)
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if not args.glibc_default:
-        keep_freed_memory()
+    args = script_options(__doc__.splitlines()[0], repeats=9)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, float32, B=8 C=128 S=512")
     torch.manual_seed(0)
 

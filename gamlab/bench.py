@@ -26,6 +26,7 @@ Taught in notebooks/00_why_linear_time.ipynb.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -43,7 +44,7 @@ from .errors import GamlabError
 from .ffn import feed_forward
 from .gam import GAMBlock, GAMBlockReference
 from .mamba import MambaBlock
-from .runtime import autocast, pick_device
+from .runtime import autocast, keep_freed_memory, pick_device
 from .transformer import TransformerBlock
 
 class PaperStyleGAMBlock(nn.Module):
@@ -427,3 +428,19 @@ def run_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device=None, re
             if progress:
                 progress(row)
     return sorted(rows, key=lambda r: list(blocks).index(r["name"]))  # block by block, T ascending
+
+
+def script_options(description: str, repeats: int) -> argparse.Namespace:
+    """Parse and apply the options the scripts in benchmarks/ share: --threads, --repeats, and
+    --glibc-default (without it, freed memory is kept for reuse as by the command line)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+    ap.add_argument("--repeats", type=int, default=repeats, help="timed rounds")
+    ap.add_argument("--glibc-default", action="store_true",
+                    help="leave glibc's thresholds alone (freed blocks of 32 MiB or more go back to the system)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not args.glibc_default:
+        keep_freed_memory()
+    return args
