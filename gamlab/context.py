@@ -27,13 +27,6 @@ from .runtime import eval_mode
 __all__ = ["context_profile", "effective_length", "receptive_field"]
 
 
-def _hidden(model: LanguageModel, x: torch.Tensor) -> torch.Tensor:
-    """The model's body from the embedding output x (B, T, C) to the final hidden state (B, T, C)."""
-    for block in model.blocks:
-        x = block(x)
-    return model.norm_f(x)
-
-
 def context_profile(model: LanguageModel, idx: torch.Tensor, t: int | None = None,
                     n_probes: int = 4, seed: int = 0) -> torch.Tensor:
     """Sensitivity of out_t to each earlier input, by lag. idx: (B, T) token ids; t defaults to T-1.
@@ -48,10 +41,9 @@ def context_profile(model: LanguageModel, idx: torch.Tensor, t: int | None = Non
         raise GamlabError(f"position t={t} is outside the sequence of length {T}; pick 0 <= t < {T}.")
     with eval_mode(model):
         with torch.no_grad():
-            pos = torch.arange(T, device=idx.device)
-            x0 = model.tok_emb(idx) + model.pos_emb(pos)  # (B, T, C): what the first block reads
+            x0 = model.embed(idx)  # (B, T, C): what the first block reads
         x0.requires_grad_(True)
-        out_t = _hidden(model, x0)[:, t]  # (B, C)
+        out_t = model.body(x0)[:, t]  # (B, C)
         g = torch.Generator(device="cpu").manual_seed(seed)
         sq = torch.zeros(T, dtype=torch.float64)
         for i in range(n_probes):

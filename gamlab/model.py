@@ -63,15 +63,22 @@ class LanguageModel(nn.Module):
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         """idx: (B, T) token ids -> (logits (B, T, vocab), mean cross-entropy or None)."""
         self.check_input(idx)
-        pos = torch.arange(idx.size(1), device=idx.device)
-        x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))  # (B, T, C)
-        for block in self.blocks:
-            x = block(x)
-        logits = self.head(self.norm_f(x))  # (B, T, vocab)
+        logits = self.head(self.body(self.drop(self.embed(idx))))  # (B, T, vocab)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
         return logits, loss
+
+    def embed(self, idx: torch.Tensor) -> torch.Tensor:
+        """idx: (B, T) -> token + position embedding (B, T, C), what the first block reads (before dropout)."""
+        pos = torch.arange(idx.size(1), device=idx.device)
+        return self.tok_emb(idx) + self.pos_emb(pos)
+
+    def body(self, x: torch.Tensor) -> torch.Tensor:
+        """Embedded x (B, T, C) -> final hidden state (B, T, C): the blocks, then the final LayerNorm."""
+        for block in self.blocks:
+            x = block(x)
+        return self.norm_f(x)
 
     @torch.no_grad()
     def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
