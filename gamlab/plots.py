@@ -30,8 +30,16 @@ def token_labels(tokens: list[str]) -> list[str]:
     return [t.replace(" ", "␣").replace("\n", "⏎") or "∅" for t in tokens]
 
 
+MAX_TOKEN_TICKS = 64  # more labels than this overlap on a projector-width axis
+
+
 def _token_ticks(tokens: list[str]) -> dict:
-    return dict(tickmode="array", tickvals=list(range(len(tokens))), ticktext=token_labels(tokens))
+    """Tick labels for a token axis: every token, or every n-th one for a long text (hover
+    still gives each position)."""
+    every = -(-len(tokens) // MAX_TOKEN_TICKS)  # ceil: 1 up to 64 tokens, 2 up to 128, ...
+    labels = token_labels(tokens)
+    shown = range(0, len(tokens), max(every, 1))
+    return dict(tickmode="array", tickvals=list(shown), ticktext=[labels[t] for t in shown])
 
 
 def gate_heatmap(gate_local, gate_global, tokens: list[str]) -> go.Figure:
@@ -95,7 +103,7 @@ def retrieval_heatmap(weights, tokens: list[str], layer: int) -> go.Figure:
     fig.update_layout(title=f"Retrieval weights, layer {layer} (tokens x slots)",
                       xaxis=dict(title="memory slot"),
                       yaxis=dict(title="token", autorange="reversed", **_token_ticks(tokens)),
-                      height=max(320, 120 + 14 * z.shape[0]))
+                      height=min(max(320, 120 + 14 * z.shape[0]), 1000))  # a long text scrolls by ticks, not pixels
     return fig
 
 

@@ -155,6 +155,7 @@ class WidgetExplorer(_Inside):
         self.slot = W.BoundedIntText(value=self.busiest_slots(0, 1)[0], min=0, max=self.n_slots - 1,
                                      description="slot")
         self.status = W.HTML()
+        self._new_text = False  # set while _on_text resets the token dropdown
 
         l, t, s = 0, 0, self.slot.value
         self.figures = {name: go.FigureWidget(fig) for name, fig in self._build(l, t, s).items()}
@@ -214,16 +215,20 @@ class WidgetExplorer(_Inside):
             self._say(str(e))
             return
         self._say()
-        with self.token.hold_trait_notifications():
-            self.token.options = self._token_options()
-            self.token.value = 0
+        self._new_text = True  # the dropdown's reset must not redraw: the line below redraws everything
+        try:
+            with self.token.hold_trait_notifications():
+                self.token.options = self._token_options()
+                self.token.value = 0
+        finally:
+            self._new_text = False
         self._show("gates", "channels", "top_slots", "retrieval", "contributions")
 
     def _on_layer(self, change) -> None:
         self._show("channels", "top_slots", "retrieval", "contributions", "slot_tokens")
 
     def _on_token(self, change) -> None:
-        if change["new"] is not None:
+        if change["new"] is not None and not self._new_text:
             self._show("channels", "top_slots")
 
     def _on_slot(self, change) -> None:

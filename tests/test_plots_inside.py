@@ -38,6 +38,18 @@ def test_gate_heatmap():
     assert len(one.data) == 1 and "global" in one.layout.annotations[0].text
 
 
+def test_long_texts_label_every_nth_token_and_keep_a_bounded_height():
+    tokens = [f"t{i}" for i in range(200)]
+    fig = plots.retrieval_heatmap(torch.full((200, S), 1 / S), tokens, layer=0)
+    ticks = list(fig.layout.yaxis.tickvals)
+    assert ticks[:3] == [0, 4, 8] and len(ticks) <= plots.MAX_TOKEN_TICKS  # 200 tokens: every 4th
+    assert list(fig.layout.yaxis.ticktext)[:2] == ["t0", "t4"]
+    assert fig.layout.height <= 1000
+    assert np.asarray(fig.data[0].z).shape == (200, S)  # the data keeps every token
+    short = plots.contributions(torch.ones(64), None, tokens[:64], layer=0)
+    assert list(short.layout.xaxis.tickvals) == list(range(64))  # up to 64 tokens: all labelled
+
+
 def test_gate_channels():
     i = internals()
     fig = plots.gate_channels(i.gate_local[1, 2], i.gate_global[1, 2], TOKENS[2], layer=1)

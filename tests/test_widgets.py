@@ -111,6 +111,17 @@ def test_text_box_reruns_the_model_only_on_text_changes(explorer, monkeypatch):
     assert explorer.text.value == TEXTS[1] and calls[-1] == TEXTS[1]
 
 
+def test_a_new_text_draws_each_figure_once(explorer, monkeypatch):
+    built = []
+    build = explorer._build
+    monkeypatch.setattr(explorer, "_build", lambda *a: built.extend(a[3] or ["all"]) or build(*a))
+    explorer.token.value = 3
+    built.clear()
+    explorer.text.value = "a dog"  # the token dropdown resets to 0 on the way: no extra redraw
+    assert sorted(built) == sorted(["gates", "channels", "top_slots", "retrieval", "contributions"])
+    assert explorer.token.value == 0 and "token a" in explorer.figures["channels"].layout.title.text
+
+
 def test_empty_text_shows_a_message_and_keeps_the_figures(explorer):
     z = np.asarray(explorer.figures["retrieval"].data[0].z)
     explorer.text.value = ""
