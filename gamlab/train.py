@@ -174,6 +174,15 @@ def perplexity(loss: float) -> float:
     return math.exp(min(loss, 50.0))
 
 
+def check_batch_source(batches, batch_size: int) -> None:
+    """A batch source that states its own batch size (TextData.get_batch) must agree with the
+    config's, which sizes the memory estimate, the torchrun split and the logged tokens."""
+    own = getattr(getattr(batches, "__self__", None), "batch_size", None)
+    if isinstance(own, int) and own != batch_size:
+        raise GamlabError(f"the data gives batches of {own} rows but TrainConfig.batch_size is {batch_size}; "
+                          f"make them agree, e.g. load_data(..., batch_size=config.batch_size).")
+
+
 def estimate_train_memory(model: nn.Module, batch_size: int, block_size: int | None = None) -> int:
     """A rough upper estimate, in bytes, of what training `model` takes.
 
@@ -226,6 +235,7 @@ class Trainer:
         self.config = config
         self.device = distributed.setup(pick_device(config.device))  # under torchrun: join, own GPU
         distributed.check_batch(config.batch_size)
+        check_batch_source(batches, config.batch_size)
         self.model = model.to(self.device)
         self._net: nn.Module | None = None  # what fit() calls: DDP(model) under torchrun, else model
         self.batches, self.val_source = batches, val_batches

@@ -142,7 +142,7 @@ def test_other_tokenizer_is_refused(tmp_path):
     data = load_data(n_stories=60, block_size=16, batch_size=4)
     other = load_data(n_stories=60, block_size=16, batch_size=4, tokenizer="bpe", vocab_size=200)
     model = build_model("gam", ModelConfig.preset("tiny", vocab_size=data.vocab_size, block_size=16))
-    tc = TrainConfig.preset("tiny", steps=2, eval_every=2, eval_batches=1)
+    tc = TrainConfig.preset("tiny", steps=2, eval_every=2, eval_batches=1, batch_size=data.batch_size)
     Trainer(model, tc, data.get_batch, out=tmp_path, progress=False,
             meta={"tokenizer": data.tokenizer.to_dict()}).fit()
     again = Trainer(model, tc, data.get_batch, out=tmp_path, progress=False,

@@ -32,7 +32,7 @@ def test_a_few_steps_lower_the_loss(name, data):
     model = _model(name, data)
     val = list(data.val_batches(4))
     before = evaluate(model, val)
-    tc = TrainConfig.preset("tiny", steps=30, eval_every=10, eval_batches=2)
+    tc = TrainConfig.preset("tiny", steps=30, eval_every=10, eval_batches=2, batch_size=data.batch_size)
     history = Trainer(model, tc, data.get_batch, progress=False).fit()
     after = evaluate(model, val)
     assert after < before - 0.5, (before, after)
@@ -43,7 +43,7 @@ def test_a_few_steps_lower_the_loss(name, data):
 
 @pytest.mark.parametrize("name", ["gam", "mamba"])
 def test_stop_and_resume_equals_an_uninterrupted_run(name, data, tmp_path):
-    tc = TrainConfig.preset("tiny", steps=16, eval_every=4, checkpoint_every=6, eval_batches=2)
+    tc = TrainConfig.preset("tiny", steps=16, eval_every=4, checkpoint_every=6, eval_batches=2, batch_size=data.batch_size)
     meta = {"tokenizer": data.tokenizer.to_dict()}
     whole = Trainer(_model(name, data, dropout=0.1), tc, data.get_batch, out=tmp_path / "a", meta=meta, progress=False)
     whole.fit()
@@ -94,7 +94,7 @@ def test_warmup_then_cosine():
 
 
 def test_checkpoint_refuses_missing_truncated_corrupt_and_foreign(data, tmp_path):
-    tc = TrainConfig.preset("tiny", steps=2, eval_every=2, eval_batches=1)
+    tc = TrainConfig.preset("tiny", steps=2, eval_every=2, eval_batches=1, batch_size=data.batch_size)
     Trainer(_model("gam", data), tc, data.get_batch, out=tmp_path, progress=False,
             meta={"tokenizer": data.tokenizer.to_dict()}).fit()
     path = tmp_path / "checkpoint.pt"
@@ -121,7 +121,7 @@ def test_checkpoint_refuses_missing_truncated_corrupt_and_foreign(data, tmp_path
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
-    tc = TrainConfig.preset("tiny", steps=10, eval_every=5, checkpoint_every=2, eval_batches=1)
+    tc = TrainConfig.preset("tiny", steps=10, eval_every=5, checkpoint_every=2, eval_batches=1, batch_size=data.batch_size)
     trainer = Trainer(_model("gam", data), tc, data.get_batch, out=tmp_path, progress=False)
     trainer.fit(4)
     with torch.no_grad():
@@ -139,3 +139,9 @@ def test_loss_curves_figure_draws_every_history():
     assert [t.name for t in fig.data] == ["gam validation", "gam training", "mamba validation", "mamba training"]
     assert list(fig.data[0].y) == [3.1, 2.2] and list(fig.data[3].x) == [10, 20]
     assert fig.layout.shapes[0].y0 == 3.0  # the unigram baseline
+
+
+def test_a_data_batch_size_that_disagrees_with_the_config_is_refused(data):
+    tc = TrainConfig.preset("tiny", steps=2, batch_size=2 * data.batch_size)
+    with pytest.raises(GamlabError, match=f"batches of {data.batch_size} rows but TrainConfig.batch_size is {2 * data.batch_size}"):
+        Trainer(_model("gam", data), tc, data.get_batch, progress=False)
