@@ -42,15 +42,33 @@ def load_texts(dataset: str = "embedded", *, n_stories: int = 6000, tinystories_
         n_val = max(1, int(len(stories) * val_fraction))
         return "\n\n".join(stories[:-n_val]) + "\n\n", "\n\n".join(stories[-n_val:])
     if dataset == "wikitext2":
-        ds = _hub(lambda load: load("wikitext", "wikitext-2-raw-v1"), "WikiText-2")
-        return "".join(ds["train"]["text"]), "".join(ds["validation"]["text"])
+        rows = hub_rows("wikitext2")
+        return "".join(rows["train"]), "".join(rows["validation"])  # its rows end in "\n" already
     if dataset == "tinystories":
-        def first_n(load):
-            ds = load("roneneldan/TinyStories", streaming=True)
-            take = lambda split, n: "\n\n".join(row["text"] for row in ds[split].take(n))  # noqa: E731
-            return take("train", tinystories_n), take("validation", max(1, tinystories_n // 10))
-        return _hub(first_n, "TinyStories")
+        rows = hub_rows("tinystories", tinystories_n, max(1, tinystories_n // 10))
+        return "\n\n".join(rows["train"]), "\n\n".join(rows["validation"])
     return _local_texts(dataset, val_fraction)
+
+
+# name -> (label in messages, arguments of datasets.load_dataset)
+HUB = {"wikitext2": ("WikiText-2", ("wikitext", "wikitext-2-raw-v1")),
+       "tinystories": ("TinyStories", ("roneneldan/TinyStories",))}
+
+
+def hub_rows(dataset: str, n_train: int | None = None, n_val: int | None = None) -> dict[str, list[str]]:
+    """{"train": rows, "validation": rows} of a hub dataset, the first n_train / n_val rows
+    (None: all). TinyStories is streamed, so only the rows asked for are downloaded; give both counts."""
+    label, args = HUB[dataset]
+
+    def fetch(load):
+        if dataset == "tinystories":
+            ds = load(*args, streaming=True)
+            return {split: [row["text"] for row in ds[split].take(n)]
+                    for split, n in (("train", n_train), ("validation", n_val))}
+        ds = load(*args)
+        return {"train": ds["train"]["text"][:n_train], "validation": ds["validation"]["text"][:n_val]}
+
+    return _hub(fetch, label)
 
 
 def _hub(fetch, label: str):

@@ -172,31 +172,21 @@ def check(args):
 
 def load_rows(dataset: str, folder: Path | None, max_rows: int | None) -> tuple[str, str]:
     """(train_text, val_text): the hub's splits, or the local folder's, at most `max_rows` rows each."""
-    from .data import _hub
+    from .data import hub_rows, quiet_datasets
 
     if folder is not None:
-        files = {split: str(folder / name) for split, name in SPLIT_FILES.items()}
         import datasets
 
-        from .data import quiet_datasets
-
+        files = {split: str(folder / name) for split, name in SPLIT_FILES.items()}
         try:
             with quiet_datasets():
                 ds = datasets.load_dataset("text", data_files=files)
         except Exception as exc:
             raise GamlabError(f"could not read {folder} as text ({type(exc).__name__}: {exc}).") from None
-        splits = {s: ds[s]["text"][:max_rows] if max_rows else ds[s]["text"] for s in SPLIT_FILES}
-    elif dataset == "wikitext2":
-        ds = _hub(lambda load: load("wikitext", "wikitext-2-raw-v1"), "WikiText-2")
-        splits = {s: ds[s]["text"][:max_rows] if max_rows else ds[s]["text"] for s in SPLIT_FILES}
+        splits = {s: ds[s]["text"][:max_rows] for s in SPLIT_FILES}
     else:
-        n = max_rows or TINYSTORIES_ROWS
-
-        def first_n(load):
-            ds = load("roneneldan/TinyStories", streaming=True)
-            return {"train": [r["text"] for r in ds["train"].take(n)],
-                    "validation": [r["text"] for r in ds["validation"].take(n)]}
-        splits = _hub(first_n, "TinyStories")
+        n = max_rows or (TINYSTORIES_ROWS if dataset == "tinystories" else None)  # TinyStories is streamed
+        splits = hub_rows(dataset, n, n)
     # WikiText rows end in "\n", the text loader's do not: one row per line either way.
     join = lambda rows: "\n".join(r.rstrip("\n") for r in rows)  # noqa: E731
     return join(splits["train"]), join(splits["validation"])

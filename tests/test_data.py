@@ -100,6 +100,45 @@ def test_hub_datasets_offline_give_one_clear_message(name):
     assert "--dataset embedded" in out.stdout and "Traceback" not in out.stderr
 
 
+class FakeStream:
+    """What a streamed hub split offers: .take(n) -> rows of {"text": ...}."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def take(self, n):
+        return [{"text": r} for r in self.rows[:n]]
+
+
+def fake_hub(calls):
+    """A stand-in for datasets.load_dataset with small made splits, recording each call."""
+    wiki = {"train": {"text": [" = A = \n", "", " one line .\n"]}, "validation": {"text": [" val .\n"]}}
+    stories = {split: FakeStream([f"{split} story {i}." for i in range(50)]) for split in ("train", "validation")}
+
+    def load_dataset(*args, streaming=False):
+        calls.append((args, streaming))
+        return stories if args == ("roneneldan/TinyStories",) else wiki
+    return load_dataset
+
+
+def test_hub_loading_code_on_made_splits(monkeypatch):
+    import datasets
+
+    from gamlab.reproduce import load_rows
+
+    calls = []
+    monkeypatch.setattr(datasets, "load_dataset", fake_hub(calls))
+    assert load_texts("wikitext2") == (" = A = \n one line .\n", " val .\n")
+    train, val = load_texts("tinystories", tinystories_n=20)
+    assert train.split("\n\n") == [f"train story {i}." for i in range(20)] and val == "validation story 0.\n\nvalidation story 1."
+    assert calls == [(("wikitext", "wikitext-2-raw-v1"), False), (("roneneldan/TinyStories",), True)]
+    # gamlab reproduce reads the same hub rows through the same code, one row per line
+    assert load_rows("wikitext2", None, None) == (" = A = \n\n one line .", " val .")
+    assert load_rows("wikitext2", None, 2) == (" = A = \n", " val .")
+    assert load_rows("tinystories", None, 3) == ("train story 0.\ntrain story 1.\ntrain story 2.",
+                                                 "validation story 0.\nvalidation story 1.\nvalidation story 2.")
+
+
 def test_batches_shift_by_one_and_follow_seed_and_step():
     data = load_data(n_stories=200, block_size=32, batch_size=4, seed=5)
     x, y = data.get_batch("train", 7)
