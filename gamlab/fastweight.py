@@ -36,9 +36,7 @@ from einops import rearrange
 from torch import nn
 
 from .config import ModelConfig
-from .conv import CausalConv1d
-from .ffn import feed_forward
-from .gating import fuse, make_gate
+from .gam import GAMBlock
 
 CHUNK = 64  # tokens per chunk in the chunked form
 EPS = 1e-6  # keeps the normaliser away from zero
@@ -115,35 +113,26 @@ class FastWeightMemory(nn.Module):
         return self.proj(y), (read_weights(q, k) if with_weights else None)
 
 
-class FastWeightGAMBlock(nn.Module):
-    """The paper's GAM block with FastWeightMemory as its global path. `config.n_head` heads.
+class FastWeightGAMBlock(GAMBlock):
+    """The paper's GAM block (gamlab.gam.GAMBlock) with FastWeightMemory as its global path,
+    `config.n_head` heads; norm1, the convolution, the gates, norm2 and the FFN are inherited.
 
     Setting `capture` to a dict records, on the next forward, the gates, both paths, the update,
     and "read_weights" (B, H, T, T): which earlier tokens each query reads from.
     """
 
-    def __init__(self, config: ModelConfig, chunk: int = CHUNK):
-        super().__init__()
-        C, fusion = config.d_model, config.fusion
-        self.fusion = fusion
-        self.norm1 = nn.LayerNorm(C)
-        self.conv = CausalConv1d(C, config.conv_kernel) if fusion != "global" else None
-        self.memory = FastWeightMemory(C, config.n_head, chunk) if fusion != "local" else None
-        self.gate = make_gate(C, fusion)
-        self.norm2 = nn.LayerNorm(C)
-        self.ffn = feed_forward(C, config.dropout)
-        self.sequential = False  # True: the step-by-step reference (tests)
-        self.capture: dict[str, torch.Tensor] | None = None
+    weights_name = "read_weights"
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, T, C) -> (B, T, C)."""
-        h = self.norm1(x)
-        local = self.conv(h) if self.conv is not None else None  # (B, T, C)
-        global_, a = (self.memory(h, self.sequential, with_weights=self.capture is not None)
-                      if self.memory is not None else (None, None))
-        gate_logits = self.gate(h) if self.gate is not None else None
-        update, gates = fuse(self.fusion, gate_logits, local, global_)
-        if self.capture is not None:
-            self.capture.update(gates, local=local, global_=global_, read_weights=a, update=update)
-        x = x + update
-        return x + self.ffn(self.norm2(x))
+    def __init__(self, config: ModelConfig, chunk: int = CHUNK):
+        self.chunk = chunk  # read by global_path() during GAMBlock.__init__
+        super().__init__(config)
+        self.sequential = False  # True: the step-by-step reference (tests)
+
+    def global_path(self, config: ModelConfig) -> nn.Module:
+        return FastWeightMemory(config.d_model, config.n_head, self.chunk)
+
+    def retrieve(self, h: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """h: (B, T, C) -> (global (B, T, C), read weights (B, H, T, T) when capturing, else None)."""
+        if self.memory is None:
+            return None, None
+        return self.memory(h, self.sequential, with_weights=self.capture is not None)

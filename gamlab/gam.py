@@ -37,6 +37,7 @@ class GAMBlock(nn.Module):
     """
 
     fused_retrieval = True  # GAMBlockReference turns it off
+    weights_name = "weights"  # the capture key of what retrieve() returns beside the global path
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -45,8 +46,7 @@ class GAMBlock(nn.Module):
         self.norm1 = nn.LayerNorm(C)
         # Ablations build only the parts they use, so every parameter gets a gradient.
         self.conv = CausalConv1d(C, config.conv_kernel) if fusion != "global" else None
-        self.memory = (AssociativeMemory(C, config.n_slots, config.scale_scores)
-                       if fusion != "local" else None)
+        self.memory = self.global_path(config) if fusion != "local" else None
         self.gate = make_gate(C, fusion)
         self.norm2 = nn.LayerNorm(C)
         self.ffn = feed_forward(C, config.dropout)
@@ -61,9 +61,13 @@ class GAMBlock(nn.Module):
         gate_logits = self.gate(h) if self.gate is not None else None  # (B, T, 2C) or (B, T, C)
         update, gates = fuse(self.fusion, gate_logits, local, global_)
         if self.capture is not None:
-            self.capture.update(gates, local=local, global_=global_, weights=w, update=update)
+            self.capture.update(gates, local=local, global_=global_, update=update, **{self.weights_name: w})
         x = x + update
         return x + self.ffn(self.norm2(x))
+
+    def global_path(self, config: ModelConfig) -> nn.Module:
+        """The global path's module: the slot memory here (gamlab.fastweight swaps in its own)."""
+        return AssociativeMemory(config.d_model, config.n_slots, config.scale_scores)
 
     def retrieve(self, h: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """h: (B, T, C) -> (global (B, T, C), w (B, T, S) when it was computed, else None)."""

@@ -74,3 +74,17 @@ def test_gradients_reach_every_parameter_and_capture():
     assert cap["read_weights"].shape == (2, 4, 64, 64)
     assert cap["gate_local"].shape == cap["gate_global"].shape == (2, 64, 64)
     assert 0 < float(cap["gate_global"].min()) and float(cap["gate_global"].max()) < 1
+    assert "weights" not in cap  # the slot weights' key belongs to the slot memory
+
+
+def test_it_is_the_gam_block_with_another_global_path_and_slot_probes_refuse_it():
+    from gamlab import GamlabError, GAMBlock
+    from gamlab.probes import probe
+
+    cfg = tiny(d_model=32, n_head=4)
+    fw, gam = FastWeightGAMBlock(cfg), GAMBlock(cfg)
+    shared = {k: v.shape for k, v in gam.state_dict().items() if not k.startswith("memory.")}
+    assert {k: v.shape for k, v in fw.state_dict().items() if not k.startswith("memory.")} == shared
+    assert isinstance(fw.memory, FastWeightMemory)
+    with pytest.raises(GamlabError, match="read earlier tokens, not memory slots"):
+        probe(build_model("gam-fw", tiny()), torch.arange(8))
