@@ -30,26 +30,29 @@ class ShiftAddConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
         k, T = w.size(-1), x.size(1)
-        y = x * w[:, 0, k - 1] if b is None else torch.addcmul(b, x, w[:, 0, k - 1])  # tap k-1: now
+        # taps[j] = w[:, 0, j] as a contiguous (C,) row: a strided (C,) view of w makes every
+        # broadcast product below about 3x slower on CPU
+        taps = w[:, 0].t().contiguous()  # (k, C)
+        y = x * taps[k - 1] if b is None else torch.addcmul(b, x, taps[k - 1])  # tap k-1: now
         for back in range(1, min(k, T)):  # tap k-1-back: `back` steps ago (zeros before the start)
-            y[:, back:].addcmul_(x[:, :T - back], w[:, 0, k - 1 - back])
-        ctx.save_for_backward(x, w)
+            y[:, back:].addcmul_(x[:, :T - back], taps[k - 1 - back])
+        ctx.save_for_backward(x, taps)
         ctx.has_bias = b is not None
         return y
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dy: torch.Tensor):
-        x, w = ctx.saved_tensors
-        k, T = w.size(-1), x.size(1)
-        dx = dy * w[:, 0, k - 1]
-        dw = torch.zeros_like(w)
-        dw[:, 0, k - 1] = (dy * x).sum((0, 1))
+        x, taps = ctx.saved_tensors
+        k, T = taps.size(0), x.size(1)
+        dx = dy * taps[k - 1]
+        dtaps = torch.zeros_like(taps)  # (k, C)
+        dtaps[k - 1] = (dy * x).sum((0, 1))
         for back in range(1, min(k, T)):
-            dx[:, :T - back].addcmul_(dy[:, back:], w[:, 0, k - 1 - back])
-            dw[:, 0, k - 1 - back] = (dy[:, back:] * x[:, :T - back]).sum((0, 1))
+            dx[:, :T - back].addcmul_(dy[:, back:], taps[k - 1 - back])
+            dtaps[k - 1 - back] = (dy[:, back:] * x[:, :T - back]).sum((0, 1))
         db = dy.sum((0, 1)) if ctx.has_bias else None
-        return dx, dw, db
+        return dx, dtaps.t().unsqueeze(1), db  # dw in w's (C, 1, k) layout
 
 
 class CausalConv1d(nn.Conv1d):
