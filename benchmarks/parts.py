@@ -7,6 +7,7 @@ Forward+backward at B=8, T=1024, C=128, S=512 (the size of benchmarks/targets.py
     mamba conv   the same at Mamba's D = 2C channels and kernel 4
     gating       sigmoid, chunk, two products      vs  GatedSum (gamlab.gating)
     dropout      nn.Dropout(0.1)                   vs  gamlab.dropout.Dropout(0.1)
+    linear       nn.Linear(C, 4C)                  vs  gamlab.linear.Linear (bias added after the product)
     retrieval    softmax(h M^T) M, w kept          vs  AssociativeMemory.read (fused SDPA kernel)
 Steps of the two forms alternate; the best step is reported, the median beside it.
 """
@@ -24,6 +25,7 @@ from gamlab.bench import script_options
 from gamlab.conv import CausalConv1d
 from gamlab.dropout import Dropout
 from gamlab.gating import GatedSum
+from gamlab.linear import Linear
 from gamlab.memory import AssociativeMemory
 
 B, T, C, S, K = 8, 1024, 128, 512, 3
@@ -65,11 +67,13 @@ def pairs():
         return g_l * a + g_g * b
 
     memory = AssociativeMemory(C, S)
+    up = Linear(C, 4 * C)  # the FFN's first Linear, the widest output
     return {
         "convolution": conv_pair(C, K),
         "mamba conv": conv_pair(2 * C, 4),  # Mamba's conv1d: D = 2C channels, kernel 4
         "gating": (plain_gating, lambda z, a, b: GatedSum.apply(z, a, b)[0], (logits, local, global_)),
         "dropout": (nn.Dropout(0.1), Dropout(0.1), (h,)),
+        "linear": (lambda x: F.linear(x, up.weight, up.bias), up, (h,)),
         "retrieval": (lambda x: memory(x)[0], memory.read, (h,)),
     }
 

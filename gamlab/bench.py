@@ -41,7 +41,6 @@ from torch import nn
 
 from .config import ModelConfig
 from .errors import GamlabError
-from .ffn import feed_forward
 from .gam import GAMBlock, GAMBlockReference
 from .mamba import MambaBlock
 from .runtime import autocast, keep_freed_memory, pick_device
@@ -52,8 +51,8 @@ class PaperStyleGAMBlock(nn.Module):
     measured against (issue 6's "straightforward paper-style block"). Same function as
     GAMBlock; tests/test_perf_equivalence.py holds them equal. What it does the plain way:
     the convolution pads both sides and slices off the future, each gate has its own Linear,
-    retrieval builds the (B, T, S) weights and keeps them for the backward pass, the dropout is
-    torch's nn.Dropout.
+    retrieval builds the (B, T, S) weights and keeps them for the backward pass, the Linears and
+    the dropout are torch's own.
     """
 
     def __init__(self, config: ModelConfig):
@@ -64,8 +63,7 @@ class PaperStyleGAMBlock(nn.Module):
         self.slots = nn.Parameter(nn.init.xavier_uniform_(torch.empty(config.n_slots, C)))
         self.gate_local, self.gate_global = nn.Linear(C, C), nn.Linear(C, C)
         self.norm2 = nn.LayerNorm(C)
-        self.ffn = feed_forward(C, config.dropout)
-        self.ffn[3] = nn.Dropout(config.dropout)  # torch's own dropout, as a transcription would use
+        self.ffn = nn.Sequential(nn.Linear(C, 4 * C), nn.GELU(), nn.Linear(4 * C, C), nn.Dropout(config.dropout))
 
     @torch.no_grad()
     def load_from(self, block: GAMBlock) -> PaperStyleGAMBlock:

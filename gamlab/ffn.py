@@ -5,13 +5,18 @@ from __future__ import annotations
 from torch import nn
 
 from .dropout import Dropout
+from .linear import Linear
 
 
 def feed_forward(d_model: int, dropout: float) -> nn.Sequential:
-    """Linear(C, 4C), GELU, Linear(4C, C), Dropout (gamlab.dropout): indices 0 and 2 are the Linears."""
+    """Linear(C, 4C), GELU, Linear(4C, C), Dropout: indices 0 and 2 are the Linears.
+
+    Linear and Dropout are gamlab's (gamlab.linear, gamlab.dropout): nn.Linear and nn.Dropout
+    with cheaper CPU paths, the same numbers.
+    """
     return nn.Sequential(
-        nn.Linear(d_model, 4 * d_model),
+        Linear(d_model, 4 * d_model),
         nn.GELU(),
-        nn.Linear(4 * d_model, d_model),
+        Linear(4 * d_model, d_model),
         Dropout(dropout),
     )

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .config import FUSIONS
+from .linear import Linear
 
 
 class GatedSum(torch.autograd.Function):
@@ -58,9 +59,9 @@ class GatedSum(torch.autograd.Function):
 def make_gate(d_model: int, fusion: str) -> nn.Linear | None:
     """The gate projection a fusion mode needs: C -> 2C (gated), C -> C (one path), none (sum)."""
     if fusion == "gated":
-        return nn.Linear(d_model, 2 * d_model)
+        return Linear(d_model, 2 * d_model)
     if fusion in ("local", "global"):
-        return nn.Linear(d_model, d_model)
+        return Linear(d_model, d_model)
     return None
 
 

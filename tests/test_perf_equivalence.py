@@ -152,6 +152,26 @@ def test_gated_sum_gradients_reach_logits_through_both_outputs():
     assert torch.autograd.gradcheck(lambda *a: GatedSum.apply(*a)[1], args)  # update unused
 
 
+@pytest.mark.parametrize("shape", [(7,), (3, 7), (2, 5, 7)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_with_bias_added_after_the_product_equals_nn_linear(shape, bias):
+    from torch import nn
+
+    from gamlab.linear import Linear
+
+    torch.manual_seed(len(shape))
+    ours = Linear(7, 4, bias=bias).double()
+    theirs = nn.Linear(7, 4, bias=bias).double()
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    assert torch.allclose(ours(x), theirs(x))
+    assert torch.autograd.gradcheck(ours, (x,))  # input gradient, and through it the graph
+    dy = torch.randn(*shape[:-1], 4, dtype=torch.float64)
+    grads = [torch.autograd.grad(m(x), [x, *m.parameters()], dy) for m in (ours, theirs)]
+    assert all(torch.allclose(g, h) for g, h in zip(*grads))  # weight and bias gradients too
+    assert Linear(7, 4, device="meta")(torch.ones(3, 7, device="meta")).shape == (3, 4)  # other devices: nn.Linear
+
+
 def test_cpu_dropout_keeps_the_expected_fraction_and_the_expected_value():
     from gamlab.dropout import Dropout
 
