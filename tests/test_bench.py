@@ -68,3 +68,20 @@ def test_cli_rejects_unknown_block(capsys):
     assert main(["bench", "--blocks", "gpt", "--no-memory"]) == 2
     with pytest.raises(GamlabError):
         measure_block("gpt", 8)
+
+
+def test_device_check_script_runs_every_check_on_cpu_at_tiny_sizes(tmp_path):
+    """benchmarks/device_check.py is what a session lent a GPU runs first; here its --quick
+    form proves the script itself works, so that device time is not lost to a typo."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "benchmarks" / "device_check.py"
+    done = subprocess.run([sys.executable, str(script), "--quick", "--device", "cpu", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    report = json.loads((tmp_path / "device_check.json").read_text())
+    assert done.returncode == 0, {k: v.get("error") for k, v in report.items() if isinstance(v, dict)}
+    assert all(report[k]["ok"] for k in ("same_numbers", "training", "ratios", "paper_bench"))
+    assert report["same_numbers"]["forward"] < 1e-4 and report["ratios"]["speed_up"] > 0
+    assert (tmp_path / "bench" / "bench.json").is_file()

@@ -1,0 +1,132 @@
+"""Every check that needs a GPU, in one run: what a session lent a device runs first.
+
+    python benchmarks/device_check.py --out DIR            # on the GPU machine (device: auto)
+    python benchmarks/device_check.py --out DIR --quick    # tiny sizes: tries the script on a CPU
+
+1. Same numbers on the device: GAMBlock against GAMBlockReference and PaperStyleGAMBlock in
+   float32 (on GPU the convolution is conv1d, the Linears and dropout are torch's), and the
+   gradients of GatedSum under bf16 autocast against the same gating written with autograd.
+2. Training: a tiny GAM language model on the embedded corpus through the Trainer (bf16
+   autocast on CUDA); the loss must fall and stay finite.
+3. Issue 6's ratios on the device: the default block against the paper-style block at the
+   paper's width (C=512, B=16, T=1024), and the fraction of the device's matmul rate reached.
+4. The paper's Table 2 on the device: `gamlab bench --preset paper` (T up to 8192, the fair
+   Transformer included), written to DIR/bench.
+
+Each check runs even when an earlier one failed; the summary goes to DIR/device_check.json
+and the exit status is 1 when any check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+from gamlab import ModelConfig, build_model
+from gamlab.bench import build_block, flops, matmul_rate, time_blocks
+from gamlab.data import load_data
+from gamlab.gating import GatedSum
+from gamlab.runtime import autocast, describe, pick_device, seed_everything
+from gamlab.train import TrainConfig, Trainer
+
+
+def same_numbers(device: torch.device, quick: bool) -> dict:
+    C, S, B, T = (32, 16, 2, 24) if quick else (128, 512, 4, 256)
+    seed_everything(0)
+    gam, ref, plain = (build_block(n, d_model=C, n_slots=S).to(device).eval()
+                       for n in ("gam", "gam-reference", "gam-paper-style"))
+    ref.load_state_dict(gam.state_dict())
+    plain.load_from(gam)
+    x = torch.randn(B, T, C, device=device, requires_grad=True)
+    outs, grads = [], []
+    for block in (gam, ref, plain):
+        y = block(x)
+        outs.append(y.detach())
+        grads.append(torch.autograd.grad(y.square().sum(), x)[0])
+    diffs = {"forward": max(float((o - outs[0]).abs().max()) for o in outs[1:]),
+             "input_grad": max(float((g - grads[0]).abs().max()) for g in grads[1:])}
+    assert diffs["forward"] < 1e-4 and diffs["input_grad"] < 1e-3, diffs
+
+    logits = torch.randn(B, T, 2 * C, device=device, requires_grad=True)
+    local, global_ = (torch.randn(B, T, C, device=device, requires_grad=True) for _ in range(2))
+    with autocast(device):
+        fast = GatedSum.apply(logits, local, global_)[0]
+        g_l, g_g = logits.sigmoid().chunk(2, dim=-1)
+        slow = g_l * local + g_g * global_
+    dy = torch.randn_like(fast)
+    a = torch.autograd.grad(fast, (logits, local, global_), dy)
+    b = torch.autograd.grad(slow, (logits, local, global_), dy)
+    diffs["gated_sum_autocast_grad"] = max(float((p.float() - q.float()).abs().max()) for p, q in zip(a, b))
+    assert diffs["gated_sum_autocast_grad"] < 5e-2, diffs  # bf16 products: about 3 significant digits
+    return diffs
+
+
+def training(device: torch.device, quick: bool) -> dict:
+    steps, T, batch = (20, 32, 8) if quick else (200, 128, 32)
+    data = load_data("embedded", block_size=T, batch_size=batch, n_stories=300 if quick else 6000)
+    seed_everything(0)
+    model = build_model("gam", ModelConfig.preset("tiny", vocab_size=data.vocab_size, block_size=T))
+    tc = TrainConfig.preset("tiny", steps=steps, eval_every=steps // 2, eval_batches=4, batch_size=batch,
+                            device=str(device))
+    history = Trainer(model, tc, data.get_batch, val_batches=lambda: data.val_batches(4), progress=False).fit()
+    losses = [h["val_loss"] for h in history]
+    assert all(map(math.isfinite, losses)) and losses[-1] < losses[0], losses
+    return {"steps": steps, "val_loss": losses, "tokens_per_s": history[-1]["tokens_per_s"]}
+
+
+def ratios(device: torch.device, quick: bool) -> dict:
+    C, B, T, S, repeats = (32, 2, 64, 16, 3) if quick else (512, 16, 1024, 512, 20)
+    seed_everything(0)
+    gam, plain = build_block("gam", C, S).to(device), build_block("gam-paper-style", C, S).to(device)
+    plain.load_from(gam)
+    t = time_blocks({"gam": gam, "gam-paper-style": plain}, T, B, C, S, device, repeats)
+    rate = matmul_rate(device)
+    return {"sizes": dict(C=C, B=B, T=T, S=S), "ms": {n: r["ms"] for n, r in t.items()},
+            "speed_up": t["gam-paper-style"]["ms"] / t["gam"]["ms"], "matmul_gflops": rate / 1e9,
+            "gam_fraction_of_matmul": flops("gam", T, B, C, S) / (t["gam"]["ms"] / 1e3) / rate}
+
+
+def paper_bench(device: torch.device, quick: bool, out: Path) -> dict:
+    sizes = (["--lengths", "32,64", "--batch", "2", "--d-model", "32", "--slots", "16", "--no-memory"] if quick
+             else ["--preset", "paper"])
+    cmd = [sys.executable, "-m", "gamlab", "bench", *sizes, "--device", str(device), "--out", str(out / "bench")]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    print(done.stdout[-4000:], done.stderr[-2000:], sep="\n")
+    assert done.returncode == 0, f"gamlab bench exited with {done.returncode}"
+    return json.loads((out / "bench" / "bench.json").read_text())["summary"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="folder for device_check.json and the bench files")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, to try the script itself")
+    args = ap.parse_args()
+    device, out = pick_device(args.device), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = {"device": describe(device)}
+    print(report["device"], flush=True)
+    checks = {"same_numbers": lambda: same_numbers(device, args.quick), "training": lambda: training(device, args.quick),
+              "ratios": lambda: ratios(device, args.quick), "paper_bench": lambda: paper_bench(device, args.quick, out)}
+    for name, check in checks.items():
+        start = time.perf_counter()
+        try:
+            report[name] = {"ok": True, **check()}
+        except Exception as exc:  # report and go on: one device run should say everything it can
+            report[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()}
+        report[name]["seconds"] = round(time.perf_counter() - start, 1)
+        print(f"== {name}: {json.dumps(report[name], default=str)[:1500]}", flush=True)
+    (out / "device_check.json").write_text(json.dumps(report, indent=1, default=str))
+    sys.exit(0 if all(report[n]["ok"] for n in checks) else 1)
+
+
+if __name__ == "__main__":
+    main()
