@@ -6,7 +6,7 @@ output. At (8192, 128) @ (128, 512), the FFN's widest, the copy alone takes abou
 addmm 4.5 ms, and the product followed by an in-place add of the bias 4.0 ms (forward only;
 with the backward, which is the same for both, the gain is within noise on its own,
 benchmarks/parts.py "linear"). In the whole GAM block step, with three Linears, it saved
-0.3-3 ms in five interleaved comparisons. The gradients are the same: the add passes its
+0.3-3.8 ms in five interleaved comparisons. The gradients are the same: the add passes its
 gradient through, and the bias gradient is its sum over rows, as in addmm's backward.
 
 On other devices (CUDA's addmm adds the bias inside the matmul) it is nn.Linear.
