@@ -59,7 +59,7 @@ The gates have shape `(B, T, C)`: one value per token **and** per channel.
 B, T, C, S, k = 2, 12, 16, 32, 3
 h = torch.randn(B, T, C)
 conv, memory = gamlab.CausalConv1d(C, k), gamlab.AssociativeMemory(C, S)
-gate = torch.nn.Linear(C, 2 * C)                            # the same layer make_gate(C, "gated") builds
+gate = torch.nn.Linear(C, 2 * C)  # what make_gate(C, "gated") builds (gamlab.linear.Linear is an nn.Linear)
 
 with torch.no_grad():
     local = conv(h)                                        # (B, T, C)
