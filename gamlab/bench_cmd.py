@@ -144,8 +144,12 @@ def run(args) -> int:
               "seconds": time.perf_counter() - t0}
     with open(os.path.join(args.out, "bench.json"), "w") as f:
         json.dump(record, f, indent=1)
-    from .plots import scaling_chart
-
+    try:  # the chart needs plotly; the numbers do not (a bare GPU image may lack it)
+        from .plots import scaling_chart
+    except ImportError:
+        print(f"\nwrote {args.out}/bench.json; no chart: plotly is not installed (pip install plotly)"
+              f" ({time.perf_counter() - t0:.0f} s)")
+        return 0
     scaling_chart(rows, {b: st["time_exponent"] for b, st in stats.items()}).write_html(
         os.path.join(args.out, "bench.html"), include_plotlyjs=True)  # self-contained: opens offline
     print(f"\nwrote {args.out}/bench.json and {args.out}/bench.html ({time.perf_counter() - t0:.0f} s)")

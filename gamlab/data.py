@@ -59,6 +59,8 @@ def hub_rows(dataset: str, n_train: int | None = None, n_val: int | None = None)
     """{"train": rows, "validation": rows} of a hub dataset, the first n_train / n_val rows
     (None: all). TinyStories is streamed, so only the rows asked for are downloaded; give both counts."""
     label, args = HUB[dataset]
+    if dataset == "tinystories" and None in (n_train, n_val):
+        raise ValueError("TinyStories is streamed: give hub_rows both row counts.")
 
     def fetch(load):
         if dataset == "tinystories":

@@ -12,7 +12,7 @@ def feed_forward(d_model: int, dropout: float) -> nn.Sequential:
     """Linear(C, 4C), GELU, Linear(4C, C), Dropout: indices 0 and 2 are the Linears.
 
     Linear and Dropout are gamlab's (gamlab.linear, gamlab.dropout): nn.Linear and nn.Dropout
-    with cheaper CPU paths, the same numbers.
+    with cheaper CPU paths that compute the same function.
     """
     return nn.Sequential(
         Linear(d_model, 4 * d_model),

@@ -19,7 +19,12 @@ from torch import nn
 
 
 class Linear(nn.Linear):
-    """nn.Linear (same parameters, same numbers); on CPU the bias is added after the product."""
+    """nn.Linear (same parameters, same function); on CPU the bias is added after the product.
+
+    In float32 the output equals nn.Linear's to rounding. Under CPU bf16 autocast the product is
+    bf16 and the float32 bias is added to it in bf16, where nn.Linear adds a bf16 bias inside
+    the GEMM; gamlab autocasts only on CUDA, where this is nn.Linear.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.bias is None or x.device.type != "cpu":

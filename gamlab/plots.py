@@ -33,10 +33,10 @@ def token_labels(tokens: list[str]) -> list[str]:
 MAX_TOKEN_TICKS = 64  # more labels than this overlap on a projector-width axis
 
 
-def _token_ticks(tokens: list[str]) -> dict:
-    """Tick labels for a token axis: every token, or every n-th one for a long text (hover
-    still gives each position)."""
-    every = -(-len(tokens) // MAX_TOKEN_TICKS)  # ceil: 1 up to 64 tokens, 2 up to 128, ...
+def _token_ticks(tokens: list[str], thin: bool = True) -> dict:
+    """Tick labels for a token axis of a text: every token, or every n-th one for a long text
+    (hover still gives each position). thin=False labels every one (a list of bars)."""
+    every = -(-len(tokens) // MAX_TOKEN_TICKS) if thin else 1  # ceil: 1 up to 64 tokens, 2 up to 128, ...
     labels = token_labels(tokens)
     shown = range(0, len(tokens), max(every, 1))
     return dict(tickmode="array", tickvals=list(shown), ticktext=[labels[t] for t in shown])
@@ -116,7 +116,7 @@ def slot_tokens_bar(labels: list[str], weights, slot: int, layer: int) -> go.Fig
                            hovertemplate="mean w = %{x:.4f}<extra></extra>"))
     fig.update_layout(title=f"Tokens that read slot {slot} most (layer {layer}, mean over the corpus)",
                       xaxis=dict(title="mean retrieval weight", rangemode="tozero"),
-                      yaxis=dict(autorange="reversed", **_token_ticks(labels)),
+                      yaxis=dict(autorange="reversed", **_token_ticks(labels, thin=False)),  # each bar names its token
                       height=max(300, 100 + 24 * len(labels)))
     return fig
 

@@ -26,17 +26,18 @@ from dataclasses import dataclass
 import torch
 
 from .errors import GamlabError
-from .fastweight import FastWeightGAMBlock
 from .gam import GAMBlock
 from .runtime import eval_mode
 
 
 def gam_blocks(model: torch.nn.Module) -> list[GAMBlock]:
     """The model's GAM blocks in order; a clear error when it has none (a Transformer, say)."""
-    # the fast-weight variant (gamlab.fastweight) reads earlier tokens, not slots: not probed here
-    blocks = [m for m in model.modules() if isinstance(m, GAMBlock) and not isinstance(m, FastWeightGAMBlock)]
-    if not blocks and any(isinstance(m, FastWeightGAMBlock) for m in model.modules()):
-        raise GamlabError("fast-weight GAM blocks read earlier tokens, not memory slots, so the slot probes do not "
+    # blocks whose global path is the slot memory (or none, gam-local); gam-fw's blocks read
+    # earlier tokens instead (their capture key is "read_weights"), so the slot views do not apply
+    gam = [m for m in model.modules() if isinstance(m, GAMBlock)]
+    blocks = [m for m in gam if m.weights_name == "weights"]
+    if gam and not blocks:
+        raise GamlabError("this model's GAM blocks read earlier tokens, not memory slots, so the slot probes do not "
                           "apply; set a block's `capture = {}` to record its read_weights (notebooks/07).")
     if not blocks:
         raise GamlabError(f"{type(model).__name__} has no GAM blocks to probe; "

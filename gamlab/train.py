@@ -1,7 +1,7 @@
 """Training loop: AdamW, warm-up then cosine, gradient clipping, evaluation, checkpoints, history.
 
-    trainer = Trainer(model, TrainConfig.preset("tiny", steps=200), data.get_batch,
-                      val_batches=data.val_batches, out="runs/gam")
+    config = TrainConfig.preset("tiny", steps=200, batch_size=data.batch_size)
+    trainer = Trainer(model, config, data.get_batch, val_batches=data.val_batches, out="runs/gam")
     history = trainer.fit()            # list of dicts, one per evaluation
     trainer.evaluate_full()            # loss over the whole validation split
 
@@ -174,11 +174,17 @@ def perplexity(loss: float) -> float:
     return math.exp(min(loss, 50.0))
 
 
-def check_batch_source(batches, batch_size: int) -> None:
-    """A batch source that states its own batch size (TextData.get_batch) must agree with the
-    config's, which sizes the memory estimate, the torchrun split and the logged tokens."""
+def stated_batch_size(batches) -> int | None:
+    """The batch size a batch source states itself (TextData.get_batch's owner), else None."""
     own = getattr(getattr(batches, "__self__", None), "batch_size", None)
-    if isinstance(own, int) and own != batch_size:
+    return own if isinstance(own, int) else None
+
+
+def check_batch_source(batches, batch_size: int) -> None:
+    """A batch source that states its own batch size must agree with the config's, which
+    sizes the memory estimate, the torchrun split and the logged tokens."""
+    own = stated_batch_size(batches)
+    if own is not None and own != batch_size:
         raise GamlabError(f"the data gives batches of {own} rows but TrainConfig.batch_size is {batch_size}; "
                           f"make them agree, e.g. load_data(..., batch_size=config.batch_size).")
 
@@ -441,8 +447,14 @@ class Trainer:
 
 
 def train(model: nn.Module, batches, config: TrainConfig | None = None, **kwargs) -> list[dict]:
-    """Shortcut: Trainer(model, config, batches, **kwargs).fit(); returns the history."""
-    return Trainer(model, config or TrainConfig.preset("tiny"), batches, **kwargs).fit()
+    """Shortcut: Trainer(model, config, batches, **kwargs).fit(); returns the history.
+
+    Without a config: the "tiny" preset, at the batch size of the data when it states one.
+    """
+    if config is None:
+        own = stated_batch_size(batches)
+        config = TrainConfig.preset("tiny", **({"batch_size": own} if own else {}))
+    return Trainer(model, config, batches, **kwargs).fit()
 
 
 def load_run(out_dir: str | Path, device: str | torch.device = "cpu"):

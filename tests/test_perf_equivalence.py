@@ -169,7 +169,21 @@ def test_linear_with_bias_added_after_the_product_equals_nn_linear(shape, bias):
     dy = torch.randn(*shape[:-1], 4, dtype=torch.float64)
     grads = [torch.autograd.grad(m(x), [x, *m.parameters()], dy) for m in (ours, theirs)]
     assert all(torch.allclose(g, h) for g, h in zip(*grads))  # weight and bias gradients too
-    assert Linear(7, 4, device="meta")(torch.ones(3, 7, device="meta")).shape == (3, 4)  # other devices: nn.Linear
+
+
+def test_linear_is_torch_s_own_off_the_cpu_and_without_bias(monkeypatch):
+    from torch import nn
+
+    from gamlab.linear import Linear
+
+    calls = []
+    plain = nn.Linear.forward
+    monkeypatch.setattr(nn.Linear, "forward", lambda self, x: calls.append(x.device.type) or plain(self, x))
+    Linear(7, 4, device="meta")(torch.ones(3, 7, device="meta"))  # other devices: nn.Linear
+    Linear(7, 4, bias=False)(torch.ones(3, 7))  # no bias to add
+    assert calls == ["meta", "cpu"]
+    Linear(7, 4)(torch.ones(3, 7))  # CPU with a bias: the product, then the add
+    assert calls == ["meta", "cpu"]
 
 
 def test_cpu_dropout_keeps_the_expected_fraction_and_the_expected_value():

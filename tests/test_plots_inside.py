@@ -129,3 +129,9 @@ def test_slot_tokens_explorer_dropdown():
     assert [b.label for b in buttons] == ["slot 3", "slot 1"]
     assert buttons[1].args[0]["x"] == [[0.4]] and buttons[1].args[1]["yaxis.ticktext"] == ["c"]
     assert list(fig.data[0].x) == [0.5, 0.2]
+
+
+def test_a_long_list_of_bars_keeps_every_token_label():
+    labels = [f"t{i}" for i in range(80)]
+    fig = plots.slot_tokens_bar(labels, torch.linspace(1, 0, 80), slot=3, layer=0)
+    assert list(fig.layout.yaxis.ticktext) == labels  # each bar is a token: none may lose its name

@@ -145,3 +145,11 @@ def test_a_data_batch_size_that_disagrees_with_the_config_is_refused(data):
     tc = TrainConfig.preset("tiny", steps=2, batch_size=2 * data.batch_size)
     with pytest.raises(GamlabError, match=f"batches of {data.batch_size} rows but TrainConfig.batch_size is {2 * data.batch_size}"):
         Trainer(_model("gam", data), tc, data.get_batch, progress=False)
+
+
+def test_the_train_shortcut_takes_the_data_batch_size(data, monkeypatch):
+    from gamlab.train import train
+
+    assert TrainConfig.preset("tiny").batch_size != data.batch_size  # the case the shortcut must handle
+    monkeypatch.setattr(Trainer, "fit", lambda self: [self.config.batch_size])  # no need to train here
+    assert train(_model("gam", data), data.get_batch, progress=False) == [data.batch_size]
