@@ -9,7 +9,7 @@
     rng                    Python and torch random states, so a resumed run continues the same
     model_name, model_config, train_config, tokenizer, dataset, extra
 
-Taught in notebooks/05_showdown.ipynb.
+Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb (through gamlab.train).
 """
 
 from __future__ import annotations
@@ -79,20 +79,59 @@ def load_checkpoint(path, *, model_name: str | None = None, model_config: dict |
     return check_matches(state, path, model_name=model_name, model_config=model_config, **expected)
 
 
+# TrainConfig fields a resumed run may change without becoming another run: where the
+# checkpoints go and which device computes. Changing the run's length (steps, epochs) is
+# allowed too, as a deliberate change that Trainer.resume records; every other field
+# defines the run and must match.
+FREE_ON_RESUME = ("checkpoint_every", "device")
+LENGTH_FIELDS = ("steps", "epochs")
+
+
 def check_matches(state: dict, path, *, model_name: str | None = None, model_config: dict | None = None,
-                  **expected) -> dict:
-    """Refuse, in one sentence, a checkpoint read from `path` that belongs to another run; returns it."""
+                  train_config: dict | None = None, **expected) -> dict:
+    """Refuse, in one sentence, a checkpoint read from `path` that belongs to another run; returns it.
+
+    The one place where a resumed run is compared with the run that was saved: the model's
+    name and configuration, the training configuration (every field but FREE_ON_RESUME and
+    LENGTH_FIELDS), and any other plain field given by keyword and not None (tokenizer,
+    dataset, the data's digest, the command's run options). Raises GamlabError naming the
+    first field that differs, its saved and its requested value, and the way out.
+    """
     if model_name is not None and state["model_name"] != model_name:
         raise GamlabError(f"checkpoint {path} holds model {state['model_name']!r}, not {model_name!r}; "
                           f"resume with --model {state['model_name']} or choose another --out folder.")
+    # The data and tokenizer first: a model configuration that differs often follows from them.
+    for key, want in expected.items():
+        if want is not None and key in state and state[key] != want:
+            _refuse(path, key, state[key], want)
     if model_config is not None and state["model_config"] != model_config:
-        diff = sorted(k for k in set(model_config) | set(state["model_config"])
-                      if model_config.get(k) != state["model_config"].get(k))
+        diff = _differing(state["model_config"], model_config)
         raise GamlabError(f"checkpoint {path} was trained with a different model configuration "
                           f"({', '.join(diff)} differ); resume with the same preset and dataset, or use another --out folder.")
-    for key, want in expected.items():
-        if want is not None and state.get(key) != want:
-            raise GamlabError(f"checkpoint {path} was written for a different {key.replace('_', ' ')}"
-                              f"{f' ({state.get(key)!r}, not {want!r})' if isinstance(want, str) else ''}; "
-                              "resume with the same settings, or use another --out folder.")
+    saved_tc = state.get("train_config")
+    if train_config is not None and saved_tc is not None:
+        for key in _differing(saved_tc, train_config):
+            if key not in FREE_ON_RESUME + LENGTH_FIELDS:
+                _refuse(path, key, saved_tc.get(key), train_config.get(key))
     return state
+
+
+def _differing(saved: dict, wanted: dict) -> list[str]:
+    return sorted(k for k in set(saved) | set(wanted) if saved.get(k) != wanted.get(k))
+
+
+def _refuse(path, key: str, saved, wanted) -> None:
+    """One sentence: which setting differs, its saved and requested values, and the two ways out."""
+    if key == "data_digest":
+        what, option = "other text (the dataset has the same name but different content)", "--dataset"
+    else:
+        if isinstance(saved, dict) and isinstance(wanted, dict):  # tokenizers: name their kinds
+            same = saved.get("kind") == wanted.get("kind")
+            shown = (f"a {saved.get('kind')} tokenizer with another vocabulary" if same else
+                     f"a {saved.get('kind')} tokenizer, not a {wanted.get('kind')} one")
+        else:
+            shown = f"{saved!r}, not {wanted!r}"
+        what, option = f"a different {key.replace('_', ' ')} ({shown})", "--" + key.replace("_", "-")
+    raise GamlabError(f"checkpoint {path} was written for {what}; a resumed run keeps the settings it was saved "
+                      f"with, so drop the change ({option}, or the same field in code) or start a new run in "
+                      "another --out folder.")

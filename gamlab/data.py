@@ -6,26 +6,27 @@ Glossary: T = block_size (tokens the model sees), B = batch_size, N = tokens in 
 
 Datasets: "embedded" (the project's own stories, gamlab/corpus.py, offline), "wikitext2"
 and "tinystories" (Hugging Face `datasets`, need the network once), or the path of a text
-file or folder of .txt files (through `datasets`' "text" loader).
+file or folder of .txt files. Every way in (file, folder, hub rows, a string for a tokenizer)
+reads text through gamlab/text.py: strict UTF-8, no leading byte-order mark, "\n" line ends,
+and one clear sentence naming the file and the fix when a file is empty or not UTF-8.
 
 The training order is a function of (seed, step) only: step s belongs to epoch
 s // steps_per_epoch, whose chunk order is a permutation drawn from a generator seeded with
 (seed, epoch). A resumed run therefore sees exactly the batches an uninterrupted one does.
 
-Taught in notebooks/05_showdown.ipynb.
+Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from .corpus import make_corpus
 from .errors import GamlabError
+from .text import as_text, read_text_file, text_lines
 from .tokenizer import train_tokenizer
 
 DATASETS = ("embedded", "wikitext2", "tinystories")
@@ -38,9 +39,17 @@ def load_texts(dataset: str = "embedded", *, n_stories: int = 6000, tinystories_
                val_fraction: float = 0.1) -> tuple[str, str]:
     """(train_text, val_text) for a dataset name or a path to a text file / folder."""
     if dataset == "embedded":
-        stories = make_corpus(n_stories, seed=0).split("\n\n")  # fixed corpus: seed 0, fixed split
-        n_val = max(1, int(len(stories) * val_fraction))
-        return "\n\n".join(stories[:-n_val]) + "\n\n", "\n\n".join(stories[-n_val:])
+        from .corpus import is_validation, make_stories, validation_period
+
+        # fixed corpus (seed 0); story i's split depends on i alone, never on n_stories
+        period = validation_period(val_fraction)
+        if n_stories < period:
+            raise GamlabError(f"n_stories={n_stories} holds no validation story (every {period}th story validates); "
+                              f"use n_stories >= {period}.")
+        stories = make_stories(n_stories, seed=0)
+        val = [s for i, s in enumerate(stories) if is_validation(i, val_fraction)]
+        train = [s for i, s in enumerate(stories) if not is_validation(i, val_fraction)]
+        return "\n\n".join(train) + "\n\n", "\n\n".join(val)
     if dataset == "wikitext2":
         rows = hub_rows("wikitext2")
         return "".join(rows["train"]), "".join(rows["validation"])  # its rows end in "\n" already
@@ -55,9 +64,11 @@ HUB = {"wikitext2": ("WikiText-2", ("wikitext", "wikitext-2-raw-v1")),
        "tinystories": ("TinyStories", ("roneneldan/TinyStories",))}
 
 
-def hub_rows(dataset: str, n_train: int | None = None, n_val: int | None = None) -> dict[str, list[str]]:
+def hub_rows(dataset: str, n_train: int | None = None, n_val: int | None = None,
+             test: bool = False) -> dict[str, list[str]]:
     """{"train": rows, "validation": rows} of a hub dataset, the first n_train / n_val rows
-    (None: all). TinyStories is streamed, so only the rows asked for are downloaded; give both counts."""
+    (None: all). TinyStories is streamed, so only the rows asked for are downloaded; give both counts.
+    test=True adds WikiText-2's "test" rows, all of them (the paper author's tokenizer learned from them)."""
     label, args = HUB[dataset]
     if dataset == "tinystories" and None in (n_train, n_val):
         raise ValueError("TinyStories is streamed: give hub_rows both row counts.")
@@ -68,17 +79,22 @@ def hub_rows(dataset: str, n_train: int | None = None, n_val: int | None = None)
             return {split: [row["text"] for row in ds[split].take(n)]
                     for split, n in (("train", n_train), ("validation", n_val))}
         ds = load(*args)
-        return {"train": ds["train"]["text"][:n_train], "validation": ds["validation"]["text"][:n_val]}
+        rows = {"train": ds["train"]["text"][:n_train], "validation": ds["validation"]["text"][:n_val]}
+        return {**rows, "test": ds["test"]["text"]} if test else rows
 
-    return _hub(fetch, label)
+    rows = _hub(fetch, label)
+    # Hub rows are user text like any file: the same reading (a leading BOM dropped, "\n" line ends).
+    return {split: [as_text(row, f"{label} {split} row {i}") for i, row in enumerate(split_rows)]
+            for split, split_rows in rows.items()}
 
 
 def _hub(fetch, label: str):
     """Run a Hugging Face download; with no network, one clear GamlabError instead of a trace."""
     try:
         import datasets
-    except ImportError:  # pragma: no cover - a declared dependency
-        raise GamlabError(f"{label} needs the `datasets` package (pip install datasets); or {OFFLINE_HINT}.") from None
+    except ImportError:  # an optional extra: the embedded corpus and local files never need it
+        raise GamlabError(f"{label} needs the `datasets` package: pip install 'gamlab[hub]' (or datasets); "
+                          f"or {OFFLINE_HINT}.") from None
     try:
         return fetch(datasets.load_dataset)
     except Exception as exc:  # ConnectionError, OfflineModeIsEnabled, HfHubHTTPError, ...
@@ -86,36 +102,19 @@ def _hub(fetch, label: str):
                           f"(no network? {type(exc).__name__}); {OFFLINE_HINT}.") from None
 
 
-@contextlib.contextmanager
-def quiet_datasets():
-    """No `datasets` progress bars inside (they would fill stderr, where the CLI's one-line errors go)."""
-    import datasets
-
-    was = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        if was:
-            datasets.enable_progress_bars()
-
-
-def _local_texts(path: str, val_fraction: float) -> tuple[str, str]:
-    """A text file, or every .txt file under a folder, split by lines: the last lines validate."""
-    p = Path(path).expanduser()
+def _local_texts(path, val_fraction: float) -> tuple[str, str]:
+    """A text file, or every .txt file under a folder (in sorted order), split by lines: the last
+    lines validate. Each file is read by text.read_text_file, so a bad one is named in the error."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise GamlabError(f"dataset must be a name ({', '.join(DATASETS)}) or a path, not a {type(path).__name__}.")
+    p, path = Path(path).expanduser(), str(path)
     if not p.exists():
         names = ", ".join(DATASETS)
         raise GamlabError(f"dataset {path!r} is neither a known name ({names}) nor an existing file or folder.")
-    files = sorted(str(f) for f in p.rglob("*.txt")) if p.is_dir() else [str(p)]
+    files = sorted(str(f) for f in p.rglob("*.txt") if f.is_file()) if p.is_dir() else [str(p)]
     if not files:
         raise GamlabError(f"folder {path!r} holds no .txt files; point --dataset at a text file or a folder of .txt files.")
-    import datasets
-
-    try:
-        with quiet_datasets():
-            lines = datasets.load_dataset("text", data_files=files, split="train")["text"]
-    except Exception as exc:
-        raise GamlabError(f"could not read {path!r} as text ({type(exc).__name__}: {exc}).") from None
+    lines = [line for f in files for line in text_lines(read_text_file(f))]
     if sum(map(len, lines)) < 100:
         raise GamlabError(f"{path!r} holds under 100 characters of text; a language model needs more to learn from.")
     n_val = max(1, int(len(lines) * val_fraction))
@@ -130,7 +129,8 @@ def _local_texts(path: str, val_fraction: float) -> tuple[str, str]:
 class TextData:
     """Token ids of both splits and the batches drawn from them.
 
-    get_batch(split, step) -> (x, y), each (B, T) int64: the trainer's batch source.
+    get_batch(split, step) -> (x, y), each (B, T) int64: the trainer's batch source (with
+    keep_partial, an epoch's last training batch may have fewer rows, as val_batches' last does).
     """
 
     train: torch.Tensor  # (N_train,) int64
@@ -140,6 +140,7 @@ class TextData:
     batch_size: int
     seed: int = 0
     name: str = "embedded"
+    keep_partial: bool = False  # an epoch ends with the leftover, smaller batch (the paper author's loader)
     _order: tuple | None = field(default=None, init=False, repr=False, compare=False)  # see _shuffle
 
     def __post_init__(self) -> None:
@@ -161,7 +162,9 @@ class TextData:
 
     @property
     def steps_per_epoch(self) -> int:
-        return max(1, self.chunks("train").size(0) // self.batch_size)
+        """Full batches per epoch; with keep_partial, one more for the leftover chunks (if any)."""
+        n, B = self.chunks("train").size(0), self.batch_size
+        return max(1, -(-n // B) if self.keep_partial else n // B)
 
     @property
     def tokens_per_step(self) -> int:

@@ -4,11 +4,14 @@
                -> N blocks -> final LayerNorm -> head (tied to the token embedding)
                -> logits (B, T, vocab)
 
-Taught in notebooks/04_gam_block.ipynb.
+Used in notebooks/03_gating.ipynb onwards; 04_gam_block.ipynb describes the shell and checks the
+paper's parameter counts with it.
 """
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +29,11 @@ from .transformer import TransformerBlock
 
 
 class LanguageModel(nn.Module):
-    def __init__(self, config: ModelConfig, block: Callable[[ModelConfig], nn.Module], name: str = ""):
+    """init: how the embeddings start, "careful" (gamlab's) or "paper" (the author's script;
+    see init_embeddings and gamlab/recipes.py)."""
+
+    def __init__(self, config: ModelConfig, block: Callable[[ModelConfig], nn.Module], name: str = "",
+                 init: str = "careful"):
         super().__init__()
         self.config, self.name = config, name
         C = config.d_model
@@ -37,40 +44,94 @@ class LanguageModel(nn.Module):
         self.norm_f = nn.LayerNorm(C)
         self.head = nn.Linear(C, config.vocab_size, bias=False)
         self.head.weight = self.tok_emb.weight  # weight tying: one (vocab, C) matrix
-        # Small embeddings keep the tied head's first logits near uniform (N(0, 1) would not).
-        nn.init.normal_(self.tok_emb.weight, std=0.02)
-        nn.init.normal_(self.pos_emb.weight, std=0.02)
+        self.init_embeddings(init)
+
+    def init_embeddings(self, init: str = "careful") -> None:
+        """Start the tied (vocab, C) matrix and the (T, C) position embedding the recipe's way.
+
+        "careful": both N(0, 0.02). "paper": as in the author's script, positions keep
+        nn.Embedding's N(0, 1) and the tied matrix keeps nn.Linear's U(-1/sqrt(C), 1/sqrt(C)).
+        Raises GamlabError for another name.
+        """
+        if init == "careful":
+            # Small embeddings keep the tied head's first logits near uniform (N(0, 1) would not).
+            nn.init.normal_(self.tok_emb.weight, std=0.02)
+            nn.init.normal_(self.pos_emb.weight, std=0.02)
+        elif init == "paper":
+            self.head.reset_parameters()  # the author ties token_embedding.weight = head.weight
+            nn.init.normal_(self.pos_emb.weight, std=1.0)
+        else:
+            raise GamlabError(f"init={init!r}: choose 'careful' or 'paper'.")
 
     def num_params(self) -> int:
         """Trainable parameters, the tied embedding counted once (as the paper counts)."""
         return sum(p.numel() for p in self.parameters())
 
-    def check_input(self, idx: torch.Tensor) -> None:
-        """Refuse what would otherwise fail deep inside PyTorch, with a sentence that says why."""
-        if idx.dim() != 2 or idx.dtype not in (torch.int64, torch.int32):
-            raise GamlabError(f"expected token ids of shape (batch, time) and an integer dtype, "
-                              f"got shape {tuple(idx.shape)} and {idx.dtype}.")
+    def check_input(self, idx: torch.Tensor, targets: torch.Tensor | None = None) -> None:
+        """Refuse what would otherwise fail deep inside PyTorch, with a sentence that says why.
+
+        idx: (B, T) token ids of any integer dtype, 1 <= T <= block_size, values in [0, vocab);
+        B may be 0. targets (optional): (B, T) integers in [0, vocab) or -100 (not scored).
+        Raises GamlabError naming the first problem found.
+        """
+        self._check(idx, targets, self.config.block_size)
+
+    def _check(self, idx, targets, max_len: float) -> None:
+        """check_input with a length limit: generate crops a long prompt, so it passes inf."""
+        if not isinstance(idx, torch.Tensor) or idx.dim() != 2:
+            shape = tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__
+            raise GamlabError(f"expected token ids as a tensor of shape (batch, time), got {shape}; "
+                              "add a batch dimension with idx[None] or build it with torch.tensor([ids]).")
+        if not _integer(idx.dtype):
+            raise GamlabError(f"token ids must be integers, got {idx.dtype}; convert them with .long().")
         T, V = idx.size(1), self.config.vocab_size
-        if T > self.config.block_size:
+        if T == 0:
+            raise GamlabError("the prompt is empty; give at least one token (a sequence of shape (batch, 1) or longer).")
+        if T > max_len:
             raise GamlabError(f"sequence of {T} tokens is longer than block_size "
                               f"{self.config.block_size}; crop it or build the model with a larger block_size.")
-        if idx.numel():
-            lo, hi = (int(v) for v in idx.aminmax())  # one reduction: one device sync on a GPU
-            if lo < 0 or hi >= V:
-                raise GamlabError(f"token id {hi if hi >= V else lo} is outside the vocabulary [0, {V}); "
-                                  "encode with the tokenizer the model was built for.")
+        if targets is not None:
+            if not isinstance(targets, torch.Tensor) or targets.shape != idx.shape or not _integer(targets.dtype):
+                got = (f"{tuple(targets.shape)} {targets.dtype}" if isinstance(targets, torch.Tensor)
+                       else type(targets).__name__)
+                raise GamlabError(f"targets must be integer token ids of the same shape as the input "
+                                  f"{tuple(idx.shape)}, got {got}; give one target per input position, "
+                                  "e.g. x, y = ids[:, :-1], ids[:, 1:].")
+        if not idx.numel():
+            return
+        # Every range fact in one small tensor: one device sync on a GPU, however many checks.
+        ids = idx if idx.dtype in (torch.int64, torch.int32) else idx.long()
+        facts = [ids.min(), ids.max()]
+        if targets is not None:
+            t = targets.long()
+            stray = t.masked_fill((t == IGNORE) | ((t >= 0) & (t < V)), 0)  # 0 where a target is fine
+            facts += [stray.min(), stray.max()]
+        lo, hi, *stray = torch.stack([f.long() for f in facts]).tolist()
+        if lo < 0 or hi >= V:
+            raise GamlabError(f"token id {hi if hi >= V else lo} is outside the vocabulary [0, {V}); "
+                              "encode with the tokenizer the model was built for.")
+        if stray and (stray[0] or stray[1]):
+            raise GamlabError(f"target {stray[0] or stray[1]} is outside the vocabulary [0, {V}) and is not "
+                              f"{IGNORE} (a position that is not scored); make targets from the same token ids.")
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        """idx: (B, T) token ids -> (logits (B, T, vocab), mean cross-entropy or None)."""
-        self.check_input(idx)
+        """idx: (B, T) token ids -> (logits (B, T, vocab), mean cross-entropy or None).
+
+        Any integer dtype is accepted (int64 and int32 go straight to the embedding). Targets
+        equal to -100 are not scored; when none is scored the loss is NaN, as in F.cross_entropy.
+        Raises GamlabError for ids or targets check_input refuses.
+        """
+        self.check_input(idx, targets)
         logits = self.head(self.body(self.drop(self.embed(idx))))  # (B, T, vocab)
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
+            loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten().long(), ignore_index=IGNORE)
         return logits, loss
 
     def embed(self, idx: torch.Tensor) -> torch.Tensor:
         """idx: (B, T) -> token + position embedding (B, T, C), what the first block reads (before dropout)."""
+        if idx.dtype not in (torch.int64, torch.int32):  # nn.Embedding takes only these two
+            idx = idx.long()
         pos = torch.arange(idx.size(1), device=idx.device)
         return self.tok_emb(idx) + self.pos_emb(pos)
 
@@ -83,18 +144,56 @@ class LanguageModel(nn.Module):
     @torch.no_grad()
     def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
                  top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Sample max_new_tokens after idx (B, T); the context is cropped to block_size."""
-        if temperature <= 0:
-            raise GamlabError(f"temperature must be positive, got {temperature}; use a small value such as 0.1 for near-greedy sampling.")
+        """Sample max_new_tokens after the prompt idx (B, T) -> (B, T + max_new_tokens), int64.
+
+        As in common sampling APIs: temperature 0 is greedy (argmax; ties go to the lowest
+        id), top_k None or 0 keeps every token and a top_k above the vocabulary keeps them
+        all; max_new_tokens 0 returns the prompt. The model sees the last block_size tokens,
+        so a prompt longer than block_size works (it is cropped). Raises GamlabError for an
+        empty prompt (T = 0: give at least one token), a negative max_new_tokens or top_k,
+        a negative or non-finite temperature, and ids check_input refuses.
+
+        Used in notebooks/04_gam_block.ipynb.
+        """
+        max_new_tokens = _count("max_new_tokens", max_new_tokens)
+        top_k = 0 if top_k is None else _count("top_k", top_k)
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature < math.inf:
+            raise GamlabError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}.")
+        self._check(idx, None, math.inf)  # empty, dtype, ids in range; a long prompt is cropped below
+        idx = idx.long()
         for _ in range(max_new_tokens):
             logits, _ = self(idx[:, -self.config.block_size:])
-            logits = logits[:, -1, :] / temperature  # (B, vocab)
-            if top_k is not None:
-                kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]]
+            # (B, vocab) in float64, which holds any positive temperature (MPS has no float64)
+            logits = logits[:, -1, :].to(torch.float32 if logits.device.type == "mps" else torch.float64)
+            if 0 < top_k < logits.size(-1):
+                kth = torch.topk(logits, top_k).values[:, [-1]]  # (B, 1): the k-th largest logit
                 logits = logits.masked_fill(logits < kth, float("-inf"))
-            nxt = torch.multinomial(logits.softmax(-1), 1, generator=generator)  # (B, 1)
+            if temperature == 0:
+                nxt = logits.argmax(-1, keepdim=True)  # (B, 1)
+            else:
+                # subtract the row max first: a tiny temperature then gives -inf, never inf - inf = NaN
+                scaled = (logits - logits.max(-1, keepdim=True).values) / temperature
+                nxt = torch.multinomial(scaled.softmax(-1), 1, generator=generator)  # (B, 1)
             idx = torch.cat([idx, nxt], dim=1)
         return idx
+
+
+IGNORE = -100  # a target that is not scored (F.cross_entropy's ignore_index; gamlab.tasks.IGNORE)
+
+
+def _integer(dtype: torch.dtype) -> bool:
+    return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+
+
+def _count(name: str, value) -> int:
+    """A whole number >= 0 (Python or numpy int, or a 0-d integer tensor), else one GamlabError."""
+    try:
+        n = operator.index(value) if not isinstance(value, bool) else None
+    except TypeError:
+        n = None
+    if n is None or n < 0:
+        raise GamlabError(f"{name} must be a whole number >= 0, got {value!r}.")
+    return n
 
 
 @dataclass(frozen=True)
@@ -106,9 +205,13 @@ class ModelSpec:
 
 MODELS: dict[str, ModelSpec] = {
     "gam": ModelSpec("GAM, the paper's block (gated fusion)", GAMBlock, lambda c: {"fusion": "gated"}),
-    "gam-sum": ModelSpec("GAM ablation: local + global, no gates", GAMBlock, lambda c: {"fusion": "sum"}),
+    "gam-sum": ModelSpec("GAM ablation as in the paper: local + global, no gates", GAMBlock, lambda c: {"fusion": "sum"}),
     "gam-local": ModelSpec("GAM ablation: gated convolution only", GAMBlock, lambda c: {"fusion": "local"}),
     "gam-global": ModelSpec("GAM ablation: gated memory only", GAMBlock, lambda c: {"fusion": "global"}),
+    "gam-local-nogate": ModelSpec("GAM ablation as in the paper: convolution only, no gate", GAMBlock,
+                                  lambda c: {"fusion": "local-nogate"}),
+    "gam-global-nogate": ModelSpec("GAM ablation as in the paper: memory only, no gate", GAMBlock,
+                                   lambda c: {"fusion": "global-nogate"}),
     "transformer": ModelSpec("Transformer, fused SDPA attention (fair baseline)", TransformerBlock,
                              lambda c: {"attention": "sdpa"}),
     "transformer-naive": ModelSpec("Transformer as in the paper: full T x T matrix, attention dropout",
@@ -134,11 +237,13 @@ def shapes_only(name: str, config: ModelConfig | None = None) -> LanguageModel:
         return build_model(name, config)
 
 
-def build_model(name: str, config: ModelConfig | None = None) -> LanguageModel:
-    """A language model with the named mixer; the variant's fixed fields override `config`."""
+def build_model(name: str, config: ModelConfig | None = None, init: str = "careful") -> LanguageModel:
+    """A language model with the named mixer; the variant's fixed fields override `config`.
+
+    init: "careful" or "paper", how the embeddings start (LanguageModel.init_embeddings)."""
     if name not in MODELS:
         raise GamlabError(f"Unknown model {name!r}; choose one of {', '.join(MODELS)}.")
     config = config if config is not None else ModelConfig.preset("tiny")
     spec = MODELS[name]
     config = config.replace(**spec.changes(config))
-    return LanguageModel(config, spec.block, name)
+    return LanguageModel(config, spec.block, name, init)

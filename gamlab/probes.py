@@ -14,7 +14,7 @@ Glossary (as in gamlab/gam.py):
                                        residual stream: |sigmoid(g_l) * local|, |sigmoid(g_g) * global|
     update_norm             (L, T)     size of their sum, the block's whole mixer update
 
-Taught in notebooks/06_inside_gam.ipynb.
+Used in notebooks/03_gating.ipynb and 06_inside_gam.ipynb.
 """
 
 from __future__ import annotations
@@ -43,6 +43,23 @@ def gam_blocks(model: torch.nn.Module) -> list[GAMBlock]:
         raise GamlabError(f"{type(model).__name__} has no GAM blocks to probe; "
                           "build it with build_model('gam', ...) or one of the gam-* ablations.")
     return blocks
+
+
+def can_probe(model: torch.nn.Module) -> bool:
+    """True when `probe` works on the model: it has GAM blocks whose global path is the slot memory (or none)."""
+    try:
+        gam_blocks(model)
+    except GamlabError:
+        return False
+    return True
+
+
+def probeable_models() -> list[str]:
+    """The registry's model names whose blocks `probe` can read, found by asking each built
+    model (on the meta device: no memory, no initialisation), not by matching names."""
+    from .model import MODELS, shapes_only
+
+    return [name for name in MODELS if can_probe(shapes_only(name))]
 
 
 @contextlib.contextmanager

@@ -16,12 +16,13 @@ History: one dict per evaluation, {step, train_loss, val_loss, lr, tokens_per_s,
 train_loss is the mean since the previous record, elapsed counts training seconds (not
 evaluation), tokens_per_s is the training throughput since the previous record.
 
-Taught in notebooks/05_showdown.ipynb.
+Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import random
 import time
@@ -33,9 +34,11 @@ import torch
 from torch import nn
 
 from . import distributed
-from .checkpoint import check_matches, checkpoint_path, load_checkpoint, save_checkpoint
+from .checkpoint import (FREE_ON_RESUME, LENGTH_FIELDS, check_matches, checkpoint_path, load_checkpoint,
+                         save_checkpoint)
 from .config import ModelConfig
 from .errors import GamlabError
+from .recipes import get_recipe
 from .runtime import autocast, eval_mode, pick_device, seed_everything
 from .stopping import Stopped, StopRequest
 
@@ -58,8 +61,10 @@ class TrainConfig:
     checkpoint_every: int | None = None  # steps; a checkpoint is also written at the end
     seed: int = 0
     device: str = "auto"
+    recipe: str = "careful"  # gamlab/recipes.py: weight-decay groups, warm-up start, validation mean
 
     def __post_init__(self) -> None:
+        get_recipe(self.recipe)  # an unknown name is refused here
         self.betas = tuple(self.betas)
         if self.lr <= 0 or self.batch_size < 1 or self.eval_every < 1:
             raise GamlabError("TrainConfig needs lr > 0, batch_size >= 1 and eval_every >= 1.")
@@ -115,41 +120,56 @@ TRAIN_PRESETS: dict[str, dict] = {
 # ---------------------------------------------------------------- reusable pieces
 
 def make_optimizer(model: nn.Module, lr: float = 3e-4, weight_decay: float = 0.1,
-                   betas: tuple[float, float] = (0.9, 0.95)) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices only.
+                   betas: tuple[float, float] = (0.9, 0.95), decay: str = "matrices") -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (decay="matrices"), or on everything (decay="all").
 
-    Decayed: every parameter with 2 or more dimensions (linear and conv weights, the
-    embeddings, GAM's memory bank M). Not decayed: biases, LayerNorm gains, 1-D vectors,
+    "matrices": decayed are the parameters with 2 or more dimensions (linear and conv weights,
+    the embeddings, GAM's memory bank M); not decayed are biases, LayerNorm gains, 1-D vectors,
     and Mamba's A_log (a decay there would pull every state's timescale toward 1, as Mamba's
-    authors note).
+    authors note). "all": the paper author's AdamW(model.parameters(), weight_decay=0.1)
+    (gamlab/recipes.py). Two groups either way: [decayed, not decayed].
     """
+    if decay not in ("matrices", "all"):
+        raise GamlabError(f"decay={decay!r}: choose 'matrices' or 'all'.")
+    decay_all = decay == "all"
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        (decay if p.dim() >= 2 and not name.endswith("A_log") else no_decay).append(p)
+        (decay if decay_all or (p.dim() >= 2 and not name.endswith("A_log")) else no_decay).append(p)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas))
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
-                   min_lr_ratio: float = 0.1) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up over `warmup_steps`, then cosine decay to lr * min_lr_ratio at `total_steps`."""
+                   min_lr_ratio: float = 0.1, warmup_from_zero: bool = False) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over `warmup_steps`, then cosine decay to lr * min_lr_ratio at `total_steps`.
+
+    The first step's factor is 1 / warmup_steps, or 0 with warmup_from_zero (the paper author's
+    step / warmup_steps: its first update has learning rate 0; gamlab/recipes.py).
+    """
+    start = 0 if warmup_from_zero else 1
+
     def factor(step: int) -> float:
         if step < warmup_steps:
-            return (step + 1) / warmup_steps
+            return (step + start) / warmup_steps
         progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
         return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | None = None) -> float:
+def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | None = None,
+             average: str = "token") -> float:
     """Mean cross-entropy (nats per scored token) of `model` over `batches` of (x, y), each (B, T).
 
-    Positions with y == -100 are not scored. Perplexity is exp(loss). Under torchrun each
-    rank scores every world-th batch and the sums are added across ranks (gamlab/distributed.py).
+    Positions with y == -100 are not scored. Perplexity is exp(loss). average="batch" is the
+    paper author's mean of per-batch means instead (a smaller last batch weighs as much as a
+    full one; gamlab/recipes.py). Under torchrun each rank scores every world-th batch and the
+    sums are added across ranks (gamlab/distributed.py).
     """
+    if average not in ("token", "batch"):
+        raise GamlabError(f"average={average!r}: choose 'token' or 'batch'.")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     total, count = 0.0, 0
     with eval_mode(model):
@@ -161,8 +181,9 @@ def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | N
                 _, loss = model(x, y)
             n = int((y != -100).sum())
             if n:  # a batch with nothing to score has a NaN mean loss: skip it
-                total += float(loss) * n
-                count += n
+                w = 1 if average == "batch" else n  # weight of this batch's mean
+                total += float(loss) * w
+                count += w
     total, count = distributed.all_reduce_sum(total, count)
     if count == 0:
         raise GamlabError("evaluation got no scored tokens; the validation batches are empty.")
@@ -253,14 +274,17 @@ class Trainer:
         self.meta.setdefault("model_config", cfg.to_dict() if hasattr(cfg, "to_dict") else {})
         self.steps_per_epoch = steps_per_epoch
         self.total = config.total_steps(steps_per_epoch)
-        self.optimizer = make_optimizer(model, config.lr, config.weight_decay, config.betas)
-        self.scheduler = make_scheduler(self.optimizer, config.warmup_for(self.total), self.total, config.min_lr_ratio)
+        self.recipe = get_recipe(config.recipe)  # which parameters decay, where warm-up starts, the validation mean
+        self.optimizer = make_optimizer(model, config.lr, config.weight_decay, config.betas, self.recipe.decay)
+        self.scheduler = make_scheduler(self.optimizer, config.warmup_for(self.total), self.total, config.min_lr_ratio,
+                                        self.recipe.warmup_from_zero)
         self.step, self.history = 0, []
         self.elapsed = 0.0  # training seconds so far (evaluation and checkpoints excluded)
         self.tokens = 0  # training tokens so far
         self.cpu_seconds = 0.0  # CPU time of this process while training (all threads)
         self.acc = {"loss": 0.0, "n": 0, "tokens": 0, "time": 0.0}  # since the last history record
         self._last_saved: int | None = None  # step of the newest checkpoint on disk
+        self.resumes: list[dict] = []  # {step, changed: {field: [saved, new]}} per resume that changed a setting
         seed_everything(config.seed)
 
     # ---- state
@@ -272,7 +296,7 @@ class Trainer:
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "step": self.step, "history": self.history,
                 "elapsed": self.elapsed, "tokens": self.tokens, "cpu_seconds": self.cpu_seconds, "acc": dict(self.acc), "rng": rng,
-                "train_config": self.config.to_dict(), **self.meta}
+                "train_config": self.config.to_dict(), "resumes": self.resumes, **self.meta}
 
     def save(self) -> Path | None:
         """Write <out>/checkpoint.pt atomically (nothing when out is None, or on ranks other than 0)."""
@@ -286,9 +310,19 @@ class Trainer:
         uninterrupted one would, with the same losses.
         """
         path = checkpoint_path(path if path is not None else self.out)
-        must_match = dict(model_name=self.meta["model_name"], model_config=self.meta["model_config"] or None,
-                          tokenizer=self.meta.get("tokenizer"), dataset=self.meta.get("dataset"))
-        state = load_checkpoint(path, **must_match) if state is None else check_matches(state, path, **must_match)
+        # Everything that defines this run must be the saved run's (checkpoint.check_matches
+        # says which setting differs); only the run's length may change, and that is recorded.
+        must_match = dict(self.meta, model_config=self.meta["model_config"] or None,
+                          train_config=self.config.to_dict())
+        state = load_checkpoint(path) if state is None else state
+        (state.get("train_config") or {}).setdefault("recipe", "careful")  # saved before recipes existed: gamlab's
+        check_matches(state, path, **must_match)
+        self.resumes = list(state.get("resumes", []))
+        saved = state.get("train_config") or {}
+        changed = {k: [saved[k], v] for k, v in self.config.to_dict().items()
+                   if k in FREE_ON_RESUME + LENGTH_FIELDS and k in saved and saved[k] != v}
+        if changed:  # the checkpoint will say from which step the new settings ran
+            self.resumes.append({"step": int(state["step"]), "changed": changed})
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -334,7 +368,7 @@ class Trainer:
 
     def evaluate(self, max_batches: int | None = None) -> float:
         """Validation loss over `max_batches` batches (None: the whole validation source)."""
-        return evaluate(self.model, self._val_batches(max_batches), self.device)
+        return evaluate(self.model, self._val_batches(max_batches), self.device, self.recipe.val_average)
 
     def evaluate_full(self) -> float:
         """Validation loss over the whole validation source (the number a table reports)."""
@@ -380,10 +414,13 @@ class Trainer:
             loss_sum, stops = distributed.all_reduce_sum(loss.detach(), stop_request.requested)
             loss_value = loss_sum / world
             if not math.isfinite(loss_value):
-                kept = f"the last good checkpoint (step {self._last_saved}) is kept in {self.out}" \
-                    if self._last_saved is not None else "no checkpoint was written"
-                raise TrainingDiverged(f"the training loss became {loss_value} at step {self.step + 1}; "
-                                       f"{kept}; lower the learning rate (TrainConfig.lr) and try again.")
+                # Resuming would replay the same steps from the last checkpoint and diverge again
+                # (and that checkpoint's weights may already be growing), so the way out is a new run.
+                kept = f"the last good checkpoint (step {self._last_saved}) stays in {self.out}, but resuming " \
+                    "it would repeat the same steps" if self._last_saved is not None else "no checkpoint was written"
+                raise TrainingDiverged(f"the training loss became {loss_value} at step {self.step + 1}; {kept}; "
+                                       "start a new run with a lower learning rate (--lr, or TrainConfig.lr) "
+                                       "in a fresh --out folder.")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:
@@ -455,6 +492,19 @@ def train(model: nn.Module, batches, config: TrainConfig | None = None, **kwargs
         own = stated_batch_size(batches)
         config = TrainConfig.preset("tiny", **({"batch_size": own} if own else {}))
     return Trainer(model, config, batches, **kwargs).fit()
+
+
+def run_meta(model: nn.Module, data) -> dict:
+    """What defines a run besides its TrainConfig, saved in its checkpoint and compared on resume.
+
+    model: a gamlab LanguageModel; data: a TextData (gamlab.data). The digest of the token ids
+    catches a dataset with the same name and other content (a file edited between runs).
+    """
+    digest = hashlib.sha256()
+    for ids in (data.train, data.val):
+        digest.update(ids.to(torch.int64).numpy().tobytes())
+    return {"model_name": model.name, "model_config": model.config.to_dict(), "tokenizer": data.tokenizer.to_dict(),
+            "dataset": getattr(data, "label", data.name), "data_digest": digest.hexdigest()[:16]}
 
 
 def load_run(out_dir: str | Path, device: str | torch.device = "cpu"):

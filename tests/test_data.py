@@ -51,7 +51,7 @@ def test_bpe_tokenizer_trains_round_trips_and_reloads():
     tok = train_tokenizer("bpe", train, vocab_size=300)
     assert isinstance(tok, BPETokenizer) and 100 < tok.vocab_size <= 300
     ids = tok.encode("Mia had a red kite.")
-    assert tok.decode(ids) == "Mia had a red kite ."  # whitespace pre-tokenizer: "." is its own word
+    assert tok.decode(ids) == "Mia had a red kite."  # lossless: spaces come back as they were
     assert tok.encode(tok.decode(ids)) == ids
     back = tokenizer_from_dict(tok.to_dict())
     assert back.encode("Then Tom hugged Pip.") == tok.encode("Then Tom hugged Pip.")
@@ -172,3 +172,32 @@ def test_char_tokenizer_shows_unknown_characters_visibly():
     assert ids[2] == 0 and tok.decode(ids) == "ab\ufffdc"
     assert "\x00" not in tok.decode(range(tok.vocab_size + 2))  # id 0 and out-of-range ids alike
     assert tok.encode(tok.decode(ids)) == ids
+
+
+def test_a_storys_split_does_not_depend_on_corpus_size():
+    from gamlab.corpus import is_validation, make_stories
+
+    every = make_stories(2000)
+    split_of = {}  # story text -> "train" / "val", checked across corpus sizes
+    for n in (10, 150, 600, 2000):
+        assert make_stories(n) == every[:n]  # a larger corpus only adds stories at the end
+        train, val = load_texts("embedded", n_stories=n)
+        val_stories, train_stories = val.split("\n\n"), train.rstrip("\n").split("\n\n")
+        assert val_stories == [every[i] for i in range(n) if i % 10 == 9]
+        assert train_stories == [every[i] for i in range(n) if i % 10 != 9]
+        for split, stories in (("val", val_stories), ("train", train_stories)):
+            for s in stories:
+                assert split_of.setdefault(s, split) == split, f"a story moved to {split} at n_stories={n}"
+    # lesson 06's validation stories (of 600) are validation stories of lesson 05's 2000-story run
+    assert set(load_texts("embedded", n_stories=600)[1].split("\n\n")) <= set(load_texts("embedded", n_stories=2000)[1].split("\n\n"))
+    assert [is_validation(i) for i in range(20)] == [i in (9, 19) for i in range(20)]
+    assert [is_validation(i, 0.25) for i in range(8)] == [False, False, False, True] * 2
+
+
+def test_embedded_split_needs_a_validation_story_and_a_sane_fraction():
+    with pytest.raises(GamlabError, match=r"^n_stories=9 holds no validation story \(every 10th story validates\); use n_stories >= 10\.$"):
+        load_texts("embedded", n_stories=9)
+    with pytest.raises(GamlabError, match=r"^val_fraction=0\.9 is outside \(0, 0\.5\]; use a fraction such as 0\.1\.$"):
+        load_texts("embedded", n_stories=100, val_fraction=0.9)
+    train, val = load_texts("embedded", n_stories=100, val_fraction=0.2)
+    assert len(val.split("\n\n")) == 20 and len(train.rstrip("\n").split("\n\n")) == 80
