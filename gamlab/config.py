@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .errors import GamlabError
 
-FUSIONS = ("gated", "sum", "local", "global")
+FUSIONS = ("gated", "sum", "local", "global", "local-nogate", "global-nogate")
 ATTENTIONS = ("sdpa", "naive")
 SCANS = ("chunked", "parallel", "sequential", "cuda")
 
@@ -32,7 +32,7 @@ class ModelConfig:
     d_conv: int = 4  # Mamba: width of its causal convolution
     expand: int = 2  # Mamba: d_inner = expand * d_model
     dt_rank: int | None = None  # Mamba: None means ceil(d_model / 16)
-    fusion: str = "gated"  # GAM ablation: gated | sum | local | global
+    fusion: str = "gated"  # GAM ablation: gated | sum | local | global | local-nogate | global-nogate
     scale_scores: bool = False  # GAM: divide h @ M^T by sqrt(C) (the paper does not)
     attention: str = "sdpa"  # Transformer: sdpa (fused kernel) | naive (full T x T matrix)
     attn_dropout: float = 0.0  # Transformer: dropout on attention weights (leaves the fused kernel on CPU)

@@ -45,8 +45,9 @@ class GAMBlock(nn.Module):
         self.fusion = fusion
         self.norm1 = nn.LayerNorm(C)
         # Ablations build only the parts they use, so every parameter gets a gradient.
-        self.conv = CausalConv1d(C, config.conv_kernel) if fusion != "global" else None
-        self.memory = self.global_path(config) if fusion != "local" else None
+        only = fusion.removesuffix("-nogate")  # "local" / "global": the one path an ablation keeps
+        self.conv = CausalConv1d(C, config.conv_kernel) if only != "global" else None
+        self.memory = self.global_path(config) if only != "local" else None
         self.gate = make_gate(C, fusion)
         self.norm2 = nn.LayerNorm(C)
         self.ffn = feed_forward(C, config.dropout)

@@ -4,6 +4,11 @@ gated  : sigmoid(g_l) * local + sigmoid(g_g) * global   (the paper's GAM; g_l, g
 sum    : local + global                                   (no gates)
 local  : sigmoid(g_l) * local                             (no memory)
 global : sigmoid(g_g) * global                            (no convolution)
+local-nogate  : local                                     (no memory, no gate: the paper's "local only")
+global-nogate : global                                    (no convolution, no gate: the paper's "global only")
+
+The paper's own ablations (the author's README) have no gates: "sum", "local-nogate" and
+"global-nogate". "local" and "global" keep a one-path sigmoid gate, a variant beyond the paper.
 
 Gates are per token and per channel: each of the C features of each token decides how
 much of each path to let through.
@@ -57,12 +62,12 @@ class GatedSum(torch.autograd.Function):
 
 
 def make_gate(d_model: int, fusion: str) -> nn.Linear | None:
-    """The gate projection a fusion mode needs: C -> 2C (gated), C -> C (one path), none (sum)."""
+    """The gate projection a fusion mode needs: C -> 2C (gated), C -> C (one gated path), none (no gate)."""
     if fusion == "gated":
         return Linear(d_model, 2 * d_model)
     if fusion in ("local", "global"):
         return Linear(d_model, d_model)
-    return None
+    return None  # sum, local-nogate, global-nogate
 
 
 def fuse(fusion: str, gate_logits: torch.Tensor | None, local: torch.Tensor | None,
@@ -87,4 +92,8 @@ def fuse(fusion: str, gate_logits: torch.Tensor | None, local: torch.Tensor | No
     if fusion == "global":
         g_g = gate_logits.sigmoid()
         return g_g * global_, {"gate_global": g_g}
+    if fusion == "local-nogate":
+        return local, {}
+    if fusion == "global-nogate":
+        return global_, {}
     raise ValueError(f"unknown fusion {fusion!r}; expected one of {FUSIONS}")

@@ -54,6 +54,8 @@ def paper_gam_block(block, x, fusion="gated", scale=1.0):
         x = x + torch.sigmoid(g_l) * local + torch.sigmoid(g_g) * global_
     elif fusion == "sum":
         x = x + local + global_
+    elif fusion.endswith("-nogate"):  # the paper's one-path ablations: the path, ungated
+        x = x + (local if fusion == "local-nogate" else global_)
     else:
         g = torch.sigmoid(h @ block.gate.weight.T + block.gate.bias)
         x = x + g * (local if fusion == "local" else global_)
@@ -62,7 +64,7 @@ def paper_gam_block(block, x, fusion="gated", scale=1.0):
     return x + F.gelu(h2 @ lin1.weight.T + lin1.bias) @ lin2.weight.T + lin2.bias
 
 
-@pytest.mark.parametrize("fusion", ["gated", "sum", "local", "global"])
+@pytest.mark.parametrize("fusion", ["gated", "sum", "local", "global", "local-nogate", "global-nogate"])
 @pytest.mark.parametrize("scale_scores", [False, True])
 def test_gam_block_matches_paper_equations(fusion, scale_scores):
     torch.manual_seed(1)
@@ -198,3 +200,29 @@ def test_eval_mode_restores_the_models_mode_even_after_an_error():
     with eval_mode(model.eval()):
         pass
     assert not model.training
+
+
+@pytest.mark.parametrize("name, count", [
+    ("gam-local-nogate", 17_874_944),  # local only: no memory bank, no gate
+    ("gam-global-nogate", 19_435_520),  # global only: no convolution, no gate
+    ("gam-sum", 19_447_808),  # local + global, no gates
+    ("gam-local", 19_450_880),  # beyond the paper: a C -> C sigmoid gate on the one path
+    ("gam-global", 21_011_456),
+])
+def test_paper_ablation_parameter_counts(name, count):
+    """The author's README: no gating for global only / sum / local only (19.4M / 19.4M / 17.9M)."""
+    from gamlab.model import shapes_only
+
+    paper = ModelConfig.preset("paper")
+    assert shapes_only(name, paper).num_params() == count
+    gate = paper.n_layer * (paper.d_model * paper.d_model + paper.d_model)  # one Linear(C, C) per block
+    if name.endswith("-nogate"):
+        assert shapes_only(name.removesuffix("-nogate"), paper).num_params() - count == gate
+
+
+@pytest.mark.parametrize("name, has_conv, has_memory", [
+    ("gam-local-nogate", True, False), ("gam-global-nogate", False, True), ("gam-sum", True, True)])
+def test_paper_ablations_have_no_gate(name, has_conv, has_memory):
+    block = build_model(name, tiny()).blocks[0]
+    assert block.gate is None
+    assert (block.conv is not None, block.memory is not None) == (has_conv, has_memory)
