@@ -16,7 +16,8 @@ import time
 
 import torch
 
-from gamlab.compare import JOBS, matched_config, model_config, parse_models
+from gamlab.compare import parse_models
+from gamlab.runs import PRESETS, matched_config, model_config
 from gamlab.model import build_model
 from gamlab.runtime import autocast, describe, pick_device, seed_everything
 from gamlab.train import TrainConfig, make_optimizer
@@ -24,7 +25,7 @@ from gamlab.train import TrainConfig, make_optimizer
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", default="tiny", choices=list(JOBS))
+    ap.add_argument("--preset", default="tiny", choices=list(PRESETS))
     ap.add_argument("--models", default="gam,transformer,mamba")
     ap.add_argument("--vocab", type=int, default=None, help="vocabulary size (default: 49 for char presets, 10000 for paper)")
     ap.add_argument("--batch-size", type=int)
@@ -34,7 +35,7 @@ def main() -> None:
     args = ap.parse_args()
 
     device = pick_device(args.device)
-    job = JOBS[args.preset]
+    job = PRESETS[args.preset]
     tc = TrainConfig.preset(job.train_preset, **job.train_changes)
     B = args.batch_size or tc.batch_size
     vocab = args.vocab or (10_000 if job.data.get("tokenizer") == "bpe" else 49)

@@ -1,7 +1,7 @@
 """Scaling benchmark: one block's forward+backward time and peak memory against sequence length.
 
 The paper's Table 2 times one block, forward and backward, at growing sequence lengths T.
-`measure_block` does one such measurement; `gamlab bench` (gamlab/bench_cmd.py) runs the grid,
+`measure_block` does one such measurement; `gamlab bench` (gamlab/commands/bench.py) runs the grid,
 prints the table, and fits how time grows with T.
 
 Blocks (all with the paper's dropout 0.1, in training mode, as in a training step):
@@ -21,7 +21,8 @@ VmHWM, reset just before the measured step, and glibc is told to return every la
 to the system when it is freed (MALLOC_MMAP_THRESHOLD_), so the warm-up leaves nothing
 resident; elsewhere ru_maxrss (which never goes down, hence the fresh process).
 
-Taught in notebooks/00_why_linear_time.ipynb.
+The FLOP count (flops) is taught in notebooks/00_why_linear_time.ipynb, which derives it by hand;
+measure_block is used there.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from .config import ModelConfig
 from .errors import GamlabError
 from .gam import GAMBlock, GAMBlockReference
 from .mamba import MambaBlock
-from .runtime import autocast, keep_freed_memory, pick_device
+from .runtime import autocast, available_memory, keep_freed_memory, pick_device
 from .transformer import TransformerBlock
 
 class PaperStyleGAMBlock(nn.Module):
@@ -291,14 +292,9 @@ def _data_bytes() -> int:
 
 
 def _available_mb() -> float:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 8192.0
+    """What this machine, or its container's cgroup limit, lets a new process take, in MiB."""
+    free = available_memory("cpu")
+    return free / 2**20 if free is not None else 8192.0
 
 
 def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n_slots: int = 512,

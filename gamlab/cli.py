@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from pathlib import Path
 
 from .distributed import quiet_unless_main
 from .errors import GamlabError
@@ -18,10 +17,10 @@ from .stopping import Stopped
 
 # command name -> the module that does the work (it adds its own options to the parser)
 COMMANDS = {
-    "info": "gamlab.info",
-    "compare": "gamlab.compare",
-    "train": "gamlab.train_cmd",
-    "bench": "gamlab.bench_cmd",
+    "info": "gamlab.commands.info",
+    "compare": "gamlab.commands.compare",
+    "train": "gamlab.commands.train",
+    "bench": "gamlab.commands.bench",
     "reproduce": "gamlab.reproduce",
     "recall": "gamlab.recall",
 }
@@ -32,14 +31,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def out_folder(path: str) -> Path:
-    """The --out folder of a command, refused before any work if it is a file."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise GamlabError(f"--out {path!r} is a file; give a folder.")
-    return out
 
 
 def build_parser() -> argparse.ArgumentParser:

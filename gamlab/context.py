@@ -12,7 +12,7 @@ says where the model looks.
 The Jacobian's Frobenius norm ||J||_F is estimated with random probes r ~ N(0, I):
 E ||J^T r||^2 = ||J||_F^2, one backward pass per probe. Zero stays exactly zero.
 
-Taught in notebooks/07_beyond_the_paper.ipynb.
+Used in notebooks/07_beyond_the_paper.ipynb.
 """
 
 from __future__ import annotations

@@ -21,23 +21,23 @@ from torch.autograd.function import once_differentiable
 
 
 class ShiftAddConv(torch.autograd.Function):
-    """y[:, t] = b + sum_j w[:, 0, j] * x[:, t - (k-1-j)] for x: (B, T, C), w: (C, 1, k), b: (C,) or None.
+    """y[:, t] = bias + sum_j weight[:, 0, j] * x[:, t - (k-1-j)]; x: (B, T, C), weight (C, 1, k), bias (C,) or None.
 
     A hand-written backward: autograd's would keep a padded copy per tap and sum every
     gradient through fresh zero tensors.
     """
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
-        k, T = w.size(-1), x.size(1)
-        # taps[j] = w[:, 0, j] as a contiguous (C,) row: a strided (C,) view of w makes every
-        # broadcast product below about 3x slower on CPU
-        taps = w[:, 0].t().contiguous()  # (k, C)
-        y = x * taps[k - 1] if b is None else torch.addcmul(b, x, taps[k - 1])  # tap k-1: now
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        k, T = weight.size(-1), x.size(1)
+        # taps[j] = weight[:, 0, j] as a contiguous (C,) row: a strided (C,) view of the weight
+        # makes every broadcast product below about 3x slower on CPU
+        taps = weight[:, 0].t().contiguous()  # (k, C)
+        y = x * taps[k - 1] if bias is None else torch.addcmul(bias, x, taps[k - 1])  # tap k-1: now
         for back in range(1, min(k, T)):  # tap k-1-back: `back` steps ago (zeros before the start)
             y[:, back:].addcmul_(x[:, :T - back], taps[k - 1 - back])
         ctx.save_for_backward(x, taps)
-        ctx.has_bias = b is not None
+        ctx.has_bias = bias is not None
         return y
 
     @staticmethod
@@ -51,8 +51,8 @@ class ShiftAddConv(torch.autograd.Function):
         for back in range(1, min(k, T)):
             dx[:, :T - back].addcmul_(dy[:, back:], taps[k - 1 - back])
             dtaps[k - 1 - back] = (dy[:, back:] * x[:, :T - back]).sum((0, 1))
-        db = dy.sum((0, 1)) if ctx.has_bias else None
-        return dx, dtaps.t().unsqueeze(1), db  # dw in w's (C, 1, k) layout
+        dbias = dy.sum((0, 1)) if ctx.has_bias else None
+        return dx, dtaps.t().unsqueeze(1), dbias  # dweight in the weight's (C, 1, k) layout
 
 
 class CausalConv1d(nn.Conv1d):

@@ -13,12 +13,14 @@ far beyond a causal convolution's reach (L*(k-1)+1 tokens), so the corpus separa
 that can carry information across a sequence from those that cannot. The word lists and
 grammar are the project's own.
 
-Taught in notebooks/05_showdown.ipynb.
+Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb (the embedded stories, through gamlab.data).
 """
 
 from __future__ import annotations
 
 import random
+
+from .errors import GamlabError
 
 NAMES = {
     "girl": ["Mia", "Lina", "Zoe", "Ava", "Nora", "Ruby", "Ella", "Ida", "Maya", "Lucy", "Tess", "Olive",
@@ -93,10 +95,36 @@ def make_story(rng: random.Random) -> str:
     return " ".join([opening, has, *middle, problem, ending])
 
 
+def make_stories(n_stories: int = 6000, seed: int = 0) -> list[str]:
+    """The first `n_stories` stories of the stream drawn from `seed`.
+
+    Story i is the same for every n_stories > i (one generator, drawn in order), so a
+    larger corpus only adds stories at the end.
+    """
+    rng = random.Random(seed)
+    return [make_story(rng) for _ in range(n_stories)]
+
+
 def make_corpus(n_stories: int = 6000, seed: int = 0) -> str:
     """`n_stories` stories separated by blank lines; the same seed gives the same text.
 
     The default (6000 stories) is about 4 MB and takes well under a second.
     """
-    rng = random.Random(seed)
-    return "\n\n".join(make_story(rng) for _ in range(n_stories)) + "\n"
+    return "\n\n".join(make_stories(n_stories, seed)) + "\n"
+
+
+def validation_period(val_fraction: float = 0.1) -> int:
+    """Every how many stories one validates: round(1 / val_fraction), 10 for the default 0.1."""
+    if not 0 < val_fraction <= 0.5:
+        raise GamlabError(f"val_fraction={val_fraction!r} is outside (0, 0.5]; use a fraction such as 0.1.")
+    return round(1 / val_fraction)
+
+
+def is_validation(i: int, val_fraction: float = 0.1) -> bool:
+    """Whether story i belongs to the validation split: the last of every `validation_period`.
+
+    A function of i alone, so a story lands in the same split whatever the corpus size: the
+    validation stories of a 600-story corpus are validation stories of a 2000-story run too.
+    """
+    period = validation_period(val_fraction)
+    return i % period == period - 1

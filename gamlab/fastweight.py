@@ -6,24 +6,27 @@ sequence goes. Token s *writes* the association phi(k_s) v_s^T into a per-head s
 token t *reads* with its query; everything else (norm1, the causal convolution, the gate
 Linear(C, 2C), norm2, the FFN) is the paper's block unchanged.
 
-Glossary (per head; H = n_head, D = C / H):
-    q, k, v   (B, H, T, D)  Linear(C, 3C)(h), split into heads
-    phi       elu(.) + 1    a positive feature map
-    S_t       (B, H, D, D)  sum_{s<=t} phi(k_s) v_s^T       the fast-weight memory
-    z_t       (B, H, D)     sum_{s<=t} phi(k_s)              what has been written, for normalising
-    global_t  phi(q_t) S_t / (phi(q_t) . z_t)                then heads joined and Linear(C, C)
-    a_ts      phi(q_t).phi(k_s) / (phi(q_t) . z_t), s <= t  the read weights: how much of token
-                                                             s the query at t gets back
+Glossary (paper symbol -> code name, shape). Heads are nh = n_head, each hs = C / nh wide, as
+nanoGPT names them (h is LayerNorm1(x) and D is Mamba's skip vector; see docs/naming.md):
+    q, k, v   q, k, v  (B, nh, T, hs)   Linear(C, 3C)(h), split into heads
+    phi       feature_map               elu(.) + 1, a positive feature map
+    S_t       state    (B, nh, hs, hs)  sum_{s<=t} phi(k_s) v_s^T   the fast-weight memory (S is
+                                        the slot count elsewhere in gamlab, so the code says state)
+    z_t       z        (B, nh, hs)      sum_{s<=t} phi(k_s)         what has been written, for normalising
+    global_t  phi(q_t) S_t / (phi(q_t) . z_t)                        then heads joined and Linear(C, C)
+    a_ts      a        (B, nh, T, T)    phi(q_t).phi(k_s) / (phi(q_t) . z_t), s <= t: the read
+                                        weights, how much of token s the query at t gets back
+    tc        tokens in one chunk (the `chunk` knob, fewer at the end)
 
 Why elu + 1 with the normaliser (and not normalised keys without one): every a_ts is
 positive and each query's weights over s <= t sum to 1, so global_t is a weighted average
 of earlier values, like attention's, and the read weights can be drawn and compared with
-attention maps. The state per step is O(1) (D x D + D per head) and the work O(N).
+attention maps. The state per step is O(1) (hs x hs + hs per head) and the work O(N).
 
 Two forms that give the same numbers (a test holds them equal):
     sequential  one token at a time, the state carried: the definition, kept for tests
-    chunked     inside a chunk of L tokens a masked (L x L) product; between chunks the state
-                is carried: O(T L D) work, a few matrix products per chunk (the fast one)
+    chunked     inside a chunk of tc tokens a masked (tc x tc) product; between chunks the state
+                is carried: O(T tc hs) work, a few matrix products per chunk (the fast one)
 
 Taught in notebooks/07_beyond_the_paper.ipynb.
 """
@@ -48,45 +51,45 @@ def feature_map(x: torch.Tensor) -> torch.Tensor:
 
 
 def memory_sequential(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """The definition, one step at a time. q, k, v: (B, H, T, D), already feature-mapped
-    (q, k). Returns (B, H, T, D): phi(q_t) S_t / (phi(q_t) . z_t)."""
-    B, H, T, D = q.shape
-    S = q.new_zeros(B, H, D, D)  # fast weights
-    z = q.new_zeros(B, H, D)  # sum of keys written so far
+    """The definition, one step at a time. q, k, v: (B, nh, T, hs), already feature-mapped
+    (q, k). Returns (B, nh, T, hs): phi(q_t) S_t / (phi(q_t) . z_t)."""
+    B, nh, T, hs = q.shape
+    state = q.new_zeros(B, nh, hs, hs)  # S_t, the fast weights
+    z = q.new_zeros(B, nh, hs)  # sum of keys written so far
     out = []
     for t in range(T):
-        S = S + k[:, :, t, :, None] * v[:, :, t, None, :]  # write phi(k_t) v_t^T
+        state = state + k[:, :, t, :, None] * v[:, :, t, None, :]  # write phi(k_t) v_t^T
         z = z + k[:, :, t]
-        num = (q[:, :, t, None, :] @ S).squeeze(-2)  # (B, H, D)
-        den = (q[:, :, t] * z).sum(-1, keepdim=True)  # (B, H, 1)
+        num = (q[:, :, t, None, :] @ state).squeeze(-2)  # (B, nh, hs)
+        den = (q[:, :, t] * z).sum(-1, keepdim=True)  # (B, nh, 1)
         out.append(num / (den + EPS))
     return torch.stack(out, dim=2)
 
 
 def memory_chunked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, chunk: int = CHUNK) -> torch.Tensor:
-    """Same result as memory_sequential, chunk tokens at a time. q, k, v: (B, H, T, D)."""
-    B, H, T, D = q.shape
-    S = q.new_zeros(B, H, D, D)
-    z = q.new_zeros(B, H, 1, D)
+    """Same result as memory_sequential, chunk tokens at a time. q, k, v: (B, nh, T, hs)."""
+    B, nh, T, hs = q.shape
+    state = q.new_zeros(B, nh, hs, hs)
+    z = q.new_zeros(B, nh, 1, hs)
     out = []
     for start in range(0, T, chunk):
-        qc, kc, vc = (t[:, :, start:start + chunk] for t in (q, k, v))  # (B, H, L, D)
-        L = qc.size(2)
-        causal = torch.ones(L, L, dtype=torch.bool, device=q.device).tril()
-        A = (qc @ kc.transpose(-2, -1)).masked_fill(~causal, 0.0)  # (B, H, L, L) within the chunk
-        num = A @ vc + qc @ S  # this chunk's writes + everything before it
-        den = A.sum(-1, keepdim=True) + (qc * z).sum(-1, keepdim=True)  # (B, H, L, 1)
+        qc, kc, vc = (m[:, :, start:start + chunk] for m in (q, k, v))  # (B, nh, tc, hs)
+        tc = qc.size(2)
+        causal = torch.ones(tc, tc, dtype=torch.bool, device=q.device).tril()
+        a = (qc @ kc.transpose(-2, -1)).masked_fill(~causal, 0.0)  # (B, nh, tc, tc): unnormalised a_ts
+        num = a @ vc + qc @ state  # this chunk's writes + everything before it
+        den = a.sum(-1, keepdim=True) + (qc * z).sum(-1, keepdim=True)  # (B, nh, tc, 1)
         out.append(num / (den + EPS))
-        S = S + kc.transpose(-2, -1) @ vc  # carry the state to the next chunk
+        state = state + kc.transpose(-2, -1) @ vc  # carry the state to the next chunk
         z = z + kc.sum(2, keepdim=True)
     return torch.cat(out, dim=2)
 
 
 def read_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """a_ts for every query t and earlier token s: (B, H, T, T), rows sum to 1, zero for s > t.
+    """a_ts for every query t and earlier token s: (B, nh, T, T), rows sum to 1, zero for s > t.
     O(T^2): computed only when asked for (probes, the notebook's widget)."""
-    A = (q @ k.transpose(-2, -1)).tril()  # (B, H, T, T)
-    return A / (A.sum(-1, keepdim=True) + EPS)
+    a = (q @ k.transpose(-2, -1)).tril()  # (B, nh, T, T), unnormalised
+    return a / (a.sum(-1, keepdim=True) + EPS)
 
 
 class FastWeightMemory(nn.Module):
@@ -99,17 +102,17 @@ class FastWeightMemory(nn.Module):
         self.proj = nn.Linear(d_model, d_model)
 
     def qkv_heads(self, h: torch.Tensor):
-        """h: (B, T, C) -> phi(q), phi(k), v, each (B, H, T, D)."""
-        q, k, v = rearrange(self.qkv(h), "b t (three h d) -> three b h t d", three=3, h=self.n_head)
+        """h: (B, T, C) -> phi(q), phi(k), v, each (B, nh, T, hs)."""
+        q, k, v = rearrange(self.qkv(h), "b t (three nh hs) -> three b nh t hs", three=3, nh=self.n_head)
         return feature_map(q), feature_map(k), v
 
     def forward(self, h: torch.Tensor, sequential: bool = False,
                 with_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """h: (B, T, C) -> (global (B, T, C), read weights (B, H, T, T) if with_weights else None)."""
-        # float32 state: under bf16 autocast the D x D sums would otherwise grow in bf16 over the sequence
-        q, k, v = (t.float() for t in self.qkv_heads(h))
+        """h: (B, T, C) -> (global (B, T, C), read weights (B, nh, T, T) if with_weights else None)."""
+        # float32 state: under bf16 autocast the hs x hs sums would otherwise grow in bf16 over the sequence
+        q, k, v = (m.float() for m in self.qkv_heads(h))
         y = memory_sequential(q, k, v) if sequential else memory_chunked(q, k, v, self.chunk)
-        y = rearrange(y, "b h t d -> b t (h d)")
+        y = rearrange(y, "b nh t hs -> b t (nh hs)")
         return self.proj(y), (read_weights(q, k) if with_weights else None)
 
 
@@ -118,7 +121,7 @@ class FastWeightGAMBlock(GAMBlock):
     `config.n_head` heads; norm1, the convolution, the gates, norm2 and the FFN are inherited.
 
     Setting `capture` to a dict records, on the next forward, the gates, both paths, the update,
-    and "read_weights" (B, H, T, T): which earlier tokens each query reads from.
+    and "read_weights" (B, nh, T, T): which earlier tokens each query reads from.
     """
 
     weights_name = "read_weights"
@@ -132,7 +135,7 @@ class FastWeightGAMBlock(GAMBlock):
         return FastWeightMemory(config.d_model, config.n_head, self.chunk)
 
     def retrieve(self, h: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """h: (B, T, C) -> (global (B, T, C), read weights (B, H, T, T) when capturing, else None)."""
+        """h: (B, T, C) -> (global (B, T, C), read weights (B, nh, T, T) when capturing, else None)."""
         if self.memory is None:
             return None, None
         return self.memory(h, self.sequential, with_weights=self.capture is not None)

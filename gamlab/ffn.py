@@ -1,4 +1,7 @@
-"""The position-wise feed-forward network shared by every block: C -> 4C -> C."""
+"""The position-wise feed-forward network shared by every block: C -> 4C -> C.
+
+Used in notebooks/04_gam_block.ipynb (the hand-built block takes it as it is); no lesson builds it.
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,13 @@ through torch's fused `scaled_dot_product_attention` (query h, keys = values = M
 in the paper), which never stores the (B, T, S) weights; `forward` computes them explicitly,
 as the lessons and the probes need them. Both give the same numbers.
 
+Glossary (paper -> code, shape; docs/naming.md):
+    M        slots    (S, C)     the memory bank, a parameter
+    h        h        (B, T, C)  LayerNorm1 of the residual stream x: the query
+    h M^T    scores   (B, T, S)  one score per slot
+    w        w        (B, T, S)  softmax over the S slots: the retrieval weights
+    global   global_  (B, T, C)  w @ M (`global` is a Python keyword)
+
 Taught in notebooks/02_global_path.ipynb.
 """
 

@@ -17,18 +17,19 @@ were not faster either.)
     gamlab recall                 the default grid (about 5 minutes on a 2-core CPU)
     gamlab recall --fast          a tiny grid in seconds (CI)
 
-Taught in notebooks/07_beyond_the_paper.ipynb.
+Used in notebooks/07_beyond_the_paper.ipynb.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from .cli import out_folder
+from .runs import out_folder
 from .config import ModelConfig
 from .errors import GamlabError
 from .model import LanguageModel, build_model, list_models
@@ -116,24 +117,27 @@ def accuracy(model: LanguageModel, task: MQAR, n_sequences: int, seed: int, devi
     return correct / asked
 
 
-def train_recall(name: str, grid: RecallGrid, seq_len: int, device: torch.device | None = None):
-    """One model trained on the grid's pair counts at seq_len -> (model, trainer history, seconds)."""
+def train_recall(name: str, grid: RecallGrid, seq_len: int, device: torch.device | None = None,
+                 bar: bool = False):
+    """One model trained on the grid's pair counts at seq_len -> (model, trainer history, seconds).
+    bar=True shows the trainer's progress bar (a notebook)."""
     device = device or pick_device(grid.device)
     seed_everything(grid.seed)
     model = prepare_for_recall(build_model(name, grid.config(seq_len)), grid)
     tasks = grid.tasks(seq_len)
     val = [b for _, b in zip(range(2), batches(tasks, grid.batch_size, seed=grid.seed + 1))]
     trainer = Trainer(model, recall_train_config(grid, device), batches(tasks, grid.batch_size, seed=grid.seed),
-                      val, progress=False)
+                      val, progress=bar)
     history = trainer.fit()
     return trainer.model, history, trainer.elapsed
 
 
-def run_grid(grid: RecallGrid, progress=print, keep_models: bool = False) -> dict:
+def run_grid(grid: RecallGrid, progress=print, keep_models: bool = False, bars: bool = False) -> dict:
     """Train and score every (model, length); returns a JSON-able dict:
     accuracy[model] is a list over lengths of lists over pairs; also params, training seconds and
     the final validation loss (on answer positions only).
-    keep_models=True adds "trained": {model: {seq_len: LanguageModel}} (not JSON-able)."""
+    keep_models=True adds "trained": {model: {seq_len: LanguageModel}} (not JSON-able);
+    bars=True shows a progress bar per model and length."""
     device = pick_device(grid.device)
     out = {"grid": {k: v for k, v in asdict(grid).items()}, "device": str(device),
            "chance": 1 / (grid.vocab_size - 2 - MQAR(vocab_size=grid.vocab_size, n_pairs=1).n_keys),
@@ -142,7 +146,7 @@ def run_grid(grid: RecallGrid, progress=print, keep_models: bool = False) -> dic
     for name in grid.models:
         out["accuracy"][name], out["seconds"][name], out["final_loss"][name] = [], [], []
         for T in grid.lengths:
-            model, history, seconds = train_recall(name, grid, T, device)
+            model, history, seconds = train_recall(name, grid, T, device, bar=bars)
             accs = [accuracy(model, task, grid.eval_sequences, grid.seed + 1000, device) for task in grid.tasks(T)]
             out["accuracy"][name].append(accs)
             out["seconds"][name].append(round(seconds, 2))
@@ -156,6 +160,18 @@ def run_grid(grid: RecallGrid, progress=print, keep_models: bool = False) -> dic
     if keep_models:
         out["trained"] = trained
     return out
+
+
+SAVED = Path(__file__).with_name("recall_results.json")  # `gamlab recall` on the default grid, 2-core CPU
+
+
+def saved_results() -> dict:
+    """The default grid's results.json as `gamlab recall` wrote it (docs/recall.md has the table):
+    lesson 07 shows it on a CPU instead of training for minutes. Same keys as run_grid's."""
+    if not SAVED.exists():
+        raise GamlabError(f"no saved recall results at {SAVED}; run `gamlab recall --out runs/recall` and copy "
+                          "runs/recall/results.json there, or train the grid with run_grid(RecallGrid()).")
+    return json.loads(SAVED.read_text(encoding="utf-8"))
 
 
 def format_table(results: dict) -> str:

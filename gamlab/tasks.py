@@ -1,8 +1,9 @@
 """Synthetic recall tasks: made on the fly, deterministic by seed, scored only where it matters.
 
-Each task draws a batch (x, y) of token ids, both (B, T). `x` is what the model reads; `y` is
-the answer the model must give at each position, or IGNORE (-100, the value that
-`F.cross_entropy` skips) where nothing is asked. Positions with an answer are the *queries*.
+Each task draws a batch (idx, targets) of token ids, both (B, T), named as the model's forward
+names them (docs/naming.md). `idx` is what the model reads; `targets` holds the answer the model
+must give at each position, or IGNORE (-100, the value that `F.cross_entropy` skips) where
+nothing is asked. Positions with an answer are the *queries*.
 
 Vocabulary layout shared by the tasks (V = vocab_size):
     0          BLANK    filler between the interesting tokens
@@ -20,7 +21,8 @@ Tasks and their knobs:
     InductionHead    random content tokens; MARK then a token a early on, MARK again at the end:
                      the answer there is a. min_gap: the least distance between the two MARKs.
 
-Taught in notebooks/07_beyond_the_paper.ipynb.
+MQAR is taught in notebooks/07_beyond_the_paper.ipynb (which checks every answer by hand);
+SelectiveCopy and InductionHead are in no lesson: `gamlab recall` and the tests use them.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import torch
 
 from .errors import GamlabError
 
-IGNORE = -100  # y == IGNORE: no answer asked at this position (cross_entropy's ignore_index)
+IGNORE = -100  # targets == IGNORE: no answer asked at this position (cross_entropy's ignore_index)
 BLANK, MARK, FIRST_CONTENT = 0, 1, 2
 
 
@@ -48,9 +50,9 @@ def _generator(seed_or_generator: int | torch.Generator | None) -> torch.Generat
     return torch.Generator().manual_seed(0 if seed_or_generator is None else int(seed_or_generator))
 
 
-def _rand_rows(B: int, n: int, k: int, g: torch.Generator) -> torch.Tensor:
-    """(B, k): for each row, k distinct integers from range(n), in random order."""
-    return torch.rand(B, n, generator=g).argsort(dim=1)[:, :k]
+def _rand_rows(B: int, n: int, count: int, gen: torch.Generator) -> torch.Tensor:
+    """(B, count): for each row, count distinct integers from range(n), in random order."""
+    return torch.rand(B, n, generator=gen).argsort(dim=1)[:, :count]
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class MQAR:
 
         positions 0 .. 2n-1     k1 v1 k2 v2 ... kn vn     (distinct keys, values may repeat)
         positions 2n .. T-1     BLANK, except n query positions, each holding one key once;
-                                y there is that key's value
+                                the target there is that key's value
 
     All queries sit at or after position 2(n-1) + min_gap, so every query is at least min_gap
     tokens after its key (set min_gap beyond a convolution's reach to rule out local tricks).
@@ -91,21 +93,21 @@ class MQAR:
         return max(2 * self.n_pairs, 2 * (self.n_pairs - 1) + self.min_gap)
 
     def sample(self, batch_size: int, generator: int | torch.Generator | None = None):
-        """-> (x, y), both (B, T) int64; y == IGNORE except at the n_pairs query positions."""
+        """-> (idx, targets), both (B, T) int64; targets == IGNORE but at the n_pairs query positions."""
         _check_positive("MQAR", batch_size=batch_size)
-        g, B, T, n = _generator(generator), batch_size, self.seq_len, self.n_pairs
+        gen, B, T, n = _generator(generator), batch_size, self.seq_len, self.n_pairs
         n_values = self.vocab_size - FIRST_CONTENT - self.n_keys
-        keys = FIRST_CONTENT + _rand_rows(B, self.n_keys, n, g)  # (B, n) distinct per row
-        values = FIRST_CONTENT + self.n_keys + torch.randint(0, n_values, (B, n), generator=g)
-        x = torch.full((B, T), BLANK, dtype=torch.long)
-        y = torch.full((B, T), IGNORE, dtype=torch.long)
-        x[:, 0:2 * n:2], x[:, 1:2 * n:2] = keys, values
+        keys = FIRST_CONTENT + _rand_rows(B, self.n_keys, n, gen)  # (B, n) distinct per row
+        values = FIRST_CONTENT + self.n_keys + torch.randint(0, n_values, (B, n), generator=gen)
+        idx = torch.full((B, T), BLANK, dtype=torch.long)
+        targets = torch.full((B, T), IGNORE, dtype=torch.long)
+        idx[:, 0:2 * n:2], idx[:, 1:2 * n:2] = keys, values
         # n distinct query positions in [query_start, T), and a random order of the keys
-        qpos = self.query_start + _rand_rows(B, T - self.query_start, n, g)  # (B, n)
-        order = _rand_rows(B, n, n, g)  # (B, n): which pair each query asks for
-        x.scatter_(1, qpos, keys.gather(1, order))
-        y.scatter_(1, qpos, values.gather(1, order))
-        return x, y
+        qpos = self.query_start + _rand_rows(B, T - self.query_start, n, gen)  # (B, n)
+        order = _rand_rows(B, n, n, gen)  # (B, n): which pair each query asks for
+        idx.scatter_(1, qpos, keys.gather(1, order))
+        targets.scatter_(1, qpos, values.gather(1, order))
+        return idx, targets
 
 
 @dataclass(frozen=True)
@@ -128,17 +130,17 @@ class SelectiveCopy:
                               f"seq_len >= {2 * self.n_tokens}, got {self.seq_len}; use fewer tokens or a longer sequence.")
 
     def sample(self, batch_size: int, generator: int | torch.Generator | None = None):
-        """-> (x, y), both (B, T) int64; y == IGNORE except at the last n_tokens positions."""
+        """-> (idx, targets), both (B, T) int64; targets == IGNORE but at the last n_tokens positions."""
         _check_positive("SelectiveCopy", batch_size=batch_size)
-        g, B, T, n = _generator(generator), batch_size, self.seq_len, self.n_tokens
-        tokens = torch.randint(FIRST_CONTENT, self.vocab_size, (B, n), generator=g)
-        pos = _rand_rows(B, T - n, n, g).sort(dim=1).values  # (B, n) increasing: order is kept
-        x = torch.full((B, T), BLANK, dtype=torch.long)
-        y = torch.full((B, T), IGNORE, dtype=torch.long)
-        x.scatter_(1, pos, tokens)
-        x[:, T - n:] = MARK
-        y[:, T - n:] = tokens
-        return x, y
+        gen, B, T, n = _generator(generator), batch_size, self.seq_len, self.n_tokens
+        tokens = torch.randint(FIRST_CONTENT, self.vocab_size, (B, n), generator=gen)
+        pos = _rand_rows(B, T - n, n, gen).sort(dim=1).values  # (B, n) increasing: order is kept
+        idx = torch.full((B, T), BLANK, dtype=torch.long)
+        targets = torch.full((B, T), IGNORE, dtype=torch.long)
+        idx.scatter_(1, pos, tokens)
+        idx[:, T - n:] = MARK
+        targets[:, T - n:] = tokens
+        return idx, targets
 
 
 @dataclass(frozen=True)
@@ -160,17 +162,17 @@ class InductionHead:
                               f"two MARKs), got min_gap {self.min_gap} with seq_len {self.seq_len}.")
 
     def sample(self, batch_size: int, generator: int | torch.Generator | None = None):
-        """-> (x, y), both (B, T) int64; y == IGNORE except at the last position."""
+        """-> (idx, targets), both (B, T) int64; targets == IGNORE except at the last position."""
         _check_positive("InductionHead", batch_size=batch_size)
-        g, B, T = _generator(generator), batch_size, self.seq_len
-        x = torch.randint(FIRST_CONTENT, self.vocab_size, (B, T), generator=g)
-        p = torch.randint(0, T - self.min_gap, (B,), generator=g)  # first MARK, <= T-1-min_gap
+        gen, B, T = _generator(generator), batch_size, self.seq_len
+        idx = torch.randint(FIRST_CONTENT, self.vocab_size, (B, T), generator=gen)
+        p = torch.randint(0, T - self.min_gap, (B,), generator=gen)  # first MARK, <= T-1-min_gap
         rows = torch.arange(B)
-        x[rows, p] = MARK
-        x[:, -1] = MARK
-        y = torch.full((B, T), IGNORE, dtype=torch.long)
-        y[:, -1] = x[rows, p + 1]
-        return x, y
+        idx[rows, p] = MARK
+        idx[:, -1] = MARK
+        targets = torch.full((B, T), IGNORE, dtype=torch.long)
+        targets[:, -1] = idx[rows, p + 1]
+        return idx, targets
 
 
 TASKS = {"mqar": MQAR, "copy": SelectiveCopy, "induction": InductionHead}
@@ -188,19 +190,19 @@ def make_task(name: str, **knobs):
 
 
 def batches(tasks, batch_size: int, seed: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Endless (x, y) batches for a trainer, from one task or a list of tasks with the same
+    """Endless (idx, targets) batches for a trainer, from one task or a list of tasks with the same
     seq_len (a list mixes them: each batch comes from one, in turn). Same seed, same stream."""
     tasks = list(tasks) if isinstance(tasks, (list, tuple)) else [tasks]
     if len({t.seq_len for t in tasks}) != 1:
         raise GamlabError("batches: mixed tasks must share one seq_len so that batches stack; group them by length.")
-    g = _generator(seed)
+    gen = _generator(seed)
     i = 0
     while True:
-        yield tasks[i % len(tasks)].sample(batch_size, g)
+        yield tasks[i % len(tasks)].sample(batch_size, gen)
         i += 1
 
 
 def answers_correct(logits: torch.Tensor, y: torch.Tensor) -> tuple[int, int]:
-    """logits (B, T, V), y (B, T) -> (correct answers, answers asked); argmax at query positions."""
+    """logits (B, T, V), y: the targets (B, T) -> (correct answers, answers asked); argmax at query positions."""
     asked = y != IGNORE
     return int((logits.argmax(-1)[asked] == y[asked]).sum()), int(asked.sum())

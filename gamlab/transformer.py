@@ -7,6 +7,13 @@ numbers and shows where attention's quadratic cost comes from.
 Dropout on the attention weights (attn_dropout) is off by default: on CPU any attention
 dropout makes torch skip the fused kernel, which is then as slow and memory-hungry as the
 naive form.
+
+Shapes: B batch, T tokens, C channels, nh = n_head heads of hs = C / nh channels each (nanoGPT's
+names; docs/naming.md).
+
+Used in notebooks/02_global_path.ipynb (naive_attention, beside the memory read),
+04_gam_block.ipynb (its parameter count), 05_showdown.ipynb and 07_beyond_the_paper.ipynb;
+no lesson builds it.
 """
 
 from __future__ import annotations
@@ -25,13 +32,13 @@ from .ffn import feed_forward
 
 def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float = 0.0,
                     training: bool = False) -> torch.Tensor:
-    """Causal softmax(q k^T / sqrt(d)) v with the whole (T, T) matrix. q, k, v: (B, H, T, D)."""
+    """Causal softmax(q k^T / sqrt(hs)) v with the whole (T, T) matrix. q, k, v: (B, nh, T, hs) -> (B, nh, T, hs)."""
     T = q.size(-2)
-    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))  # (B, H, T, T)
+    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))  # (B, nh, T, T)
     future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
     att = scores.masked_fill(future, float("-inf")).softmax(dim=-1)
     att = F.dropout(att, dropout_p, training)
-    return att @ v  # (B, H, T, D)
+    return att @ v  # (B, nh, T, hs)
 
 
 class CausalSelfAttention(nn.Module):
@@ -47,13 +54,13 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, C) -> (B, T, C)."""
-        q, k, v = rearrange(self.qkv(x), "b t (three h d) -> three b h t d", three=3, h=self.n_head)
+        q, k, v = rearrange(self.qkv(x), "b t (three nh hs) -> three b nh t hs", three=3, nh=self.n_head)
         p = self.attn_dropout if self.training else 0.0
         if self.mode == "sdpa":
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         else:
             y = naive_attention(q, k, v, p, self.training)
-        y = rearrange(y, "b h t d -> b t (h d)")  # heads side by side again
+        y = rearrange(y, "b nh t hs -> b t (nh hs)")  # heads side by side again
         return self.resid_dropout(self.proj(y))
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from gamlab.bench import BLOCKS, flops, growth_exponent, measure_block, run_grid
-from gamlab.bench_cmd import table
+from gamlab.commands.bench import table
 from gamlab.cli import main
 from gamlab.errors import GamlabError
 from gamlab.plots import scaling_chart

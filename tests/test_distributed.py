@@ -93,19 +93,18 @@ def test_rows_split_by_rank(monkeypatch):
 def test_every_rank_takes_rank_zeros_tokenizer(monkeypatch):
     """HF's BPE trainer can number tokens differently in two processes: under torchrun the
     commands train it on rank 0 only and every other rank encodes with rank 0's tokenizer."""
-    from gamlab.cli import build_parser
-    from gamlab.compare import load_job_data, resolve_job
+    from gamlab.runs import PRESETS, load_run_data, train_config
     from gamlab.tokenizer import tokenizer_from_dict
 
-    args = build_parser().parse_args(["compare", "--fast", "--tokenizer", "bpe", "--device", "cpu"])
-    job, tc = resolve_job(args)
-    rank0 = load_job_data(job, args, tc)  # what rank 0 trains
+    job = PRESETS["fast"]  # what `gamlab compare --fast --tokenizer bpe --device cpu` runs
+    tc = train_config(job, device="cpu")
+    rank0 = load_run_data(job, tc, "embedded", "bpe")  # what rank 0 trains
     sent = rank0.tokenizer.to_dict()
     calls = []
     monkeypatch.setattr(distributed, "is_distributed", lambda: True)
     monkeypatch.setattr(distributed, "is_main", lambda: False)
     monkeypatch.setattr(distributed, "broadcast", lambda obj: calls.append(obj) or sent)
-    other = load_job_data(job, args, tc)  # what rank 1 gets
+    other = load_run_data(job, tc, "embedded", "bpe")  # what rank 1 gets
     assert calls == [None]  # rank 1 trained nothing, it received
     assert other.tokenizer.to_dict() == sent
     assert torch.equal(other.train, rank0.train) and torch.equal(other.val, rank0.val)

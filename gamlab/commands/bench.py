@@ -17,10 +17,10 @@ import time
 
 import torch
 
-from .cli import out_folder
-from .bench import BLOCKS, growth_exponent, matmul_rate, run_grid
-from .errors import GamlabError
-from .runtime import describe, pick_device
+from ..bench import BLOCKS, growth_exponent, matmul_rate, run_grid
+from ..errors import GamlabError
+from ..runs import out_folder
+from ..runtime import describe, pick_device
 
 DEFAULTS = {  # device type -> sizes
     "cpu": dict(lengths=[256, 512, 1024, 2048], batch=8, d_model=128, repeats=3),
@@ -145,7 +145,7 @@ def run(args) -> int:
     with open(os.path.join(args.out, "bench.json"), "w") as f:
         json.dump(record, f, indent=1)
     try:  # the chart needs plotly; the numbers do not (a bare GPU image may lack it)
-        from .plots import scaling_chart
+        from ..plots import scaling_chart
     except ImportError:
         print(f"\nwrote {args.out}/bench.json; no chart: plotly is not installed (pip install plotly)"
               f" ({time.perf_counter() - t0:.0f} s)")

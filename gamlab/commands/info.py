@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .config import PRESETS, ModelConfig
-from .model import build_model, list_models
-from .runtime import describe, pick_device
+from ..config import PRESETS, ModelConfig
+from ..model import build_model, list_models
+from ..runtime import describe, pick_device
 
 
 def add_parser(sub) -> None:

@@ -14,15 +14,21 @@ from __future__ import annotations
 import json
 import math
 
-from .checkpoint import checkpoint_path, load_checkpoint
-from .compare import (add_common_arguments, check_fits, guess_vocab, load_job_data, model_config, resolve_job,
-                      sample, show_progress)
-from .cli import out_folder
-from .distributed import is_main, setup
-from .errors import GamlabError
-from .model import MODELS, build_model, shapes_only
-from .runtime import describe, pick_device, seed_everything
-from .tokenizer import tokenizer_from_dict
+from ..checkpoint import check_matches, checkpoint_path
+from ..distributed import is_main, setup
+from ..errors import GamlabError
+from ..model import MODELS, shapes_only
+from ..runs import (check_fits, guess_vocab, load_run_data, make_trainer, model_config, open_run_folder, out_folder,
+                    sample)
+from ..runtime import describe, pick_device
+from ..tokenizer import tokenizer_from_dict
+from .common import add_common_arguments, resolve_job, show_progress
+
+
+def saved_tokenizer(state: dict, kind: str):
+    """The tokenizer saved in a checkpoint, if it is of the `kind` asked for (else None: refused later)."""
+    saved = state.get("tokenizer")
+    return tokenizer_from_dict(saved) if saved and saved.get("kind") == kind else None
 
 
 def add_parser(sub) -> None:
@@ -38,33 +44,28 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from .train import Trainer
-
     if args.model not in MODELS:
         raise GamlabError(f"Unknown model {args.model!r}; choose from {', '.join(MODELS)}.")
-    if args.checkpoint_every is not None and args.checkpoint_every < 1:
-        raise GamlabError(f"--checkpoint-every must be a positive number of steps, got {args.checkpoint_every}.")
-    job, tc = resolve_job(args)
-    tc = tc.replace(checkpoint_every=args.checkpoint_every)
+    preset, tc = resolve_job(args)
     device = setup(pick_device(args.device))  # under torchrun: join the group first
     out = out_folder(args.out)
     ckpt = checkpoint_path(out)
-    saved = None
-    if args.resume:
-        saved = load_checkpoint(out, model_name=args.model)
-    elif ckpt.is_file():
-        raise GamlabError(f"{out} already holds a checkpoint; add --resume to continue it, or choose another --out.")
-    check_fits(shapes_only(args.model, model_config(job, guess_vocab(job, args))), tc.batch_size, device,
-               "fast" if args.fast else args.preset)
+    saved = open_run_folder(out, args.model, args.resume)
+    tokenizer = None
+    if saved is not None:
+        kind = args.tokenizer or preset.data.get("tokenizer", "char")
+        tokenizer = saved_tokenizer(saved, kind)
+        # Refuse another run's settings before any work (Trainer.resume checks again, with the data).
+        vocab = tokenizer.vocab_size if tokenizer is not None else guess_vocab(preset, args.tokenizer)
+        check_matches(saved, ckpt, model_config=model_config(preset, vocab).to_dict(), train_config=tc.to_dict(),
+                      tokenizer=None if tokenizer is not None else {"kind": kind})
+    check_fits(shapes_only(args.model, model_config(preset, guess_vocab(preset, args.tokenizer))), tc.batch_size,
+               device, "fast" if args.fast else args.preset)
     print(describe(device))
-    tokenizer = tokenizer_from_dict(saved["tokenizer"]) if saved and saved.get("tokenizer") else None
-    data = load_job_data(job, args, tc, tokenizer)
-    seed_everything(tc.seed)
-    model = build_model(args.model, model_config(job, data.vocab_size))
-    trainer = Trainer(model, tc, data.get_batch, val_batches=data.val_batches, out=out,
-                      steps_per_epoch=data.steps_per_epoch, progress=show_progress(args),
-                      meta={"model_name": args.model, "model_config": model.config.to_dict(),
-                            "tokenizer": data.tokenizer.to_dict(), "dataset": data.name})
+    data = load_run_data(preset, tc, args.dataset, tokenizer or args.tokenizer)
+    trainer = make_trainer(args.model, model_config(preset, data.vocab_size), data, tc, out=out,
+                           progress=show_progress(args))
+    model = trainer.model
     if saved is not None:
         step = trainer.resume(ckpt, state=saved)  # read once, above
         print(f"resumed {args.model} from {ckpt} at step {step} of {trainer.total}")
