@@ -106,7 +106,8 @@ def main(root: str = ".") -> None:
 
     root_path = Path(root)
     notebooks = sorted(p.relative_to(root_path).as_posix() for p in root_path.glob("notebooks/[0-9]*.ipynb"))
-    for nb in notebooks:
+    solutions = sorted(p.relative_to(root_path).as_posix() for p in root_path.glob("notebooks/solutions/[0-9]*.ipynb"))
+    for nb in notebooks + solutions:  # the README's table lists the student notebooks only
         if sync_notebook(root_path / nb, nb):
             print(f"updated install cell and links: {nb}")
     table = notebook_table([(nb, notebook_title(root_path / nb)) for nb in notebooks])

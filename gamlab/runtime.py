@@ -65,6 +65,104 @@ def keep_freed_memory(limit_bytes: int = 1 << 30) -> bool:
     return bool(mallopt(M_MMAP_THRESHOLD, limit_bytes)) and bool(mallopt(M_TRIM_THRESHOLD, limit_bytes))
 
 
+CGROUP_ROOT = "/sys/fs/cgroup"
+_UNLIMITED = 1 << 60  # cgroup v1 writes "no limit" as about 2**63; nothing real is this large
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None  # v2 writes "max" for no limit
+
+
+def _stat(path: str, key: str) -> int:
+    """One counter of a cgroup's memory.stat, 0 if absent."""
+    try:
+        with open(path) as f:
+            for line in f:
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _own_cgroups(proc_cgroup: str) -> list[str]:
+    """This process's cgroup paths, from /proc/self/cgroup: v2's ("0::/path") and v1's memory one."""
+    paths = []
+    try:
+        with open(proc_cgroup) as f:
+            for line in f:
+                _, controllers, path = line.rstrip("\n").split(":", 2)
+                if controllers in ("", "memory") or "memory" in controllers.split(","):
+                    paths.append(path.strip("/"))
+    except (OSError, ValueError):
+        pass
+    return paths
+
+
+def memory_limit(root: str | None = None, proc_cgroup: str = "/proc/self/cgroup") -> tuple[int, int] | None:
+    """(limit, used) in bytes of the memory cgroup this process lives in, None where there is no limit.
+
+    A container (Binder, Docker, Kubernetes) caps memory with a cgroup, while /proc/meminfo shows
+    the host's: Binder gives 2 GB on a host whose meminfo says 20. Reads cgroup v2
+    (memory.max, memory.current) and v1 (memory/memory.limit_in_bytes, memory.usage_in_bytes), at
+    the root of the cgroup tree (what a container sees) and at this process's own cgroup; of
+    several limits, the one with the least room left. `used` leaves out inactive file cache,
+    which the kernel reclaims before it kills anything (as Kubernetes' "working set" does).
+    """
+    root, found = root or CGROUP_ROOT, []
+    for sub in ["", *_own_cgroups(proc_cgroup)]:
+        for folder, limit_file, used_file, cache in (
+                (os.path.join(root, sub), "memory.max", "memory.current", "inactive_file"),
+                (os.path.join(root, "memory", sub), "memory.limit_in_bytes", "memory.usage_in_bytes",
+                 "total_inactive_file")):
+            limit = _read_int(os.path.join(folder, limit_file))
+            if limit is None or limit >= _UNLIMITED:
+                continue
+            used = _read_int(os.path.join(folder, used_file)) or 0
+            used = max(used - _stat(os.path.join(folder, "memory.stat"), cache), 0)
+            found.append((limit, used))
+    return min(found, key=lambda lu: lu[0] - lu[1]) if found else None
+
+
+def available_memory(device: torch.device | str | None = None, root: str | None = None,
+                     meminfo: str = "/proc/meminfo") -> int | None:
+    """Bytes that a new allocation on `device` can still take, None if unknown.
+
+    CUDA: free GPU memory. CPU (and MPS, which shares it): the smaller of the machine's MemAvailable (which counts
+    reclaimable page cache) and the room left under the container's cgroup limit
+    (memory_limit). `gamlab compare`'s memory check, `gamlab bench` and lesson 0 size their
+    work by it. Used in notebooks/00_why_linear_time.ipynb.
+    """
+    device = torch.device(device or "cpu")
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    free = None
+    try:
+        with open(meminfo) as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    free = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    if free is None:  # no /proc (macOS): free pages only, which undercounts page cache
+        try:
+            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            pass
+    cgroup = memory_limit(root)
+    if cgroup is not None:
+        room = max(cgroup[0] - cgroup[1], 0)
+        free = room if free is None else min(free, room)
+    return free
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, torch (CPU and CUDA): the same seed on CPU gives the same numbers."""
     random.seed(seed)

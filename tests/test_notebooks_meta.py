@@ -24,8 +24,11 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted(ROOT.glob("notebooks/[0-9]*.ipynb"))
+NOTEBOOKS = sorted(ROOT.glob("notebooks/[0-9]*.ipynb"))  # the student notebooks, which the badges open
+SOLUTIONS = sorted(ROOT.glob("notebooks/solutions/[0-9]*.ipynb"))  # the same lessons, exercises solved
+ALL = NOTEBOOKS + SOLUTIONS
 IDS = [p.name for p in NOTEBOOKS]
+ALL_IDS = [p.relative_to(ROOT / "notebooks").as_posix() for p in ALL]
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 NEVER_UPGRADE = ("torch", "numpy", "pyarrow", "ipywidgets", "datasets")
 
@@ -44,7 +47,7 @@ def test_lessons_exist():
         assert lesson in names
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", ALL, ids=ALL_IDS)
 def test_committed_without_outputs_or_widget_state(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
@@ -56,7 +59,7 @@ def test_committed_without_outputs_or_widget_state(path):
                 f"{rel(path)} cell {i} has outputs; run `python tools/notebooks.py strip {rel(path)}`")
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", ALL, ids=ALL_IDS)
 def test_install_cell_then_describe(path):
     cells = code_cells(nbformat.read(path, as_version=4))
     install = cells[0].source
@@ -75,7 +78,7 @@ def test_install_cell_installs_the_repository():
     assert links.REPO_URL == f"https://github.com/{links.REPO}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", ALL, ids=ALL_IDS)
 def test_notebook_links_agree_with_links_py(path):
     notebook = rel(path)
     for cell in nbformat.read(path, as_version=4).cells:
@@ -95,12 +98,17 @@ def _builder():
     return module
 
 
-SOURCED = [p for p in NOTEBOOKS if (ROOT / "tools" / "lessons" / f"{p.stem}.py").exists()]
+SOURCED = [p for p in ALL if (ROOT / "tools" / "lessons" / f"{p.stem}.py").exists()]
 
 
-@pytest.mark.parametrize("path", SOURCED, ids=[p.name for p in SOURCED])
+def test_every_lesson_has_a_student_and_an_instructor_notebook():
+    assert [p.stem for p in NOTEBOOKS] == [p.stem for p in SOLUTIONS], "run `python tools/notebooks.py build`"
+
+
+@pytest.mark.parametrize("path", SOURCED, ids=[p.relative_to(ROOT / "notebooks").as_posix() for p in SOURCED])
 def test_notebook_matches_its_source(path):
-    built = _builder().build(ROOT / "tools" / "lessons" / f"{path.stem}.py")
+    variant = "instructor" if path.parent.name == "solutions" else "student"
+    built = _builder().build(ROOT / "tools" / "lessons" / f"{path.stem}.py", variant)
     nb = nbformat.read(path, as_version=4)
     assert [(c.cell_type, c.source) for c in nb.cells] == [(c.cell_type, c.source) for c in built.cells], (
         f"{rel(path)} differs from tools/lessons/{path.stem}.py; edit the source and run "

@@ -1,25 +1,36 @@
-"""Write the lesson notebooks from their plain-text sources, and strip outputs.
+"""Build the lesson notebooks from their sources with jupytext, and strip outputs.
 
-    python tools/notebooks.py build [NAME ...]   tools/lessons/NN_x.py -> notebooks/NN_x.ipynb
+    python tools/notebooks.py build [NAME ...]   tools/lessons/NN_x.py -> notebooks/NN_x.ipynb (student)
+                                                                      and notebooks/solutions/NN_x.ipynb
     python tools/notebooks.py strip [PATH ...]   clear outputs, counts and widget state in place
 
-A source is a Python file cut into cells by lines that start with '# %%':
-    # %% [markdown]   the cell is the triple-quoted string that follows
-    # %% install      the install cell, taken from gamlab.links (one place holds the repo URL)
-    # %%              a code cell
-The Colab and Binder badges go under the first heading, also from gamlab.links.
+A source is a Python script in jupytext's percent format (`# %%` starts a code cell,
+`# %% [markdown]` a markdown cell, written as one triple-quoted string so that the source reads
+as plain Python). Three things are added here, from one place each:
+    `# %% install`            an empty cell that becomes gamlab.links.INSTALL_CELL
+    the Colab and Binder badges under the first heading (gamlab.links)
+    exercises: the solution is kept in the instructor notebook (notebooks/solutions/) and
+    replaced by a stub in the student notebook that the README's badges open:
+        lines between `# BEGIN SOLUTION` and `# END SOLUTION`  ->  `...  # your code here`
+        `name = value  # SOLUTION`                             ->  `name = ...  # your answer`
+    and the instructor notebook calls `exercises.check(..., strict=True)`, so that running
+    it proves every exercise solvable (gamlab/exercises).
 Edit the source, then build: tests/test_notebooks_meta.py checks that each notebook matches it.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
+import jupytext
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES, NOTEBOOKS = ROOT / "tools" / "lessons", ROOT / "notebooks"
+SOLUTIONS = NOTEBOOKS / "solutions"
+VARIANTS = ("student", "instructor")
 sys.path.insert(0, str(ROOT))
 
 from gamlab.links import INSTALL_CELL, binder_badge, colab_badge  # noqa: E402
@@ -28,51 +39,68 @@ METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
+SOLUTION_LINE = re.compile(r"^(\s*[\w.\[\]\"', ]+?)\s*=\s*.+?\s*#\s*SOLUTION\s*$")
+CHECK_CALL = re.compile(r"^(\s*)(exercises\.check\(.*)\)\s*$")
 
 
-def parse(text: str) -> list[tuple[str, str]]:
-    """Source text -> [(cell_type, source)], cell_type 'markdown' or 'code'."""
-    cells, kind, lines = [], None, []
-
-    def close():
-        body = "\n".join(lines).strip("\n")
-        if kind == "markdown":
-            body = body.strip()
-            if not (body.startswith('"""') and body.endswith('"""')):
-                raise ValueError(f"markdown cell must be one triple-quoted string:\n{body[:200]}")
-            body = body[3:-3].strip("\n")
-        if kind is not None:
-            cells.append((kind, body))
-
-    for line in text.splitlines():
-        if line.startswith("# %%"):
-            close()
-            tag, lines = line[4:].strip(), []
-            if tag == "[markdown]":
-                kind = "markdown"
-            elif tag == "install":
-                kind = "code"
-                lines = [INSTALL_CELL]
-            else:
-                kind = "code"
-        elif kind is not None:
-            lines.append(line)
-    close()
-    return cells
+def student(code: str) -> str:
+    """The code a student starts from: solution regions and answers replaced by stubs."""
+    out, skipping = [], False
+    for line in code.splitlines():
+        stripped = line.strip()
+        if stripped == "# BEGIN SOLUTION":
+            skipping = True
+            out.append(line[: len(line) - len(line.lstrip())] + "...  # your code here")
+        elif stripped == "# END SOLUTION":
+            skipping = False
+        elif not skipping:
+            m = SOLUTION_LINE.match(line)
+            out.append(f"{m.group(1)} = ...  # your answer" if m else line)
+    if skipping:
+        raise ValueError(f"a BEGIN SOLUTION without its END SOLUTION in:\n{code[:200]}")
+    return "\n".join(out)
 
 
-def build(source: Path) -> nbformat.NotebookNode:
+def instructor(code: str) -> str:
+    """The solution, minus the markers; checks become strict (they raise unless right)."""
+    out = []
+    for line in code.splitlines():
+        if line.strip() in ("# BEGIN SOLUTION", "# END SOLUTION"):
+            continue
+        line = re.sub(r"\s*#\s*SOLUTION\s*$", "", line)
+        m = CHECK_CALL.match(line)
+        out.append(f"{m.group(1)}{m.group(2)}, strict=True)" if m else line)
+    return "\n".join(out)
+
+
+def build(source: Path, variant: str = "student") -> nbformat.NotebookNode:
+    """The notebook of one lesson source, for students (stubs) or instructors (solutions)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    parsed = jupytext.reads(source.read_text(encoding="utf-8"), fmt="py:percent")
+    where = "notebooks" if variant == "student" else "notebooks/solutions"
+    path = f"{where}/{source.stem}.ipynb"
     nb = nbformat.v4.new_notebook(metadata=dict(METADATA))
-    cells = parse(source.read_text(encoding="utf-8"))
-    path = f"notebooks/{source.stem}.ipynb"
-    title, _, rest = cells[0][1].partition("\n")  # the first cell is markdown, starting with the title
-    cells[0] = ("markdown", f"{title}\n\n{colab_badge(path)} {binder_badge(path)}\n{rest}")
-    for kind, body in cells:
-        cell = nbformat.v4.new_markdown_cell(body) if kind == "markdown" else nbformat.v4.new_code_cell(body)
-        cell.pop("id", None)  # ids change on every build; leave them out (nbformat 4.4)
-        nb.cells.append(cell)
+    for i, cell in enumerate(parsed.cells):
+        body = cell.source
+        if cell.cell_type == "markdown":
+            if i == 0:  # the title, then the badges
+                title, _, rest = body.partition("\n")
+                note = "" if variant == "student" else "\n\n*Instructor version: the exercises are solved.*"
+                body = f"{title}\n\n{colab_badge(path)} {binder_badge(path)}{note}\n{rest}"
+            new = nbformat.v4.new_markdown_cell(body)
+        else:
+            if cell.metadata.get("title") == "install" or "install" in cell.metadata.get("tags", []):
+                body = INSTALL_CELL
+            new = nbformat.v4.new_code_cell(student(body) if variant == "student" else instructor(body))
+        new.pop("id", None)  # ids change on every build; leave them out (nbformat 4.4)
+        nb.cells.append(new)
     nb.nbformat_minor = 4
     return nb
+
+
+def target(name: str, variant: str) -> Path:
+    return (NOTEBOOKS if variant == "student" else SOLUTIONS) / f"{name}.ipynb"
 
 
 def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -92,12 +120,15 @@ def main(argv: list[str]) -> int:
         return 2
     if argv[0] == "build":
         names = argv[1:] or [p.stem for p in sorted(SOURCES.glob("[0-9]*.py"))]
+        SOLUTIONS.mkdir(exist_ok=True)
         for name in names:
-            out = NOTEBOOKS / f"{Path(name).stem}.ipynb"
-            nbformat.write(build(SOURCES / f"{Path(name).stem}.py"), out)
-            print(f"wrote {out.relative_to(ROOT)}")
+            for variant in VARIANTS:
+                out = target(Path(name).stem, variant)
+                nbformat.write(build(SOURCES / f"{Path(name).stem}.py", variant), out)
+                print(f"wrote {out.relative_to(ROOT)}")
     else:
-        for path in argv[1:] or sorted(NOTEBOOKS.glob("*.ipynb")):
+        paths = argv[1:] or sorted(NOTEBOOKS.glob("*.ipynb")) + sorted(SOLUTIONS.glob("*.ipynb"))
+        for path in paths:
             nb = nbformat.read(path, as_version=4)
             nbformat.write(strip(nb), path)
             print(f"stripped {path}")

@@ -1,0 +1,154 @@
+"""Exercises with feedback: every lesson ends with a few, and this package checks the answers.
+
+    from gamlab import exercises
+    exercises.check("1.2", causal_mask)      # what is right, or what is wrong and where
+    exercises.hint("1.2")                    # one more hint each time it is called
+
+A check never raises in a student notebook: an unanswered exercise (`...`, `None`, a function
+that returns nothing or raises NotImplementedError) says "not answered yet", and a wrong answer
+says what is wrong in it ("your mask lets position 3 see position 4"). The instructor notebook,
+built from the same lesson source with the solutions in, calls `check(..., strict=True)`, which
+raises on anything but a right answer, so running it proves every exercise solvable.
+
+Each lesson's checks live in their own module (`lesson01.py`, ...); a check is a function
+answer -> None (right) or a sentence saying what is wrong, registered with `@exercise`.
+
+Used in every lesson's "Exercises" section (notebooks/01_local_path.ipynb onwards).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import GamlabError
+
+LESSONS = ("lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07")
+
+
+class NotAnswered(Exception):
+    """Raised inside a check when the answer is still the notebook's stub."""
+
+
+@dataclass
+class Exercise:
+    key: str  # "1.2": lesson 1, exercise 2
+    title: str
+    check: Callable[[object], str | None]  # answer -> None when right, else what is wrong
+    hints: tuple[str, ...] = ()
+    shown_hints: int = field(default=0, compare=False)
+
+
+REGISTRY: dict[str, Exercise] = {}
+
+
+def exercise(key: str, title: str, hints: tuple[str, ...] = ()):
+    """Register a check: @exercise("1.2", "A causal mask", hints=(...)) above def check(answer)."""
+    def register(fn: Callable[[object], str | None]) -> Callable[[object], str | None]:
+        REGISTRY[key] = Exercise(key, title, fn, tuple(hints))
+        return fn
+    return register
+
+
+def _load_all() -> None:
+    for name in LESSONS:  # importing a lesson's module registers its checks
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+
+
+def get(key: str) -> Exercise:
+    """The exercise named `key` ("1.2"); GamlabError listing the keys if there is none."""
+    if key not in REGISTRY:
+        _load_all()
+    if key not in REGISTRY:
+        raise GamlabError(f"there is no exercise {key!r}; exercises are {', '.join(sorted(REGISTRY))}.")
+    return REGISTRY[key]
+
+
+@dataclass
+class Feedback:
+    """What a check found: shown in a notebook as one coloured line; true when the answer is right."""
+
+    key: str
+    title: str
+    status: str  # "right", "wrong" or "unanswered"
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.status == "right"
+
+    def __str__(self) -> str:
+        mark = {"right": "✓", "wrong": "✗", "unanswered": "…"}[self.status]
+        return f"{mark} Exercise {self.key} ({self.title}): {self.message}"
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        colour = {"right": "#009E73", "wrong": "#D55E00", "unanswered": "#555555"}[self.status]
+        return f'<div style="color:{colour};font-weight:bold">{html.escape(str(self))}</div>'
+
+
+def unanswered(answer) -> bool:
+    """True for the stubs a student notebook starts with: ..., None."""
+    return answer is None or answer is Ellipsis
+
+
+def check(key: str, answer, *, strict: bool = False) -> Feedback:
+    """Check `answer` to exercise `key`; returns Feedback (true when right), never raises unless strict.
+
+    strict=True (the instructor notebooks, the tests) raises AssertionError with the feedback
+    when the answer is not right.
+    """
+    ex = get(key)
+    try:
+        if unanswered(answer):
+            raise NotAnswered
+        problem = ex.check(answer)
+    except (NotAnswered, NotImplementedError):
+        fb = Feedback(key, ex.title, "unanswered", f"not answered yet; exercises.hint({key!r}) gives a hint.")
+    except Exception as exc:  # the student's code raised: say what, where it matters
+        fb = Feedback(key, ex.title, "wrong", f"your answer raised {type(exc).__name__}: {exc}")
+    else:
+        fb = (Feedback(key, ex.title, "right", "right.") if problem is None else
+              Feedback(key, ex.title, "wrong", problem))
+    if strict and not fb:
+        raise AssertionError(str(fb))
+    return fb
+
+
+class Hint(str):
+    """A hint: printed when it is given, so that it shows wherever the call stands in a cell."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _ipython_display_(self) -> None:  # already printed: a notebook shows it once, not twice
+        pass
+
+
+def hint(key: str) -> Hint:
+    """Print (and return) the next hint for exercise `key`; the last one again once all were shown."""
+    ex = get(key)
+    if not ex.hints:
+        text = Hint(f"Exercise {key} has no hints; reread the section above it.")
+    else:
+        i = min(ex.shown_hints, len(ex.hints) - 1)
+        ex.shown_hints += 1
+        text = Hint(f"Hint {i + 1} of {len(ex.hints)} for exercise {key}: {ex.hints[i]}")
+    print(text)
+    return text
+
+
+def call(fn, *args, **kwargs):
+    """Call a student's function; NotAnswered when it is still the stub (returns None or ...)."""
+    if not callable(fn):
+        raise GamlabError(f"expected a function, got {type(fn).__name__}")
+    out = fn(*args, **kwargs)
+    if out is None or out is Ellipsis:
+        raise NotAnswered
+    return out
