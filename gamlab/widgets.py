@@ -12,15 +12,23 @@ number; this module only wires them together):
   text. They render wherever plotly renders, e.g. Colab, which ships ipywidgets 7 and does
   not display FigureWidget.
 
+A saved notebook keeps no widget state (lessons are committed and pre-run without it), so a
+widget alone would leave only a line of text there. Every widget-path view therefore also
+carries a static copy of its figures as `text/html` (plotly.js from its CDN): JupyterLab draws
+the live widget (its widget renderer outranks HTML), while nbviewer and nbconvert, which skip
+a widget view whose state was not saved, draw the copy (`LiveView`).
+
 `explore(..., mode="auto")` takes the widget path when ipywidgets >= 8 and anywidget (which
 plotly 6+ FigureWidget needs) import and the kernel is not Colab's; the environment variable
 GAMLAB_WIDGETS=static|widget forces a path.
 
-Taught in notebooks/06_inside_gam.ipynb.
+Used in notebooks/05_showdown.ipynb (LiveLoss), 06_inside_gam.ipynb (explore) and
+07_beyond_the_paper.ipynb (pick_mode, LiveView).
 """
 
 from __future__ import annotations
 
+import html
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -29,7 +37,7 @@ import torch
 
 from . import plots
 from .errors import GamlabError
-from .probes import GAMInternals, SlotTable, gam_blocks, probe, slot_table
+from .probes import GAMInternals, SlotTable, can_probe, gam_blocks, probe, probeable_models, slot_table
 
 MODES = ("auto", "widget", "static")
 
@@ -81,14 +89,31 @@ class _Inside:
 
     def __init__(self, model, tokenizer, texts: Sequence[str], corpus: Iterable[torch.Tensor] | None,
                  k: int, top: int):
+        texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             raise GamlabError("give at least one example text to explore.")
-        self.model, self.tokenizer, self.texts, self.k, self.top = model, tokenizer, list(texts), k, top
+        for name, value in (("k", k), ("top", top)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise GamlabError(f"{name} must be a whole number >= 1, got {value!r}.")
+        if not can_probe(model):  # capability, not the name: the blocks say what they record
+            name = getattr(model, "name", "") or type(model).__name__
+            raise GamlabError(f"model {name!r} has no GAM blocks the explorer can read (it draws the gates and "
+                              f"memory slots of GAM and its ablations); explore one of {', '.join(probeable_models())}.")
+        self.model, self.tokenizer, self.texts, self.k, self.top = model, tokenizer, texts, k, top
         self.n_layer = len(gam_blocks(model))
         self.n_slots = model.config.n_slots
         # Corpus for "which tokens read this slot": the given batches, else the example texts.
         self.corpus = list(corpus) if corpus is not None else [torch.tensor(self.ids(t)) for t in self.texts]
         self._tables: dict[int, SlotTable] = {}
+
+    def views(self, internals: GAMInternals) -> list[str]:
+        """The views this model has: gate views need gates, slot views need the memory (an
+        ablation without a path simply has fewer figures); contributions always exist."""
+        gates = internals.gate_local is not None or internals.gate_global is not None
+        memory = internals.weights is not None
+        return [name for name, has in (("gates", gates), ("channels", gates), ("top_slots", memory),
+                                       ("retrieval", memory), ("contributions", True), ("slot_tokens", memory))
+                if has]
 
     def ids(self, text: str) -> list[int]:
         ids = encode(self.tokenizer, text)[: self.model.config.block_size]
@@ -126,6 +151,45 @@ def refresh_figure(widget, fig) -> None:
         widget.layout.update(fig.layout.to_plotly_json())
 
 
+# A widget view that names no model: JupyterLab hides it (as it hides a closed widget), and
+# nbconvert/nbviewer skip it as a view without saved state, falling back to the bundle's HTML.
+NO_WIDGET = {"version_major": 2, "version_minor": 0, "model_id": ""}
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def static_html(figures, caption: str = "") -> str:
+    """plotly figures as HTML that draws without a kernel (nbviewer, nbconvert), plus a caption.
+
+    plotly.js comes from its CDN once, ahead of the first figure (the page runs scripts in order).
+    """
+    import plotly.io as pio
+
+    parts = [pio.to_html(fig, full_html=False, include_plotlyjs="cdn" if i == 0 else False)
+             for i, fig in enumerate(figures)]
+    if caption:
+        parts.append(f"<pre>{html.escape(caption)}</pre>")
+    return "\n".join(parts)
+
+
+class LiveView:
+    """An ipywidgets view that leaves its figures in a notebook saved without widget state.
+
+    Displayed, it is one output whose MIME bundle holds the widget view (drawn live by JupyterLab
+    and Notebook 7), `text/html` with `figures` as they are at display time (drawn by nbviewer,
+    nbconvert and any viewer without the widget's state) and `text` as `text/plain`.
+    figures: plotly figures or FigureWidgets (one, or a list). Used by the explorer of
+    notebooks/06_inside_gam.ipynb and the sequence slider of 07_beyond_the_paper.ipynb.
+    """
+
+    def __init__(self, widget, figures, text: str):
+        self.widget, self.text = widget, text
+        self.figures = list(figures) if isinstance(figures, (list, tuple)) else [figures]
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {**self.widget._repr_mimebundle_(), "text/html": static_html(self.figures, self.text),
+                "text/plain": self.text}
+
+
 def _mean(g: torch.Tensor | None) -> torch.Tensor | None:
     return None if g is None else g.mean(-1)  # (L, T, C) -> (L, T)
 
@@ -145,6 +209,7 @@ class WidgetExplorer(_Inside):
         import plotly.graph_objects as go
 
         self.internals, self.tokens = self.run(self.texts[0])
+        self.shown = self.views(self.internals)
         self.examples = W.Dropdown(options=self.texts, value=self.texts[0], description="example",
                                    layout=W.Layout(width="95%"))
         self.text = W.Text(value=self.texts[0], continuous_update=False, description="text",
@@ -152,14 +217,16 @@ class WidgetExplorer(_Inside):
         self.layer = W.IntSlider(value=0, min=0, max=self.n_layer - 1, description="layer",
                                  continuous_update=False)
         self.token = W.Dropdown(options=self._token_options(), value=0, description="token")
-        self.slot = W.BoundedIntText(value=self.busiest_slots(0, 1)[0], min=0, max=self.n_slots - 1,
-                                     description="slot")
+        memory = "slot_tokens" in self.shown
+        self.slot = W.BoundedIntText(value=self.busiest_slots(0, 1)[0] if memory else 0, min=0,
+                                     max=self.n_slots - 1, description="slot")
         self.status = W.HTML()
         self._new_text = False  # set while _on_text resets the token dropdown
 
         l, t, s = 0, 0, self.slot.value
         self.figures = {name: go.FigureWidget(fig) for name, fig in self._build(l, t, s).items()}
-        for name in ("channels", "top_slots"):  # side by side; builders leave width unset, so it stays
+        side = [name for name in ("channels", "top_slots") if name in self.figures]
+        for name in side if len(side) == 2 else ():  # side by side; builders leave width unset, so it stays
             self.figures[name].layout.width = 450
         self._say()
 
@@ -170,16 +237,24 @@ class WidgetExplorer(_Inside):
         self.slot.observe(self._on_slot, names="value")
 
         f = self.figures
+        controls = [self.layer] + ([self.token] if side else []) + ([self.slot] if memory else [])
+        figures = ([f["gates"]] if "gates" in f else []) + ([W.HBox([f[name] for name in side])] if side else []) \
+            + [f[name] for name in ("retrieval", "contributions", "slot_tokens") if name in f]
         self.box = W.VBox([
             W.HTML("<b>Inside GAM</b>: choose or type a text; the figures follow the controls."),
-            self.examples, self.text, W.HBox([self.layer, self.token, self.slot]), self.status,
-            f["gates"], W.HBox([f["channels"], f["top_slots"]]), f["retrieval"], f["contributions"],
-            f["slot_tokens"],
+            self.examples, self.text, W.HBox(controls), self.status, *figures,
         ])
 
     def _ipython_display_(self):
         from IPython.display import display
-        display(self.box)
+        display(self.live_view())
+
+    def live_view(self) -> LiveView:
+        """The controls and figures as displayed, with a static copy of the figures as they are now."""
+        token = self.tokens[self.token.value] if self.token.value is not None else ""
+        text = (f"Inside GAM: {len(self.figures)} views of {self.text.value[:60]!r} at layer {self.layer.value}, "
+                f"token {token!r}; run the notebook for the live controls.")
+        return LiveView(self.box, list(self.figures.values()), text)
 
     def _token_options(self) -> list[tuple[str, int]]:
         return [(f"{i}: {label}", i) for i, label in enumerate(plots.token_labels(self.tokens))]
@@ -197,7 +272,7 @@ class WidgetExplorer(_Inside):
                                                          tok, layer),
             "slot_tokens": lambda: plots.slot_tokens_bar(*self.slot_tokens(layer, slot), slot, layer),
         }
-        return {name: views[name]() for name in (which or views)}
+        return {name: views[name]() for name in (which or views) if name in self.shown}
 
     def _show(self, *which: str) -> None:
         for name, fig in self._build(self.layer.value, self.token.value, self.slot.value, which).items():
@@ -244,17 +319,24 @@ class StaticExplorer(_Inside):
                  n_slots_shown: int = 12):
         super().__init__(model, tokenizer, texts, corpus, k, top)
         i, tok = self.internals, self.tokens = self.run(self.texts[0])
+        self.shown = self.views(i)
         layer = self.n_layer - 1 if slot_layer is None else slot_layer
-        tables = {s: list(zip(*self.slot_tokens(layer, s))) for s in self.busiest_slots(layer, n_slots_shown)}
-        self.figures = {
-            "gates": plots.gate_heatmap(_mean(i.gate_local), _mean(i.gate_global), tok),
-            "channels": plots.gate_channels_explorer(i, tok),
-            "top_slots": plots.top_slots_explorer(i, tok, k),
-            "retrieval": plots.retrieval_explorer(i, tok),
-            "contributions": plots.contributions_explorer(i, tok),
-            "slot_tokens": plots.slot_tokens_explorer({s: [(t, float(w)) for t, w in v] for s, v in tables.items()},
-                                                      layer),
+        if not 0 <= layer < self.n_layer:
+            raise GamlabError(f"slot_layer {layer} does not exist; this model has GAM layers 0..{self.n_layer - 1}.")
+
+        def slot_tokens():
+            tables = {s: list(zip(*self.slot_tokens(layer, s))) for s in self.busiest_slots(layer, n_slots_shown)}
+            return plots.slot_tokens_explorer({s: [(t, float(w)) for t, w in v] for s, v in tables.items()}, layer)
+
+        views = {
+            "gates": lambda: plots.gate_heatmap(_mean(i.gate_local), _mean(i.gate_global), tok),
+            "channels": lambda: plots.gate_channels_explorer(i, tok),
+            "top_slots": lambda: plots.top_slots_explorer(i, tok, k),
+            "retrieval": lambda: plots.retrieval_explorer(i, tok),
+            "contributions": lambda: plots.contributions_explorer(i, tok),
+            "slot_tokens": slot_tokens,
         }
+        self.figures = {name: views[name]() for name in self.shown}  # only the views this model has
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -267,8 +349,16 @@ def explore(model, tokenizer, texts: Sequence[str], corpus: Iterable[torch.Tenso
     """Explore a GAM model's gates and memory on `texts` (the first is shown first).
 
     corpus: batches of token ids, (B, T) each, for "which tokens read this slot" (default:
-    the texts themselves). k: slots shown per token; top: tokens shown per slot.
-    mode: "auto" | "widget" | "static" (see the module docstring). Display the result.
+    the texts themselves). k: slots shown per token; top: tokens shown per slot (both >= 1).
+    mode: "auto" | "widget" | "static" (see the module docstring). Display the result; on the
+    widget path its output also carries the figures as static HTML for a saved notebook.
+
+    Every GAM variant can be explored; an ablation gets the views it has (gam-sum: no gate
+    views; gam-local: no slot views; `.figures` names them). Raises GamlabError for a model
+    whose blocks record neither (a Transformer, Mamba, gam-fw; the message lists the models
+    that can be explored), a bad mode, no texts, or a text that tokenizes to nothing.
+
+    Used in notebooks/06_inside_gam.ipynb.
     """
     chosen = pick_mode(mode)
     cls = WidgetExplorer if chosen == "widget" else StaticExplorer
@@ -278,9 +368,14 @@ def explore(model, tokenizer, texts: Sequence[str], corpus: Iterable[torch.Tenso
 class LiveLoss:
     """Loss curves that redraw at each evaluation of a training run (notebooks/05_showdown.ipynb).
 
-    Widget path: a FigureWidget updated in place. Static path: a plain plotly figure sent
-    again through an IPython display handle. Pass `update` as the trainer's callback:
+    Widget path: a FigureWidget updated in place, followed by a second output that JupyterLab
+    hides and a saved notebook shows: the static chart as last drawn (see `_saved_copy`).
+    Static path (Colab, GAMLAB_WIDGETS=static): one output holding the figure's MIME bundle,
+    replaced at each evaluation through its display id. Either way the output carries a line of
+    text, so a saved notebook shows the last losses even where no chart renders.
+    Pass `update` as the trainer's callback:
     `Trainer(..., on_eval=lambda history: live.update("gam", history))`.
+    Raises GamlabError for a model name it was not made for.
     """
 
     def __init__(self, names: Sequence[str], unigram: float | None = None, title: str = "Loss during training",
@@ -292,17 +387,51 @@ class LiveLoss:
         if self.mode == "widget":
             import plotly.graph_objects as go
             self.figure = go.FigureWidget(self.figure)
-        self._handle = None
+        self._handle = None  # IPython's DisplayHandle once shown (the chart, or its saved copy)
 
     def _build(self):
         return plots.loss_curves(self.histories, self.unigram, self.title)
 
+    def summary(self) -> str:
+        """One line per model with its latest losses: the text a saved notebook keeps."""
+        lines = [f"{self.title}:"]
+        for name, history in self.histories.items():
+            last = history[-1] if history else None
+            lines.append(f"  {name}: " + (f"validation {last['val_loss']:.3f}, training {last['train_loss']:.3f} "
+                                          f"at step {last['step']}" if last else "no evaluation yet"))
+        return "\n".join(lines)
+
+    def _bundle(self) -> dict:
+        """The static figure as the MIME bundle plotly's renderer would send, plus the summary text.
+
+        plotly's own display path (fig._ipython_display_ -> pio.show) publishes without the
+        display id, so each update would add a new output; sending the bundle ourselves keeps it.
+        """
+        import plotly.io as pio
+
+        bundle = pio.renderers._build_mime_bundle(self.figure.to_dict())  # what pio.show publishes
+        return {**bundle, "text/plain": self.summary()}
+
+    def _saved_copy(self) -> dict:
+        """Widget path: the chart as last drawn, for a notebook saved without widget state.
+
+        Its widget view names no model, so JupyterLab hides the output while the live chart
+        above it runs, and nbconvert/nbviewer, skipping that view, draw the HTML. Updating it
+        at each evaluation leaves the live FigureWidget alone (no redraw, no flicker).
+        """
+        return {WIDGET_VIEW: NO_WIDGET, "text/html": static_html([self.figure], self.summary()),
+                "text/plain": self.summary()}
+
     def _ipython_display_(self):
-        from IPython.display import display
+        from IPython import get_ipython
+        from IPython.display import DisplayHandle, display
         if self.mode == "widget":
-            display(self.figure)
+            display({**self.figure._repr_mimebundle_(), "text/plain": self.summary()}, raw=True)
+            if get_ipython() is not None:  # a kernel, hence a notebook that may be saved
+                self._handle = DisplayHandle()
+                self._handle.display(self._saved_copy(), raw=True)
         else:
-            self._handle = display(self.figure, display_id=True)
+            self._handle = display(self._bundle(), raw=True, display_id=True)
 
     def update(self, name: str, history: list[dict]) -> None:
         """Show `history` (the trainer's list of evaluation records) as model `name`'s curves."""
@@ -312,7 +441,9 @@ class LiveLoss:
         fig = self._build()
         if self.mode == "widget":
             refresh_figure(self.figure, fig)
+            if self._handle is not None:
+                self._handle.update(self._saved_copy(), raw=True)
         else:
             self.figure = fig
             if self._handle is not None:
-                self._handle.update(fig)
+                self._handle.update(self._bundle(), raw=True)

@@ -11,6 +11,13 @@ In this lesson we **measure** that on the machine you are running now: the time 
 can be measured, the memory) of one forward + backward pass through one attention block and one
 GAM block, over a range of sequence lengths. Then a map of the lessons that take GAM apart.
 
+**You will:** count the work of an attention block and a GAM block per token; find the length
+below which attention is the cheaper of the two; measure how time and memory grow with `T` and
+read the growth off a log-log plot.
+**Time:** about 20 minutes (the measurements take one to a few minutes on a laptop CPU).
+**Paper:** the abstract and introduction (why O(N)); Table 2 (one block's time and memory from
+`T = 256` to `8192`).
+
 Shapes: `B` batch, `T` tokens (sequence length), `C` channels, `S` memory slots, `H` heads.
 """
 
@@ -22,6 +29,7 @@ import math
 import gamlab
 from gamlab import plots
 from gamlab.bench import flops, measure_block
+from gamlab.runtime import available_memory
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
@@ -31,20 +39,36 @@ gamlab.seed_everything(0)
 """
 ## 1. Counting first
 
-Before timing anything, count. Per token, a GAM block does a fixed amount of work: a gate
-projection, a feed-forward network, scores against `S` slots and a read-out, and a convolution
-of width `k`. None of it depends on `T`. An attention block does the same projections, plus
-scores against all `T` earlier tokens. `gamlab.bench.flops` counts the floating-point
-operations of one forward + backward pass (width `C = 128`, `S = 512`, batch 8).
+Before timing anything, count. A matrix product `(m, n) @ (n, p)` costs `2mnp` operations. Per
+token, forward, a GAM block does a fixed amount of work: the gate projection `C → 2C` (`4C²`),
+the feed-forward network `C → 4C → C` (`16C²`), scores against `S` slots and the read-out
+(`2SC` each) and a convolution of width `k` (`2kC`):
+
+$$\text{GAM: } 20C^2 + 4SC + 2kC \qquad\qquad \text{attention: } 24C^2 + 4TC$$
+
+None of GAM's work depends on `T`. An attention block projects *more* than GAM: queries, keys,
+values and the output (`8C²`) plus the same FFN make `24C²`; then every token scores against all
+`T` earlier tokens and reads their values (`4TC`). So attention is the cheaper block while
+`4TC < 4SC − 4C²`, that is below about **`T = S − C`**, and GAM is cheaper above it.
+
+`gamlab.bench.flops` counts one forward + backward pass (three times the forward) for one
+sequence, at width `C = 128` with `S = 512` slots as in the measurements below. Both counts grow
+with the batch size in the same proportion, so the ratio does not depend on it.
 """
 
 # %%
+C_count, S_count = 128, 512
+print(f"one sequence (batch 1), forward + backward, C = {C_count}, S = {S_count}")
 print(f"{'T':>6}{'GAM GFLOP':>12}{'attention GFLOP':>17}{'attention / GAM':>17}")
 for T in (256, 1024, 4096, 16384):
-    f_gam, f_att = flops("gam", T) / 1e9, flops("transformer-naive", T) / 1e9
-    print(f"{T:>6}{f_gam:>12.1f}{f_att:>17.1f}{f_att / f_gam:>17.2f}")
-assert flops("gam", 2048) == 2 * flops("gam", 1024)                      # linear: twice the tokens, twice the work
-assert flops("transformer-naive", 2048) > 2 * flops("transformer-naive", 1024)  # attention grows faster
+    f_gam, f_att = flops("gam", T, batch=1) / 1e9, flops("transformer-naive", T, batch=1) / 1e9
+    print(f"{T:>6}{f_gam:>12.2f}{f_att:>17.2f}{f_att / f_gam:>17.2f}")
+crossover = S_count - C_count                                            # 4TC = 4SC - 4C^2
+print(f"attention is cheaper below T ≈ S - C = {crossover}, GAM above")
+# Checks of the count itself (they hold by the formula; the measurements below are the test):
+assert flops("transformer-naive", crossover - 8, batch=1) < flops("gam", crossover - 8, batch=1)
+assert flops("transformer-naive", crossover + 8, batch=1) > flops("gam", crossover + 8, batch=1)
+assert flops("gam", 2048, batch=1) == 2 * flops("gam", 1024, batch=1)   # linear: twice the tokens, twice the work
 
 # %% [markdown]
 """
@@ -72,9 +96,25 @@ elif device.type == "cuda":
 else:
     lengths, batch, width, slots, measure_memory = [256, 512, 1024, 2048], 4, 128, 512, True
 
+def predicted_mb(name, T):
+    """Memory a run at length T should need, extrapolated from this block's two longest runs so far."""
+    done = [r for r in rows if r["name"] == name and r["peak_mb"]]
+    if len(done) < 2:
+        return 0.0
+    a, b = done[-2], done[-1]
+    p = max(1.0, math.log(b["peak_mb"] / a["peak_mb"]) / math.log(b["seq_len"] / a["seq_len"]))
+    return b["peak_mb"] * (T / b["seq_len"]) ** p  # cost ~ T^p: slope 1 linear, 2 quadratic
+
 rows = []
 for name in ("gam", "transformer", "transformer-naive"):
     for T in lengths:
+        # Skip a run predicted to take more than half of what is free (the machine's memory, or
+        # a container's limit such as Binder's 2 GB): the rest is for this kernel and the fresh
+        # Python process that measures the memory, which the operating system would kill instead.
+        need, free = predicted_mb(name, T), (available_memory(device) or 2**50) / 2**20
+        if measure_memory and need > 0.5 * free:
+            print(f"{name:<18} T={T:<6} needs {need / 1024:.1f} GB, skipped ({free / 1024:.1f} GB free)")
+            continue
         r = measure_block(name, T, batch=batch, d_model=width, n_slots=slots, device=device,
                           repeats=2 if gamlab.fast_mode() or device.type == "cpu" else 3, memory=measure_memory)
         rows.append({"name": name, "seq_len": T, **r})
@@ -86,8 +126,8 @@ assert all(r["oom"] or r["ms"] > 0 for r in rows)
 # %% [markdown]
 """
 Both axes are logarithmic, so a cost that grows like `T^p` is a straight line of slope `p`:
-slope 1 is linear, slope 2 quadratic. At short lengths fixed overheads flatten every curve;
-look at the right-hand end.
+slope 1 is linear, slope 2 quadratic; the grey guides have slope 1 (dashed) and 2 (dotted). At
+short lengths fixed overheads flatten every curve; look at the right-hand end.
 """
 
 # %%
@@ -109,6 +149,17 @@ for name in ("gam", "transformer", "transformer-naive"):
         line += f"   memory ~ T^{slope(name, 'peak_mb'):.2f}"
     print(line)
 
+if not gamlab.fast_mode():  # fast mode's lengths are too short for the trend to show
+    if measure_memory and not math.isnan(slope("transformer-naive", "peak_mb")):
+        # memory is counted, not timed: no other program can disturb it
+        assert slope("gam", "peak_mb") < 1.3, "GAM's memory should grow about linearly"
+        assert slope("transformer-naive", "peak_mb") > 1.6, "the T x T matrix should make memory grow quadratically"
+    time_ok = 0.6 < slope("gam") < 1.4 and slope("transformer-naive") > slope("gam") + 0.3
+    if device.type == "cuda":
+        assert time_ok, "GAM's time should grow about linearly, naive attention's faster"
+    elif not time_ok:  # a busy CPU (another program, a shared machine) adds time at random
+        print("these times look disturbed by other work on this CPU; rerun the measuring cell when it is idle")
+
 # %% [markdown]
 """
 What to expect: GAM's time and memory grow about linearly. The naive Transformer's grow faster
@@ -116,6 +167,21 @@ and, at long enough `T`, run out of memory; the paper's Table 2 reports this fro
 GPU. The fused kernel never stores the `T x T` matrix, so its memory stays linear, but its work
 still grows quadratically. On a small CPU run in fast mode the lengths are too short for the
 trend to show clearly: run this notebook without fast mode, or on a GPU, to see it.
+
+Where do the two lines cross? The count says near `T = S − C`: below it attention's `4TC` is
+smaller than GAM's `4SC` of slot work. Measured times cross somewhere else, because a matmul,
+a softmax and a convolution do not run at the same speed per operation on every machine.
+
+**Think!** The fused kernel (`transformer`) never stores the `T x T` matrix. Why does its
+*time* still grow faster than linearly, while its *memory* does not?
+
+<details><summary>Answer</summary>
+
+It still computes every score `q_t · k_s` for `s ≤ t`, about `T²/2` dot products of length `C`:
+the work is quadratic. It computes them tile by tile and keeps only a running maximum and sum
+per query (an "online softmax"), so at any moment it holds one tile of scores, not all `T²`.
+Memory grows with `T`, time with `T²`.
+</details>
 
 ## 3. The map
 
@@ -126,12 +192,20 @@ trend to show clearly: run this notebook without fast mode, or on a GPU, to see 
 | [2 The global path](02_global_path.ipynb) | softmax retrieval from a memory bank | equals a weighted sum; moves nothing between tokens |
 | [3 Gating](03_gating.ipynb) | sigmoid gates that fuse the two paths | equals `gamlab.gating.fuse`; the paper's ablations |
 | [4 The GAM block](04_gam_block.ipynb) | the whole block and language model | equals `gamlab.GAMBlock`; the paper's 22.6M / 24.2M / 20.5M |
+| [5 The showdown](05_showdown.ipynb) | training GAM, a Transformer and a Mamba-style model alike | loss curves, speed, a fair comparison |
+| [6 Inside GAM](06_inside_gam.ipynb) | probes of a trained GAM | gate values, retrieval weights, each path's share |
+| [7 Beyond the paper](07_beyond_the_paper.ipynb) | associative recall, effective context, a memory the sequence writes | what GAM cannot recall, and a fix |
 
-Later lessons train GAM against a Transformer and a Mamba-style model, and look inside a trained
-GAM (its gates and memory slots).
+Lessons 0–4 **build** GAM piece by piece (one class); lessons 5–7 **evaluate** it (a second).
 
-**What we saw:** attention's cost grows faster than linearly in the sequence length, GAM's does
-not, measured here on this device.
+**What we saw:** per token, attention projects more than GAM (`24C²` against `20C²`) but GAM
+pays `4SC` for its slots, so attention is cheaper below about `T = S − C` and GAM above; measured
+here, attention's cost grows faster than linearly in the sequence length and GAM's does not.
+
+**Further reading:** Vaswani et al., *Attention Is All You Need* (2017), the block we compare
+against; Dao et al., *FlashAttention* (2022), the tiled kernel behind `transformer`; Katharopoulos
+et al., *Transformers are RNNs* (2020), linear attention; Gu & Dao, *Mamba* (2023), a linear-time
+recurrent alternative, the paper's second baseline.
 
 **Next:** [Lesson 1](01_local_path.ipynb), the local path: GAM's causal convolution, built by hand.
 """

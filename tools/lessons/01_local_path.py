@@ -7,6 +7,12 @@ over time. In this lesson we build it from plain tensor operations, check that i
 at the future, measure how far back a stack of them can see, and confirm that
 `gamlab.CausalConv1d` is the same piece.
 
+**You will:** build a causal depthwise convolution from shifts and adds; check it against
+`conv1d` and prove it never sees the future; measure how far back a stack of `L` layers reaches.
+**Time:** about 25 minutes.
+**Paper:** the local context pathway (a causal depthwise 1D convolution, kernel `k = 3`), the
+left branch of the block in the paper's Figure 1.
+
 Shapes: `B` batch, `T` tokens, `C` channels, `k` kernel size, `L` layers.
 """
 
@@ -61,6 +67,17 @@ print("x", tuple(x.shape), "-> y", tuple(y.shape))
 PyTorch's `F.conv1d` wants channels first, `(B, C, T)`. *Depthwise* means `groups=C`: each
 channel is convolved with its own kernel of shape `(1, k)`, so the weight is `(C, 1, k)`.
 Padding `k-1` zeros on the **left only** keeps length `T` and makes it causal.
+
+**Think!** A full convolution would let every output channel read every input channel. Why is
+a *depthwise* one enough here: where else in the block do channels mix?
+
+<details><summary>Answer</summary>
+
+Everywhere else. The gate `Linear(C, 2C)` and the FFN (`C → 4C → C`) mix channels at every
+token, and so do the memory's scores `h · M[s]` (a sum over channels). What only the
+convolution can do is move information **between tokens**, so it does just that, with `C·k`
+weights instead of a full convolution's `C²·k` (1,536 against 786,432 at the paper's `C = 512`).
+</details>
 """
 
 # %%
@@ -140,14 +157,15 @@ print("paper setting (L=6, k=3):", gamlab.receptive_field(6, 3), "tokens")
 
 # %% [markdown]
 """
-Move the slider to change the kernel size `k`; each row is a depth `L` (1 at the top). Blue
-cells are the inputs that can reach output `t` (dotted line); the red marks are where the formula
-says the window starts. Hover for the path counts.
+Move the slider to change the kernel size `k` (it starts at the paper's `k = 3`); each row is a
+depth `L` (1 at the top). Blue cells are the inputs that can reach output `t` (dotted line);
+the colour is the number of paths, as a share of the row's largest; the vermillion marks are
+where the formula says the window starts. Hover for the values.
 """
 
 # %%
 first_seen = {kk: [T_view - gamlab.receptive_field(d, kk) for d in range(1, max_depth + 1)] for kk in kernel_sizes}
-fig = plots.receptive_field_explorer(reach, target=T_view - 1, bounds=first_seen)
+fig = plots.receptive_field_explorer(reach, target=T_view - 1, bounds=first_seen, start=3)
 fig
 
 # %% [markdown]
@@ -156,9 +174,9 @@ fig
 
 `gamlab.CausalConv1d(C, k)` keeps the parameters of an `nn.Conv1d` with `groups=C` (weight
 `(C, 1, k)`, bias `(C,)`). On CPU it computes exactly our shift-and-add, with a hand-written
-backward (about twice as fast as `conv1d` in the block's `(B, T, C)` layout); on a GPU it calls
-`conv1d` with the same left padding. Feed it the same input, and feed its weights to our
-hand-built function: the outputs must agree.
+backward, because `conv1d` wants channels first and the transposes and padded copies cost time
+in the block's `(B, T, C)` layout; on a GPU it calls `conv1d` with the same left padding. Feed
+it the same input, and feed its weights to our hand-built function: the outputs must agree.
 """
 
 # %%
@@ -172,9 +190,109 @@ print("parameters:", sum(p.numel() for p in conv.parameters()), "= C*k + C =", C
 
 # %% [markdown]
 """
+How much faster is the shift-and-add form? It depends on the CPU (its vector units, its
+`conv1d` kernels), so measure it here: forward + backward, best of a few repeats.
+"""
+
+# %%
+import time
+
+def best_ms(fn, x, repeats):
+    """Best time of fn(x).sum().backward() over `repeats` runs, in ms (other programs only add time)."""
+    times = []
+    for _ in range(repeats + 1):                             # the first run warms up
+        t0 = time.perf_counter()
+        fn(x).sum().backward()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * min(times[1:])
+
+Bt, Tt, Ct = (2, 128, 64) if gamlab.fast_mode() else (8, 1024, 128)   # the block's sizes at C = 128
+xt = torch.randn(Bt, Tt, Ct, requires_grad=True)
+conv_t = gamlab.CausalConv1d(Ct, 3)
+ms_lib = best_ms(conv_t, xt, 3 if gamlab.fast_mode() else 10)
+ms_ref = best_ms(lambda x: causal_conv_conv1d(x, conv_t.weight[:, 0, :], conv_t.bias), xt, 3 if gamlab.fast_mode() else 10)
+print(f"(B, T, C) = {(Bt, Tt, Ct)}: CausalConv1d {ms_lib:.2f} ms, conv1d with transposes {ms_ref:.2f} ms "
+      f"-> {ms_ref / ms_lib:.1f}x on this CPU")
+
+# %% [markdown]
+"""
+## Exercises
+
+Each exercise ends in a check that says what is right, or what is wrong in your answer and
+where. Stuck? `exercises.hint("1.2")` gives one more hint each time you call it.
+
+**1.1 Predict.** How many tokens (the current one included) does a stack of `L = 4` causal
+convolutions with kernel `k = 5` see? Answer before you compute it.
+"""
+
+# %%
+from gamlab import exercises
+
+reach_4_layers_k5 = 17  # SOLUTION
+# exercises.hint("1.1")
+exercises.check("1.1", reach_4_layers_k5)
+
+# %% [markdown]
+"""
+**1.2 Code.** Write the causal convolution once more, one output position at a time: output `t`
+of channel `c` is `b[c] + sum_j w[c, j] * x[:, t-(k-1)+j, c]`, over the taps `j` whose input
+exists. The check measures which inputs each of your outputs sees before it compares numbers.
+"""
+
+# %%
+def causal_conv_loop(x, w, b):
+    """x: (B, T, C), w: (C, k), b: (C,) -> (B, T, C), a loop over output positions t."""
+    # BEGIN SOLUTION
+    T, k = x.size(1), w.size(1)
+    outputs = []
+    for t in range(T):
+        y_t = b.expand(x.size(0), -1)                         # (B, C)
+        for j in range(k):
+            s = t - (k - 1) + j                               # the input tap j reads
+            if s >= 0:
+                y_t = y_t + w[:, j] * x[:, s]
+        outputs.append(y_t)
+    return torch.stack(outputs, dim=1)                        # (B, T, C)
+    # END SOLUTION
+
+# exercises.hint("1.2")
+exercises.check("1.2", causal_conv_loop)
+
+# %% [markdown]
+"""
+**1.3 Code.** WaveNet widens the reach without more layers by *dilating* the taps: with
+dilation `d`, tap `j` looks `(k-1-j)*d` steps back instead of `k-1-j`. Write it in the
+shift-and-add form of section 1. (Then think: how far back do `L` layers see when layer `l` has
+dilation `2**l`?)
+"""
+
+# %%
+def causal_conv_dilated(x, w, b, dilation):
+    """x: (B, T, C), w: (C, k), b: (C,) -> (B, T, C); taps at t, t-d, ..., t-(k-1)d."""
+    # BEGIN SOLUTION
+    T, k = x.size(1), w.size(1)
+    y = b.expand_as(x).clone()
+    for j in range(k):
+        back = (k - 1 - j) * dilation
+        y = y + w[:, j] * F.pad(x, (0, 0, back, 0))[:, :T]
+    return y
+    # END SOLUTION
+
+# exercises.hint("1.3")
+exercises.check("1.3", causal_conv_dilated)
+
+# %% [markdown]
+"""
 **What we saw:** a causal convolution is a few shifted copies of the sequence added together;
 it never sees the future; `L` layers of kernel `k` see only `L(k-1)+1` tokens back (13 in the
-paper's model); `gamlab.CausalConv1d` is exactly this piece.
+paper's model); `gamlab.CausalConv1d` is exactly this piece, and on a CPU its shift-and-add form
+is faster than `conv1d` by a factor you measured above (it varies between CPUs).
+
+**Further reading:** van den Oord et al., *WaveNet* (2016), stacks of causal convolutions (and
+dilations, which widen the reach without more layers); Dauphin et al., *Language Modeling with
+Gated Convolutional Networks* (2017); Wu et al., *Pay Less Attention with Lightweight and Dynamic
+Convolutions* (2019), depthwise convolutions in place of attention; Howard et al., *MobileNets*
+(2017), depthwise convolutions and why they are cheap.
 
 **Next:** [Lesson 2](02_global_path.ipynb), the global path: an associative memory that every token
 reads from.

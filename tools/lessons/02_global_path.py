@@ -9,6 +9,14 @@ retrieval from first principles, see what a temperature does to it, check that
 `gamlab.AssociativeMemory` computes exactly the weighted sum, and then look hard at what this
 path can and cannot do.
 
+**You will:** retrieve a stored pattern from a noisy query with a softmax; see what the
+temperature does; check `gamlab.AssociativeMemory` against the explicit weighted sum; measure
+the scale of the scores and of what GAM reads back at the paper's width; show that this path
+moves nothing between tokens.
+**Time:** about 30 minutes.
+**Paper:** the global context pathway (a memory bank of `S = 512` slots, xavier-uniform, scores
+`h Mᵀ` without `1/√C`, softmax over slots, read-out `w M`), the right branch of Figure 1.
+
 Shapes: `B` batch, `T` tokens, `C` channels, `S` slots, `P` stored patterns. Symbols as in the
 paper: `h` the token's (normalised) state, `M` the bank `(S, C)`, `w` the retrieval weights.
 """
@@ -73,7 +81,7 @@ ws, rs = zip(*(retrieve(q, M, t) for t in temperatures))
 ws, rs = torch.stack(ws), torch.stack(rs)                  # (n_τ, P), (n_τ, C)
 assert cos(rs[0], M[target]) > 0.99                        # cold: the stored pattern itself
 assert (ws[-1].max() - ws[-1].min()) < 0.1                 # hot: nearly uniform weights
-fig = plots.retrieval_temperature(ws, rs, M[target], temperatures, [f"pattern {i}" for i in range(P)])
+fig = plots.retrieval_temperature(ws, rs, M[target], temperatures, [f"pattern {i}" for i in range(P)], query=q)
 fig
 
 # %% [markdown]
@@ -82,7 +90,8 @@ fig
 
 GAM does the same with a **learnable** bank `M` of `S` slots (the paper: `S = 512`, initialised
 xavier-uniform). There is no explicit temperature: the scores are raw dot products `h M^T`
-(the LayerNorm before the block has a learnable gain, which can sharpen or soften them).
+(the LayerNorm before the block has a learnable gain, which can sharpen or soften them, and so
+do the slots' own lengths).
 
 For a whole batch of token states `h` of shape `(B, T, C)`:
 
@@ -126,6 +135,44 @@ print("library retrieval == first-principles retrieval at τ =", tau)
 
 # %% [markdown]
 """
+**Think!** Attention divides its scores by `√C` so that the softmax does not saturate (put all
+its weight on one key). GAM's scores `h Mᵀ` are raw dot products of vectors with `C = 512`
+entries. Why does its softmax not saturate at the start of training?
+
+<details><summary>Answer</summary>
+
+Because of the slots' scale. After LayerNorm every entry of `h` has variance about 1, so
+`|h| ≈ √C ≈ 22.6`. Xavier-uniform draws each entry of `M` with variance `2 / (S + C) = 1/512`,
+so a score `h · M[s]` (a sum of `C` products) has variance about `C · 2/(S + C) = 1`: a spread
+of about 1, the same as attention's scores after dividing by `√C`. Training can then grow
+or shrink the slots: their lengths act as a learned temperature, slot by slot. The next cell
+measures this.
+</details>
+"""
+
+# %%
+C_paper = S_paper = 512
+bank = gamlab.AssociativeMemory(C_paper, S_paper)               # xavier-uniform, as in the paper
+h_paper = torch.nn.LayerNorm(C_paper)(torch.randn(4, 256, C_paper))   # (B, T, C): states after LayerNorm
+with torch.no_grad():
+    scores = h_paper @ bank.slots.T                             # (B, T, S)
+    read, w_paper = bank(h_paper)
+print(f"|h| = {h_paper.norm(dim=-1).mean():.1f} (√C = {C_paper ** 0.5:.1f});  score spread (std) = {scores.std():.2f}")
+print(f"largest weight per token: {w_paper.max(-1).values.mean():.4f} (uniform: 1/S = {1 / S_paper:.4f})")
+print(f"|retrieved| = {read.norm(dim=-1).mean():.3f}  against |h| = {h_paper.norm(dim=-1).mean():.1f}")
+assert 0.8 < scores.std() < 1.2, "xavier slots should give scores with a spread about 1"
+assert read.norm(dim=-1).mean() < 0.01 * h_paper.norm(dim=-1).mean()
+
+# %% [markdown]
+"""
+So at the start, each token reads back a broad average of 512 random slots (no weight much above
+0.03): a vector of length about 0.08, against about 22.6 for `h`. Random slots point every way
+and mostly cancel. The global path starts almost silent; training has to grow it. Keep these two numbers in mind
+for Lesson 6, which measures how much each path contributes in a trained GAM.
+"""
+
+# %% [markdown]
+"""
 ## 4. What this path cannot do
 
 Look at the formula again: token `t`'s weights depend on `h_t` and on `M`, and on nothing else.
@@ -164,9 +211,87 @@ sequence. The memory is a learned, content-addressed lookup applied to each toke
 closer in spirit to a second feed-forward layer than to attention. That is where GAM's linear
 cost comes from, and it is also its limit.
 
+**Think!** Write the global path as a feed-forward layer: what are its weights, and what is its
+activation function?
+
+<details><summary>Answer</summary>
+
+`global = softmax(h Mᵀ) M` is a two-layer network without biases: a first linear layer with
+weight `M` (`C → S`, one hidden unit per slot), the softmax as the activation (over all `S`
+hidden units together, not one by one like GELU), and a second linear layer with weight `Mᵀ`
+(`S → C`), tied to the first. Like an FFN it acts on each token on its own: that is why it
+mixes no tokens.
+</details>
+"""
+
+# %% [markdown]
+"""
+## Exercises
+
+Each exercise ends in a check that says what is right, or what is wrong in your answer and
+where. Stuck? Uncomment the `exercises.hint(...)` line under the check: each run of the cell
+gives one more hint.
+
+**2.1 Predict.** In section 4 you changed token 0 of a sequence of `T = 10` tokens. Change
+token 3 instead. At how many of the 10 positions does the memory's retrieval change, and at how
+many does causal attention's output change? Answer `(memory, attention)` before you run anything.
+"""
+
+# %%
+from gamlab import exercises  # noqa: E402
+
+positions_changed = (1, 7)  # SOLUTION
+exercises.check("2.1", positions_changed)
+# exercises.hint("2.1")
+
+# %% [markdown]
+"""
+**2.2 Code.** GAM's memory has no temperature: its scores are raw dot products `h Mᵀ`. Yet the
+answer to the Think! of section 3 says the slots' lengths act as one. Make retrieval sharper
+(or softer) without a temperature: write `bank_for_temperature(M, tau)`, a new bank `(S, C)`
+whose plain retrieval `softmax(h M'ᵀ)`, what `gamlab.AssociativeMemory` computes, gives the
+weights of temperature `τ`, `softmax(h Mᵀ / τ)`, for every query `h`. The check loads your bank
+into an `AssociativeMemory` and compares its weights with temperature `τ`'s for a few `τ`.
+(What the memory reads back, `w M'`, changes length too; the weights are what we ask about.)
+"""
+
+# %%
+def bank_for_temperature(M, tau):
+    """M: (S, C) slots, tau > 0 -> (S, C) new slots whose raw retrieval runs at temperature tau."""
+    # BEGIN SOLUTION
+    return M / tau  # h · (M[s] / τ) = (h · M[s]) / τ: every score divided by τ
+    # END SOLUTION
+
+
+exercises.check("2.2", bank_for_temperature)
+# exercises.hint("2.2")
+
+# %% [markdown]
+"""
+**2.3 Explore.** Move the slider of section 2's figure from cold to hot and watch the bar of
+pattern 2, the pattern the query came from. What is the warmest temperature on the slider at
+which pattern 2 still gets more than half of the weight? Read it off the figure. The check
+recomputes the weights with `gamlab.AssociativeMemory` from the lesson's `q` and `M`, so pass
+them along with your answer.
+"""
+
+# %%
+warmest_tau = max(t for t, w_t in zip(temperatures, ws) if w_t[target] > 0.5)  # SOLUTION
+exercises.check("2.3", (warmest_tau, q, M))
+# exercises.hint("2.3")
+
+# %% [markdown]
+"""
 **What we saw:** softmax retrieval from stored patterns, sharp at low temperature and blurry at
-high; `gamlab.AssociativeMemory` is exactly the weighted sum `w @ M`; the bank is the same for
-every sequence, so this path does not mix tokens.
+high; `gamlab.AssociativeMemory` is exactly the weighted sum `w @ M`; at the paper's width the
+raw scores spread about 1 and the first read-out is tiny (about 0.08 against 22.6); the bank is
+the same for every sequence, so this path does not mix tokens.
+
+**Further reading:** Ramsauer et al., *Hopfield Networks is All You Need* (2020), softmax
+retrieval as an associative memory; Sukhbaatar et al., *Augmenting Self-attention with
+Persistent Memory* (2019), learned key-value slots much like GAM's bank; Geva et al.,
+*Transformer Feed-Forward Layers Are Key-Value Memories* (2021); Lample et al., *Large Memory
+Layers with Product Keys* (2019), a memory of a million slots.
 
 **Next:** [Lesson 3](03_gating.ipynb), gating: how each token decides, channel by channel, how much
 of each path to let through.

@@ -8,6 +8,13 @@ reaches the residual stream, separately for every token and every channel. In th
 build the gated fusion by hand, check it against `gamlab.gating.fuse`, look at gate values
 token by token, and switch between the paper's ablation variants.
 
+**You will:** build the gated fusion from a sigmoid and one linear layer; check it against
+`gamlab.gating.fuse`; look at gate values per token and channel; switch between the paper's
+ablations and count what each one removes.
+**Time:** about 25 minutes.
+**Paper:** the gating and fusion step (`σ(g_l)·local + σ(g_g)·global`, added to the residual
+stream), the middle of Figure 1; Table 3 for the ablations.
+
 Shapes: `B` batch, `T` tokens, `C` channels. Symbols as in the paper: `h` the normalised state,
 `g_l` and `g_g` the two gate logits, `σ` the sigmoid.
 """
@@ -53,6 +60,17 @@ gate the local path), the last `C` are `g_g` (they gate the global path):
 $$g_l, g_g = \mathrm{split}(W h + b), \qquad \text{update} = \sigma(g_l) \odot \text{local} + \sigma(g_g) \odot \text{global}$$
 
 The gates have shape `(B, T, C)`: one value per token **and** per channel.
+
+**Think!** Why two independent sigmoids, rather than a softmax over the two paths (weights that
+add up to 1)?
+
+<details><summary>Answer</summary>
+
+A softmax would force a trade: more local means less global, always `σ_l + σ_g = 1`. Two
+sigmoids let a channel take both paths fully (`1, 1`), neither (`0, 0`, the token keeps its
+residual stream as it is), or any mix. So the gates also set how *large* the update is, not
+only its blend, and each path's gate learns from its own gradient.
+</details>
 """
 
 # %%
@@ -81,8 +99,9 @@ print("hand-built gated fusion == gamlab.gating.fuse('gated', ...)")
 Now the real thing: a small GAM language model (untrained, so its gates sit near 1/2 and vary
 only by the random initial weights), fed one sentence byte by byte. `gamlab.probes.probe`
 records every block's gates. Top: both gates of the first block, channels by tokens. Bottom: the
-`C` gate values of one token; the slider picks the token. After training (a later lesson), the
-same picture shows which tokens lean on which path.
+`C` gate values of one token; the slider picks the token. Lesson 6 probes a *trained* GAM the
+same way and draws its gates averaged over the channels, per layer and token (and one token's
+channels in its explorer); to see this very figure for a trained model, pass its probe here.
 """
 
 # %%
@@ -102,22 +121,27 @@ fig
 ## 4. The paper's ablations, as code you can switch
 
 The paper tests what each piece is worth (its Table 3, WikiText-2 validation perplexity, lower
-is better):
+is better). The author's code runs all three ablations **without gates**:
 
-| `fusion` | update | paper PPL |
-|---|---|---|
-| `"gated"` (full GAM) | `σ(g_l)·local + σ(g_g)·global` | 900.84 |
-| `"global"` (memory only) | `σ(g_g)·global` | 905.45 |
-| `"sum"` (no gates) | `local + global` | 942.59 |
-| `"local"` (convolution only) | `σ(g_l)·local` | 944.70 |
+| paper's row | `fusion` | update | paper PPL |
+|---|---|---|---|
+| full GAM | `"gated"` | `σ(g_l)·local + σ(g_g)·global` | 900.84 |
+| global only | `"global-nogate"` | `global` | 905.45 |
+| sum fusion | `"sum"` | `local + global` | 942.59 |
+| local only | `"local-nogate"` | `local` | 944.70 |
+
+Two numbers for the full model: Table 3 reports 900.84, while Table 1 (the main comparison,
+and Lesson 5) reports 882.57 for GAM on the same data. The paper gives both without saying
+why they differ (presumably separate runs); compare rows within one table.
 
 In `gamlab` the variant is one field of the configuration, `ModelConfig(fusion=...)`, and each
-has a model name (`gam`, `gam-global`, `gam-sum`, `gam-local`). A variant builds only the parts
-it uses. Change `FUSION` and rerun the cell.
+has a model name (`gam`, `gam-global-nogate`, `gam-sum`, `gam-local-nogate`). Two more keep a
+one-path gate, a variant beyond the paper: `"local"` (`σ(g_l)·local`) and `"global"`
+(`σ(g_g)·global`). A variant builds only the parts it uses. Change `FUSION` and rerun the cell.
 """
 
 # %%
-FUSION = "sum"                                             # try "gated", "sum", "local", "global"
+FUSION = "sum"                                             # try "gated", "sum", "local-nogate", "global", ...
 
 block = gamlab.GAMBlock(ModelConfig.preset("tiny", fusion=FUSION)).eval()
 x = torch.randn(1, T, block.norm1.normalized_shape[0])
@@ -130,7 +154,9 @@ with torch.no_grad():
                                 + torch.sigmoid(logits_b[..., x.size(-1):]) * global_b,
                "sum": lambda: local_b + global_b,
                "local": lambda: torch.sigmoid(logits_b) * local_b,
-               "global": lambda: torch.sigmoid(logits_b) * global_b}[FUSION]()
+               "global": lambda: torch.sigmoid(logits_b) * global_b,
+               "local-nogate": lambda: local_b,
+               "global-nogate": lambda: global_b}[FUSION]()
     lib, _ = fuse(FUSION, logits_b, local_b, global_b)
     y = block(x)
     expected = x + by_hand
@@ -139,21 +165,81 @@ assert torch.allclose(lib, by_hand, atol=1e-6) and torch.allclose(y, expected, a
 print(f"fusion={FUSION!r}: block output == x + update + FFN, with the update built by hand")
 
 # %%
-print(f"{'model':<12}{'fusion':<8}{'conv':<6}{'memory':<8}{'gate':<12}{'params per block':>17}")
+print(f"{'model':<20}{'fusion':<15}{'conv':<6}{'memory':<8}{'gate':<12}{'params per block':>17}")
 for fusion in FUSIONS:
     blk = gamlab.GAMBlock(ModelConfig.preset("tiny", fusion=fusion))
     name = "gam" if fusion == "gated" else f"gam-{fusion}"
     gate_shape = "none" if blk.gate is None else f"C->{blk.gate.out_features}"
-    print(f"{name:<12}{fusion:<8}{blk.conv is not None!s:<6}{blk.memory is not None!s:<8}{gate_shape:<12}"
+    print(f"{name:<20}{fusion:<15}{blk.conv is not None!s:<6}{blk.memory is not None!s:<8}{gate_shape:<12}"
           f"{sum(p.numel() for p in blk.parameters()):>17,d}")
-    assert (blk.conv is None) == (fusion == "global") and (blk.memory is None) == (fusion == "local")
+    assert (blk.conv is None) == fusion.startswith("global") and (blk.memory is None) == fusion.startswith("local")
     assert gamlab.build_model(name, ModelConfig.preset("tiny")).config.fusion == fusion
+
+# %% [markdown]
+"""
+## Exercises
+
+Each exercise ends with a check: it says what is right, or what is wrong in your answer and
+where. Uncomment the `exercises.hint(...)` line for a hint (one more each time you run it).
+
+**3.1 Predict.** One channel of one token: the local path says `local = 2`, the global path says
+`global = 6`, and the gate logits are `g_l = 0` and `g_g = 10`. What update does GAM's gated
+fusion add to the residual stream in this channel? Work it out before you compute it; two
+decimals are enough.
+"""
+
+# %%
+from gamlab import exercises  # noqa: E402
+
+update_one_channel = 0.5 * 2 + torch.sigmoid(torch.tensor(10.0)).item() * 6  # SOLUTION
+exercises.check("3.1", update_one_channel)
+# exercises.hint("3.1")
+
+# %% [markdown]
+"""
+**3.2 Code.** Write the whole gate of section 2 from plain tensor operations, without
+`nn.Linear`: the logits from `h` with a weight `W` of shape `(2C, C)` and a bias `b` of shape
+`(2C,)` (laid out like `gate.weight` and `gate.bias`), split into `g_l` and `g_g`, then the gated
+fusion. The check runs your function on inputs it draws and says what multiplies which path
+when something is off. (Try it on section 2's tensors too: `gated_update(h, gate.weight,
+gate.bias, local, global_)` should give `update`.)
+"""
+
+# %%
+def gated_update(h, W, b, local, global_):
+    """h, local, global_: (B, T, C); W: (2C, C); b: (2C,) -> update (B, T, C)."""
+    # BEGIN SOLUTION
+    g_l, g_g = (h @ W.T + b).chunk(2, dim=-1)             # (B, T, C) each
+    return torch.sigmoid(g_l) * local + torch.sigmoid(g_g) * global_
+    # END SOLUTION
+
+
+exercises.check("3.2", gated_update)
+# exercises.hint("3.2")
+
+# %% [markdown]
+"""
+**3.3 Explore.** Read the table above: how many parameters does the gate add to one block of the
+tiny preset? Find the two rows that differ in the gate and in nothing else, then check your
+number against the gate's shape, `Linear(C, 2C)`.
+"""
+
+# %%
+gate_params = 46_016 - 37_696  # SOLUTION
+exercises.check("3.3", gate_params)
+# exercises.hint("3.3")
 
 # %% [markdown]
 """
 **What we saw:** a sigmoid gate is a soft, learnable switch; GAM computes one per token and per
 channel for each path from `h` with a single `Linear(C, 2C)`; `gamlab.gating.fuse` is exactly
-the hand-built fusion; the paper's ablations are one `fusion=` switch away.
+the hand-built fusion; the paper's ablations (no gates) are one `fusion=` switch away, and the
+paper quotes the full model at 900.84 (Table 3) and 882.57 (Table 1).
+
+**Further reading:** Hochreiter & Schmidhuber, *Long Short-Term Memory* (1997), sigmoid gates on
+a memory; Srivastava et al., *Highway Networks* (2015), a gate on a residual path; Dauphin et
+al., *Language Modeling with Gated Convolutional Networks* (2017), a sigmoid-gated convolution;
+Shazeer, *GLU Variants Improve Transformer* (2020).
 
 **Next:** [Lesson 4](04_gam_block.ipynb), the whole GAM block and the language model around it.
 """

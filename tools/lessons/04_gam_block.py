@@ -8,7 +8,16 @@ count its parameters next to a Transformer block and a Mamba-style block of the 
 reproduce the parameter counts of the paper's three models, and run a whole (untrained) GAM
 language model forward, all the way to a first generated sample.
 
-Shapes: `B` batch, `T` tokens, `C` channels (`d_model`), `S` slots, `k` kernel size, `V` vocabulary.
+**You will:** write the whole block line by line and load `gamlab.GAMBlock`'s weights into it;
+count its parameters by hand against a Transformer block; find when GAM is the smaller block;
+reproduce the paper's three parameter counts; run an untrained language model to a sample.
+**Time:** about 30 minutes.
+**Paper:** the GAM block as a whole (its Figure 1) and the language model around it; the
+experimental setup (vocabulary 10,000, block size 256, `C = 512`, 6 layers); Table 1's
+parameter counts (22.6M, 24.2M, 20.5M).
+
+Shapes: `B` batch, `T` tokens, `C` channels (`d_model`), `S` slots, `k` kernel size, `L` layers
+(blocks), `V` vocabulary.
 """
 
 # %% install
@@ -21,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import gamlab
-from gamlab import ModelConfig, build_model
+from gamlab import ModelConfig, build_model, plots
 from gamlab.ffn import feed_forward
 from gamlab.tokenizer import CharTokenizer
 
@@ -42,8 +51,18 @@ With `x` the residual stream `(B, T, C)`, pre-norm as in the paper:
     global = w @ M
     g_l, g_g = split(Linear(C -> 2C)(h))                           (Lesson 3)
     x      = x + σ(g_l) * local + σ(g_g) * global
-    x      = x + FFN(LayerNorm2(x))             FFN: C -> 4C -> GELU -> C
+    x      = x + FFN(LayerNorm2(x))             FFN: C -> 4C -> GELU -> C -> dropout
 
+The same as a picture (drawn by `gamlab.plots.gam_block_diagram`): two paths side by side, each
+multiplied by its own gate, both added to the residual stream, then the FFN with its own
+residual.
+"""
+
+# %%
+plots.gam_block_diagram()
+
+# %% [markdown]
+"""
 We give our block the same parts under the same names as the library's, so the library's
 weights load into ours, and write the forward pass out line by line.
 """
@@ -96,6 +115,9 @@ conv `Ck + C`, memory `SC`, gate `2C² + 2C`, two LayerNorms `4C`, FFN `8C² + 5
 A Transformer block swaps the conv, memory and gate for attention, `4C² + 4C` (q, k, v and the
 output projection). The Mamba-style block has no FFN; its mixer widens to `D = expand · C`
 (`expand = 3` in the paper).
+
+GAM minus Transformer is `Ck + C + SC + 2C² + 2C − (4C² + 4C) = C(S + k − 1 − 2C)`: the GAM
+block is the smaller one exactly while `S < 2C + 1 − k` (`S < 1022` at `C = 512`, `k = 3`).
 """
 
 # %%
@@ -118,13 +140,14 @@ transformer_by_hand = (4 * C * C + 4 * C) + 4 * C + (8 * C * C + 5 * C)
 assert count(blocks["GAM"]) == gam_by_hand
 assert count(blocks["Transformer"]) == transformer_by_hand
 print(f"\nGAM block by hand {gam_by_hand:,d}; Transformer block by hand {transformer_by_hand:,d}")
+assert gam_by_hand - transformer_by_hand == C * (S + k - 1 - 2 * C)     # negative while S < 2C + 1 - k
 
 # %% [markdown]
 """
 ## 3. The paper's three models
 
 The language model around any block is the same shell (`gamlab.LanguageModel`): token embedding
-plus learned position embedding, `N` blocks, a final LayerNorm, and an output head that shares
+plus learned position embedding, `L` blocks, a final LayerNorm, and an output head that shares
 its weights with the token embedding. With the paper's settings (vocabulary 10,000, block size
 256, `C = 512`, 6 layers, `S = 512`, `k = 3`; Mamba `d_state` 16, `d_conv` 4, `expand` 3) the
 counts must come out as the paper reports: **22.6M** (GAM), **24.2M** (Transformer), **20.5M**
@@ -146,7 +169,8 @@ print(f"of which embeddings (tied head counted once): {embeddings:,d}")
 
 A small GAM model over characters: the tokenizer maps each character of a text to an id. The
 model reads `(B, T)` ids and returns logits `(B, T, V)`: for every position, a score for every
-possible next character. Untrained, its guesses are close to uniform, so the loss is close to
+possible next character. Id 0 is reserved for characters the tokenizer never saw (it decodes
+them as `�`), so `V` is the number of distinct characters plus one. Untrained, its guesses are close to uniform, so the loss is close to
 `ln V`, and a sample is noise. Training (Lesson 5) changes that.
 """
 
@@ -156,7 +180,8 @@ text = ("Once upon a time there was a small robot who liked to read. Every night
 tok = CharTokenizer.train(text)
 config = ModelConfig.preset("tiny" if FAST or device.type == "cpu" else "small", vocab_size=tok.vocab_size)
 model = build_model("gam", config).to(device).eval()
-print(f"vocabulary V = {tok.vocab_size} characters; model: {model.num_params():,d} parameters, "
+print(f"vocabulary V = {tok.vocab_size} ids ({tok.vocab_size - 1} characters + the unknown id 0); "
+      f"model: {model.num_params():,d} parameters, "
       f"C = {config.d_model}, {config.n_layer} blocks, S = {config.n_slots}")
 
 data = torch.tensor(tok.encode(text), device=device)
@@ -176,16 +201,89 @@ prompt = torch.tensor([tok.encode("Once upon a time")], device=device)   # (1, T
 generator = torch.Generator(device=device).manual_seed(0)
 out = model.generate(prompt, max_new_tokens=60, generator=generator)    # (1, T0 + 60)
 sample = tok.decode(out[0].tolist())
-print(repr(sample.replace(tok.UNKNOWN, "?")))   # id 0 is the "unknown" character
+print(repr(sample))   # id 0, the unknown character, decodes as "\ufffd" (shown as �)
 assert out.shape == (1, prompt.size(1) + 60) and sample.startswith("Once upon a time")
+
+# %% [markdown]
+"""
+## Exercises
+
+Each exercise ends with a check: it says what is right, or what is wrong in your answer and
+where. Uncomment the `exercises.hint(...)` line for a hint (one more each time you run it).
+
+**4.1 Predict.** Keep the paper's width `C = 512` and kernel `k = 3`, and double the memory to
+`S = 1024 = 2C` slots. How many more parameters (a positive number) or fewer (a negative one)
+does the GAM block now have than a Transformer block of the same width? Reason before you
+compute: at `S = 2C`, what do the memory and the gate weigh against attention's `4C²`?
+"""
+
+# %%
+from gamlab import exercises  # noqa: E402
+
+gam_minus_transformer = 1024  # SOLUTION
+exercises.check("4.1", gam_minus_transformer)
+# exercises.hint("4.1")
+
+# %% [markdown]
+"""
+**4.2 Code.** Section 3 counted the paper's models with `num_params()`. Count a GAM language
+model yourself: `gam_lm_params(config)` returns the number of parameters of
+`build_model("gam", config)` from the config's fields alone (`vocab_size`, `block_size`,
+`d_model`, `n_layer`, `n_slots`, `conv_kernel`). The check builds models of other sizes,
+compares, and names the part you left out or counted twice.
+"""
+
+# %%
+def gam_lm_params(config):
+    """config: ModelConfig -> the parameter count of build_model("gam", config)."""
+    # BEGIN SOLUTION
+    C, S, k = config.d_model, config.n_slots, config.conv_kernel
+    block = (C * k + C) + S * C + (2 * C * C + 2 * C) + 4 * C + (8 * C * C + 5 * C)  # section 2
+    shell = config.vocab_size * C + config.block_size * C + 2 * C  # tied embedding, positions, final norm
+    return shell + config.n_layer * block
+    # END SOLUTION
+
+
+exercises.check("4.2", gam_lm_params)
+# exercises.hint("4.2")
+
+# %% [markdown]
+"""
+**4.3 Code.** Write the block's forward pass once more, this time from a `gamlab.GAMBlock`'s
+own parts, without calling `block(x)`: `block.norm1`, `block.conv` (a module, `(B, T, C)` in
+and out), `block.memory.slots` (`M`, `(S, C)`), `block.gate`, `block.norm2` and `block.ffn`.
+The check runs it on a small block of its own; if the output differs, it says which line of
+section 1 yours does differently.
+"""
+
+# %%
+def gam_block_forward(block, x):
+    """block: gamlab.GAMBlock, x: (B, T, C) -> (B, T, C), what block(x) returns."""
+    # BEGIN SOLUTION
+    h = block.norm1(x)
+    local = block.conv(h)                                    # (B, T, C)
+    M = block.memory.slots                                   # (S, C)
+    global_ = torch.softmax(h @ M.T, dim=-1) @ M             # (B, T, C)
+    g_l, g_g = block.gate(h).chunk(2, dim=-1)                # (B, T, C) each
+    x = x + torch.sigmoid(g_l) * local + torch.sigmoid(g_g) * global_
+    return x + block.ffn(block.norm2(x))
+    # END SOLUTION
+
+
+exercises.check("4.3", gam_block_forward)
+# exercises.hint("4.3")
 
 # %% [markdown]
 """
 **What we saw:** the GAM block is the three pieces plus a pre-norm FFN, and our line-by-line
 version equals `gamlab.GAMBlock`; at the same width a GAM block has fewer parameters than a
-Transformer block (memory `SC` plus gate `2C²` stay below attention's `4C²` while `S < 2C`); the paper's
+Transformer block exactly while `S < 2C + 1 − k` (memory `SC` and gate `2C²` against attention's `4C²`); the paper's
 22.6M / 24.2M / 20.5M models come out exactly; an untrained model guesses uniformly and babbles.
 
+**Further reading:** Xiong et al., *On Layer Normalization in the Transformer Architecture*
+(2020), why pre-norm blocks train stably; Press & Wolf, *Using the Output Embedding to Improve
+Language Models* (2017), the tied head; Radford et al., *Language Models are Unsupervised
+Multitask Learners* (GPT-2, 2019), the same shell around attention blocks.
+
 **Next:** [Lesson 5](05_showdown.ipynb), training the three models side by side and comparing them fairly.
-Back to the start: [Lesson 0](00_why_linear_time.ipynb) measures why GAM's cost grows linearly.
 """

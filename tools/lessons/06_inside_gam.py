@@ -23,6 +23,7 @@ import torch
 
 import gamlab
 from gamlab import plots
+from gamlab.checkpoint import load_checkpoint
 from gamlab.data import load_data, load_texts, unigram_loss
 from gamlab.probes import probe, slot_usage
 from gamlab.train import Trainer, TrainConfig, load_run
@@ -48,21 +49,23 @@ found = [p for run in RUNS for p in (Path(run), Path("..") / run) if (p / "check
 
 if found:
     model, tokenizer, history = load_run(found[0], device=device)
-    print(f"loaded {found[0]}: {model.name}, {model.num_params():,} parameters, {history[-1]['step']} steps")
-    # Check its loss on the validation stories, encoded with the run's own tokenizer.
-    train_text, val_text = load_texts("embedded", n_stories=600)
+    dataset = load_checkpoint(found[0]).get("dataset", "embedded")  # the text the run trained on
+    print(f"loaded {found[0]}: {model.name}, {model.num_params():,} parameters, {history[-1]['step']} steps on {dataset}")
+    # Check its loss on its own dataset's validation text, encoded with its own tokenizer. An embedded
+    # story's split depends on its number alone, so these 60 are validation stories of the run too.
+    train_text, val_text = load_texts(dataset, n_stories=600)
     train_ids, val_ids = (torch.tensor(tokenizer.encode(text)[:200_000]) for text in (train_text, val_text))
     val_ids = val_ids[:20_000]
 else:
     fast, gpu = gamlab.fast_mode(), device.type == "cuda"
-    T = 64
-    data = load_data("embedded", tokenizer="char", block_size=T, batch_size=8 if fast else 32,
-                     n_stories=300 if fast else 3000)
+    T, dataset, n_stories = 64, "embedded", 300 if fast else (3000 if gpu else 2000)
+    train_text, val_text = load_texts(dataset, n_stories=n_stories)
+    data = load_data(dataset, tokenizer="char", block_size=T, batch_size=8 if fast else 32, n_stories=n_stories)
     tokenizer = data.tokenizer
     config = gamlab.ModelConfig.preset("small" if gpu else "tiny", vocab_size=data.vocab_size, block_size=T,
                                        n_layer=2 if fast else 4)
     model = gamlab.build_model("gam", config)
-    steps = 30 if fast else (1500 if gpu else 250)
+    steps = 30 if fast else (1500 if gpu else 160)  # 160 steps: about 15 s on a laptop CPU
     trainer = Trainer(model, TrainConfig.preset("tiny", steps=steps, batch_size=data.batch_size,
                                                eval_every=max(1, steps // 5), eval_batches=4, device=str(device)),
                       data.get_batch, data.val_batches, meta={"tokenizer": tokenizer.to_dict()})
@@ -71,6 +74,11 @@ else:
     model.eval()
     val_ids = data.val[:20_000]
     print(f"trained {model.num_params():,} parameters for {steps} steps in {trainer.elapsed:.0f} s")
+
+# Evaluate on validation text only: no preset's run (up to 6000 stories, gamlab.compare.JOBS) trains on it.
+if dataset == "embedded":
+    training_stories = set(load_texts("embedded", n_stories=6000)[0].split("\n\n"))
+    assert not training_stories & set(val_text.split("\n\n")), "the validation stories are in a training split"
 
 # %% [markdown]
 """
@@ -159,7 +167,7 @@ figures with their own sliders and dropdowns for the first text. Force either pa
 """
 
 # %%
-stories = load_texts("embedded", n_stories=600)[1].split("\n\n")
+stories = val_text.split("\n\n")  # validation stories of the model's own dataset (section 1)
 texts = [text, "Tom had a small dog. The dog liked to run in the park with Tom."]
 texts += [s.split(". ")[0] + "." for s in stories[:4]]
 print("explorer path:", pick_mode())
@@ -188,3 +196,66 @@ explorer
 reach = gamlab.receptive_field(model.config.n_layer, model.config.conv_kernel)
 print(f"kernel {model.config.conv_kernel}, {model.config.n_layer} layers: each prediction sees the last {reach} tokens")
 assert reach == model.config.n_layer * (model.config.conv_kernel - 1) + 1
+
+# %% [markdown]
+"""
+## Exercises
+
+Each exercise ends with a check: `exercises.check` says whether your answer is right, and if
+not, what is wrong in it. Uncomment the `exercises.hint(...)` line for a hint (one more each time).
+
+**6.1 Predict.** A GAM with L = 3 layers and kernel k = 5 reads a long text. Change only the
+token at position 0. Up to which position do the retrieval weights `w` of the top layer
+(layer 2) change? Give a whole number (or `"all"`). Predict first; then try it with `probe` on
+two texts that differ only in their first character.
+"""
+
+# %%
+from gamlab import exercises
+
+last_changed = 8  # SOLUTION
+# exercises.hint("6.1")
+exercises.check("6.1", last_changed)
+
+# %% [markdown]
+"""
+**6.2 Code: the slot-usage table.** `slot_usage` (section 2) and the explorer's slot view
+average, over a corpus, the weight with which each token reads each slot. Write that table
+with plain tensor ops: `slot_means(ids, w, vocab_size)` takes a corpus's token ids `ids` (N,)
+and their retrieval weights `w` (N, S) in one layer, and returns a (V, S) table whose row `v`
+is the mean of `w[n]` over the reads with `ids[n] == v` (a row of zeros for a token that never
+occurs).
+"""
+
+# %%
+def slot_means(ids, w, vocab_size):
+    """ids (N,) int64, w (N, S) -> (V, S): the mean weight with which each token id reads each slot."""
+    # BEGIN SOLUTION
+    sums = torch.zeros(vocab_size, w.size(1), dtype=w.dtype).index_add_(0, ids, w)  # (V, S)
+    count = torch.bincount(ids, minlength=vocab_size).clamp(min=1)  # (V,); 1 for unseen tokens: their rows stay 0
+    return sums / count[:, None]
+    # END SOLUTION
+
+
+# exercises.hint("6.2")
+exercises.check("6.2", slot_means)
+
+# %% [markdown]
+"""
+**6.3 Explore: a slot for capital letters.** In the explorer above, find a slot (in any layer)
+whose top readers are mostly capital letters: the first letters of names and of sentences.
+Move the slot control, or list a slot's readers with `explorer.slot_tokens(layer, slot)`. The
+check counts the capitals among that slot's readers, as the explorer lists them.
+"""
+
+# %%
+capital_slot = None  # (layer, slot), e.g. (0, 12)
+# BEGIN SOLUTION
+def n_capitals(layer, slot):  # how many of the slot's top readers begin with a capital letter
+    return sum(t.strip()[:1].isupper() for t in explorer.slot_tokens(layer, slot)[0])
+
+
+capital_slot = max(((l, s) for l in range(L) for s in range(S)), key=lambda ls: n_capitals(*ls))
+# END SOLUTION
+# exercises.hint("6.3")
+exercises.check("6.3", (explorer, capital_slot))
