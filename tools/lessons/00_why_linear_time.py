@@ -93,8 +93,8 @@ if gamlab.fast_mode():
     lengths, batch, width, slots, measure_memory = [64, 128, 256], 2, 64, 128, False
 elif device.type == "cuda":
     lengths, batch, width, slots, measure_memory = [256, 512, 1024, 2048, 4096, 8192], 8, 128, 512, True
-else:
-    lengths, batch, width, slots, measure_memory = [256, 512, 1024, 2048], 4, 128, 512, True
+else:  # a CPU: up to 1024 tokens, so that each block's cell runs in seconds and the peak stays near 0.5 GB
+    lengths, batch, width, slots, measure_memory = [256, 512, 1024], 4, 128, 512, True
 
 def predicted_mb(name, T):
     """Memory a run at length T should need, extrapolated from this block's two longest runs so far."""
@@ -105,8 +105,8 @@ def predicted_mb(name, T):
     p = max(1.0, math.log(b["peak_mb"] / a["peak_mb"]) / math.log(b["seq_len"] / a["seq_len"]))
     return b["peak_mb"] * (T / b["seq_len"]) ** p  # cost ~ T^p: slope 1 linear, 2 quadratic
 
-rows = []
-for name in ("gam", "transformer", "transformer-naive"):
+def measure(name):
+    """Time (and on CPU/GPU, memory) of one block at every length; one printed row per run."""
     for T in lengths:
         # Skip a run predicted to take more than half of what is free (the machine's memory, or
         # a container's limit such as Binder's 2 GB): the rest is for this kernel and the fresh
@@ -121,7 +121,16 @@ for name in ("gam", "transformer", "transformer-naive"):
         shown = "out of memory" if r["oom"] else f"{r['ms']:8.2f} ms" + (
             f"  {r['peak_mb']:8.1f} MB" if r["peak_mb"] is not None else "")
         print(f"{name:<18} T={T:<6} {shown}")
-assert all(r["oom"] or r["ms"] > 0 for r in rows)
+    assert all(r["oom"] or r["ms"] > 0 for r in rows)
+
+rows = []
+measure("gam")
+
+# %%
+measure("transformer")
+
+# %%
+measure("transformer-naive")
 
 # %% [markdown]
 """
