@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import html
 import importlib
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import torch
 
 from ..errors import GamlabError
 
@@ -152,3 +155,16 @@ def call(fn, *args, **kwargs):
     if out is None or out is Ellipsis:
         raise NotAnswered
     return out
+
+
+def as_number(x) -> float | None:
+    """x as a float when it is one number (a Python or numpy number, a one-element tensor), else None."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, numbers.Real):
+        return float(x)
+    if isinstance(x, torch.Tensor) and x.numel() == 1:
+        return float(x)
+    if hasattr(x, "item") and getattr(x, "size", 0) == 1:  # numpy scalars and 1-element arrays
+        return float(x.item())
+    return None

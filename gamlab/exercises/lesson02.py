@@ -16,7 +16,7 @@ import torch
 
 from ..memory import AssociativeMemory
 from ..transformer import naive_attention
-from . import NotAnswered, call, exercise, unanswered
+from . import NotAnswered, as_number, call, exercise, unanswered
 
 T_SEQ, CHANGED = 10, 3  # 2.1: a sequence of T = 10 tokens (section 3's T); token 3 is changed
 TEMPERATURES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # 2.3: the slider of section 2's figure
@@ -31,19 +31,6 @@ def _whole(x) -> int | None:
         return int(x)
     if isinstance(x, torch.Tensor) and x.numel() == 1 and not x.is_floating_point() and x.dtype != torch.bool:
         return int(x)
-    return None
-
-
-def _number(x) -> float | None:
-    """x as a float when it is one number (Python, numpy or one-element tensor), else None."""
-    if isinstance(x, bool):
-        return None
-    if isinstance(x, numbers.Real):
-        return float(x)
-    if isinstance(x, torch.Tensor) and x.numel() == 1:
-        return float(x)
-    if hasattr(x, "item") and getattr(x, "size", 0) == 1:  # numpy scalars
-        return float(x.item())
     return None
 
 
@@ -197,7 +184,7 @@ def warmest_majority(answer) -> str | None:
         raise NotAnswered
     if not (isinstance(q, torch.Tensor) and isinstance(M, torch.Tensor) and M.dim() == 2 and q.shape == M.shape[1:]):
         return "pass your τ along with the lesson's query q (C,) and patterns M (P, C): (tau, q, M)."
-    value = _number(tau)
+    value = as_number(tau)
     listed = [t for t in TEMPERATURES if value is not None and math.isclose(value, t, rel_tol=1e-6)]
     if not listed:
         return f"pick one of the slider's temperatures, {', '.join(f'{t:g}' for t in TEMPERATURES)}, not {tau!r}."

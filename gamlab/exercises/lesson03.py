@@ -14,23 +14,10 @@ import numbers
 
 import torch
 
-from . import call, exercise
+from . import as_number, call, exercise
 
 # 3.1's channel: the local path says 2, the global path says 6; g_l = 0 (undecided), g_g = 10 (wide open)
 LOCAL_31, GLOBAL_31, G_L_31, G_G_31 = 2.0, 6.0, 0.0, 10.0
-
-
-def _number(x) -> float | None:
-    """x as a float when it is one number (a Python or numpy number, a one-element tensor), else None."""
-    if isinstance(x, bool):
-        return None
-    if isinstance(x, numbers.Real):
-        return float(x)
-    if isinstance(x, torch.Tensor) and x.numel() == 1:
-        return float(x)
-    if hasattr(x, "item") and getattr(x, "size", 0) == 1:  # numpy scalars and 1-element arrays
-        return float(x.item())
-    return None
 
 
 @exercise("3.1", "One channel's update", hints=(
@@ -39,7 +26,7 @@ def _number(x) -> float | None:
 ))
 def one_channel_update(answer) -> str | None:
     """answer: σ(g_l)·local + σ(g_g)·global for local = 2, global = 6, g_l = 0, g_g = 10 (about 7.00)."""
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return f"give one number (the update added to this channel), not {answer!r}."
     s = torch.sigmoid(torch.tensor([G_L_31, G_G_31], dtype=torch.float64)).tolist()  # [σ(g_l), σ(g_g)]

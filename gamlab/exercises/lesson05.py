@@ -14,22 +14,9 @@ import torch
 
 from ..conv import receptive_field
 from ..ngram import ngram_loss, order_for_reach
-from . import call, exercise
+from . import as_number, call, exercise
 
 PAPER_LAYERS, PAPER_KERNEL, PAPER_BLOCK = 6, 3, 256  # the paper's GAM (DESIGN.md)
-
-
-def _number(x) -> float | None:
-    """x as a float when it is one number (a Python or numpy number, a one-element tensor), else None."""
-    if isinstance(x, bool):
-        return None
-    if isinstance(x, numbers.Real):
-        return float(x)
-    if isinstance(x, torch.Tensor) and x.numel() == 1:
-        return float(x)
-    if hasattr(x, "item") and getattr(x, "size", 0) == 1:  # numpy scalars and 1-element arrays
-        return float(x.item())
-    return None
 
 
 def _shape(x) -> str:
@@ -81,7 +68,7 @@ def perplexity(fn) -> str | None:
     g = torch.Generator().manual_seed(5)
     losses = torch.rand(4, 6, generator=g, dtype=torch.float64) * 3.0 + 0.2  # (B, T), uneven on purpose
     out = call(fn, losses.clone())
-    value = _number(out)
+    value = as_number(out)
     if value is None:
         if isinstance(out, torch.Tensor) and out.dim() == 1 and out.numel() == losses.size(0):
             return (f"you returned one perplexity per sequence ({_shape(out)}); return one number for all "
@@ -161,7 +148,7 @@ def bigram_loss(fn) -> str | None:
     train, val, V = _streams()
     for alpha in (0.01, 0.5):
         out = call(fn, train.clone(), val.clone(), V, alpha)
-        value = _number(out)
+        value = as_number(out)
         if value is None:
             return f"return one number (the mean loss in nats per token), not {_shape(out)}."
         right = ngram_loss(train, val, 2, V, alpha)  # gamlab's count table, order 2
