@@ -21,8 +21,8 @@ COMMANDS = {
     "compare": "gamlab.commands.compare",
     "train": "gamlab.commands.train",
     "bench": "gamlab.commands.bench",
-    "reproduce": "gamlab.reproduce",
-    "recall": "gamlab.recall",
+    "reproduce": "gamlab.commands.reproduce",
+    "recall": "gamlab.commands.recall",
 }
 
 

@@ -12,7 +12,7 @@ import pytest
 from gamlab.cli import main
 from gamlab.corpus import make_corpus
 from gamlab.paper import EXPERIMENTS, TABLE1, TABLE3
-from gamlab.reproduce import format_rows
+from gamlab.commands.reproduce import format_rows
 
 TINY = ["--set", "d_model=32", "--set", "n_layer=1", "--set", "n_head=2", "--set", "n_slots=16",
         "--set", "d_state=4", "--set", "block_size=32", "--set", "batch_size=4", "--set", "vocab_size=300",

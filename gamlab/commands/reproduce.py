@@ -37,13 +37,13 @@ import math
 import time
 from pathlib import Path
 
-from . import distributed
-from .commands.common import show_progress
-from .runs import out_folder
-from .config import ModelConfig
-from .errors import GamlabError
-from .paper import EXPERIMENTS, Experiment
-from .runtime import describe, pick_device, seed_everything
+from .. import distributed
+from .common import show_progress
+from ..runs import out_folder
+from ..config import ModelConfig
+from ..errors import GamlabError
+from ..paper import EXPERIMENTS, Experiment
+from ..runtime import describe, pick_device, seed_everything
 
 DATASET_LABEL = {"wikitext2": "WikiText-2", "tinystories": "TinyStories"}
 RECIPE_LABEL = {"careful": "gamlab's", "paper": "the author's benchmark.py"}
@@ -80,7 +80,7 @@ def add_parser(sub) -> None:
 
 def parse_sets(items: list[str]) -> tuple[dict, dict]:
     """--set KEY=VALUE items -> (ModelConfig changes, TrainConfig changes), values typed by the field."""
-    from .train import TrainConfig
+    from ..train import TrainConfig
 
     fields = {"model": {f.name: f for f in dataclasses.fields(ModelConfig)},
               "train": {f.name: f for f in dataclasses.fields(TrainConfig)}}
@@ -150,7 +150,7 @@ def local_folder(dataset: str, path: str | None) -> Path | None:
 
 def chosen_recipes(text: str) -> list:
     """--recipe careful | paper | careful,paper -> the Recipe objects (gamlab/recipes.py), in order."""
-    from .recipes import RECIPES
+    from ..recipes import RECIPES
 
     names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     if not names or any(n not in RECIPES for n in names):
@@ -161,9 +161,9 @@ def chosen_recipes(text: str) -> list:
 def check(args):
     """Every option checked, nothing written: (experiments, ModelConfig, {recipe name: TrainConfig},
     device, folders)."""
-    from .runs import check_fits
-    from .model import shapes_only
-    from .train import TrainConfig
+    from ..runs import check_fits
+    from ..model import shapes_only
+    from ..train import TrainConfig
 
     exps = selected(args)
     for name in ("epochs", "steps", "max_rows", "checkpoint_every"):
@@ -200,9 +200,9 @@ def load_splits(dataset: str, folder: Path | None, max_rows: int | None, recipe=
     """{split: text} from the hub, or the local folder: "train" and "validation", the rows the
     recipe reads (gamlab/recipes.py; default careful) and at most `max_rows` of each; and "test"
     (WikiText-2 on the hub, test.txt in a folder) when the recipe's tokenizer learns from it."""
-    from .data import hub_rows
-    from .recipes import get_recipe
-    from .text import read_text_file, text_lines
+    from ..data import hub_rows
+    from ..recipes import get_recipe
+    from ..text import read_text_file, text_lines
 
     recipe = recipe or get_recipe("careful")
     n_train, n_val = recipe.rows(dataset, max_rows)
@@ -245,8 +245,8 @@ def saved_tokenizer(out: Path, dataset: str, recipe_name: str = "careful"):
     BPE training is not reproducible id for id (Hugging Face numbers the first tokens in
     hash-map order), so a resumed reproduction must reuse the tokenizer it started with.
     """
-    from .checkpoint import load_checkpoint
-    from .tokenizer import tokenizer_from_dict
+    from ..checkpoint import load_checkpoint
+    from ..tokenizer import tokenizer_from_dict
 
     for ckpt in sorted(run_folder(out, recipe_name).glob(f"{dataset}-*/checkpoint.pt")):
         state = load_checkpoint(ckpt)
@@ -261,8 +261,8 @@ def load_dataset_for(dataset: str, folder: Path | None, args, mc: ModelConfig, t
 
     Under torchrun rank 0's tokenizer is used by every rank (distributed.broadcast).
     """
-    from .recipes import get_recipe
-    from .tokenizer import tokenizer_from_dict
+    from ..recipes import get_recipe
+    from ..tokenizer import tokenizer_from_dict
 
     recipe = recipe or get_recipe("careful")
     try:
@@ -319,9 +319,9 @@ def format_rows(rows: list[dict]) -> str:
 
 def train_one(exp: Experiment, data, mc: ModelConfig, tc, out: Path, progress: bool, recipe=None) -> dict:
     """Train (or resume, or reuse) one run the recipe's way (default careful); its summary for the table."""
-    from .recipes import get_recipe
-    from .stopping import Stopped
-    from .train import Trainer, run_meta
+    from ..recipes import get_recipe
+    from ..stopping import Stopped
+    from ..train import Trainer, run_meta
 
     recipe = recipe or get_recipe(tc.recipe)
     seed_everything(tc.seed)
@@ -345,7 +345,7 @@ def train_one(exp: Experiment, data, mc: ModelConfig, tc, out: Path, progress: b
 
 
 def run(args) -> int:
-    from .recipes import get_recipe
+    from ..recipes import get_recipe
 
     exps, mc, tcs, device, folders = check(args)  # every refusal happens here, before any file
     device = distributed.setup(device)
