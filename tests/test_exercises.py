@@ -4,9 +4,7 @@ checks are tested both ways in tests/test_exercises_lessonNN.py; nbval runs both
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,17 +12,10 @@ import torch
 
 from gamlab import exercises
 from gamlab.errors import GamlabError
+from test_notebooks_meta import _builder  # the notebook builder, loaded from tools/notebooks.py
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "tools" / "lessons").glob("0[1-7]_*.py"))
-
-
-def _builder():
-    spec = importlib.util.spec_from_file_location("notebook_builder", ROOT / "tools" / "notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("notebook_builder", module)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_stubs_replace_solutions_and_instructor_checks_are_strict():
@@ -104,3 +95,14 @@ def test_lesson_01_checks_explain_what_is_wrong():
     assert exercises.check("1.3", dilated, strict=True)
     assert "with dilation 2, your convolution's output 1 sees input 0" in str(
         exercises.check("1.3", lambda x, w, b, dilation: dilated(x, w, b, 1)))
+
+
+@pytest.mark.parametrize("key", sorted(exercises.all_keys()))
+def test_every_exercise_gives_at_least_two_hints_one_at_a_time(key):
+    ex = exercises.get(key)
+    ex.shown_hints = 0
+    assert len(ex.hints) >= 2
+    first, second = exercises.hint(key), exercises.hint(key)
+    assert first.startswith(f"Hint 1 of {len(ex.hints)} for exercise {key}:")
+    assert second.startswith(f"Hint 2 of {len(ex.hints)} for exercise {key}:")
+    ex.shown_hints = 0

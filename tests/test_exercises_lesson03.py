@@ -225,10 +225,3 @@ def test_the_student_function_gets_copies():
         return out
 
     assert exercises.check("3.2", in_place)
-
-
-def test_hints_come_one_at_a_time():
-    for key in SOLUTIONS:
-        first = exercises.hint(key)
-        assert first.startswith("Hint 1 of ") and f"exercise {key}" in first
-        assert exercises.hint(key).startswith("Hint 2 of ")

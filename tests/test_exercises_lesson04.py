@@ -234,12 +234,6 @@ def test_a_function_that_raises_is_wrong_and_named(key):
         exercises.check(key, broken, strict=True)
 
 
-@pytest.mark.parametrize("key", sorted(SOLUTIONS))
-def test_every_exercise_has_hints(key):
-    assert len(exercises.get(key).hints) >= 2
-    assert exercises.hint(key).startswith("Hint ") and f"for exercise {key}:" in exercises.hint(key)
-
-
 def test_checks_leave_the_notebooks_random_state_alone():
     torch.manual_seed(0)
     expected = torch.rand(3)

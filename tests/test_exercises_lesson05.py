@@ -189,13 +189,3 @@ def test_a_function_that_raises_is_wrong_and_named(key):
     assert fb.status == "wrong"
     assert fb.message.startswith("your answer raised AttributeError:")
     assert "nonexistent" in fb.message
-
-
-@pytest.mark.parametrize("key", sorted(SOLUTIONS))
-def test_hints_come_one_at_a_time(key):
-    ex = exercises.get(key)
-    ex.shown_hints = 0
-    first, second = exercises.hint(key), exercises.hint(key)
-    assert first.startswith(f"Hint 1 of {len(ex.hints)} for exercise {key}:")
-    assert second.startswith(f"Hint 2 of {len(ex.hints)} for exercise {key}:")
-    ex.shown_hints = 0

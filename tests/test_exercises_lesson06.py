@@ -144,11 +144,6 @@ def test_6_3_on_a_real_explorer():
         pytest.skip("every slot of this random model is read mostly by capitals")
 
 
-def test_every_lesson_06_exercise_has_hints():
-    for key in ("6.1", "6.2", "6.3"):
-        assert exercises.get(key).hints and exercises.hint(key).startswith("Hint 1 of")
-
-
 # ---------------------------------------------------------------- issue 17: 06 evaluates on validation text
 
 def test_lesson_06_validation_stories_are_in_no_presets_training_split():

@@ -68,12 +68,6 @@ def test_a_function_that_raises_is_wrong_with_the_error_named(key):
         exercises.check(key, broken, strict=True)
 
 
-def test_hints_come_one_at_a_time():
-    for key in KEYS:
-        first, second = str(exercises.hint(key)), str(exercises.hint(key))
-        assert first.startswith(f"Hint 1 of") and second.startswith("Hint 2 of")
-
-
 # ---- 7.1 -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("answer, expected", [

@@ -64,6 +64,12 @@ def _load_all() -> None:
                 raise
 
 
+def all_keys() -> list[str]:
+    """Every exercise's key, all lessons' checks loaded."""
+    _load_all()
+    return sorted(REGISTRY)
+
+
 def get(key: str) -> Exercise:
     """The exercise named `key` ("1.2"); GamlabError listing the keys if there is none."""
     if key not in REGISTRY:
