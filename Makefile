@@ -5,21 +5,25 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 OUT    ?= runs/compare
 
-.PHONY: run test setup setup-dev clean
+.PHONY: run test setup setup-core setup-dev clean
 
 $(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
 # torch first, and only if missing: a bare `torch` requirement would pull a multi-GB CUDA build.
-setup: $(PY)
+# setup-core is what the command line needs (the main job); setup adds JupyterLab for the lessons.
+setup-core: $(PY)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e .
+
+setup: setup-core
 	$(PY) -m pip install --quiet -e ".[lab]"
 
 setup-dev: setup
 	$(PY) -m pip install --quiet -e ".[lab,dev]"
 
-run: setup
+run: setup-core
 	$(VENV)/bin/gamlab compare --out $(OUT)
 
 test: setup-dev

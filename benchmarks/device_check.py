@@ -6,12 +6,11 @@
 It needs torch, numpy, einops and tqdm, not an installed gamlab (the repository root is put on
 the import path) nor plotly or datasets: what a bare GPU image holds.
 
-1. Same numbers on the device: GAMBlock against GAMBlockReference and PaperStyleGAMBlock in
-   float32 (on GPU the convolution is conv1d, the Linears and dropout are torch's) and under
-   bf16 autocast, and GatedSum's gradients on bf16 inputs against the same gating in autograd.
+1. Same numbers on the device: each block (gam, transformer, mamba, gam-fw) in its fast forms
+   against its reference forms (gamlab.fast) in float32, and GAM's two forms under bf16 autocast.
 2. Training: a tiny GAM language model on the embedded corpus through the Trainer (bf16
    autocast on CUDA); the loss must fall and stay finite.
-3. Issue 6's ratios on the device: the default block against the paper-style block at the
+3. Issue 6's ratios on the device: the default block against the reference block at the
    paper's width (C=512, B=16, T=1024), and the fraction of the device's matmul rate reached.
 4. The paper's Table 2 on the device: `gamlab bench --preset paper` (T up to 8192, the fair
    Transformer included), written to DIR/bench.
@@ -40,47 +39,32 @@ sys.path.insert(0, str(ROOT))  # the repository's gamlab, installed or not
 from gamlab import ModelConfig, build_model  # noqa: E402
 from gamlab.bench import build_block, flops, matmul_rate, time_blocks  # noqa: E402
 from gamlab.data import load_data  # noqa: E402
-from gamlab.gating import GatedSum  # noqa: E402
 from gamlab.runtime import autocast, describe, pick_device, seed_everything  # noqa: E402
 from gamlab.train import TrainConfig, Trainer  # noqa: E402
 
 
 def same_numbers(device: torch.device, quick: bool) -> dict:
     C, S, B, T = (32, 16, 2, 24) if quick else (128, 512, 4, 256)
-    seed_everything(0)
-    gam, ref, plain = (build_block(n, d_model=C, n_slots=S).to(device).eval()
-                       for n in ("gam", "gam-reference", "gam-paper-style"))
-    ref.load_state_dict(gam.state_dict())
-    plain.load_from(gam)
-    x = torch.randn(B, T, C, device=device, requires_grad=True)
-    outs, grads = [], []
-    for block in (gam, ref, plain):
-        y = block(x)
-        outs.append(y.detach())
-        grads.append(torch.autograd.grad(y.square().sum(), x)[0])
-    diffs = {"forward": max(float((o - outs[0]).abs().max()) for o in outs[1:]),
-             "input_grad": max(float((g - grads[0]).abs().max()) for g in grads[1:])}
-    assert diffs["forward"] < 1e-4 and diffs["input_grad"] < 1e-3, diffs
-
-    with autocast(device):  # the whole block in mixed precision, as it trains on CUDA
-        mixed = [block(x).float() for block in (gam, plain)]
-    diffs["forward_autocast"] = float((mixed[0] - mixed[1]).abs().max() / mixed[1].abs().max())
-    assert diffs["forward_autocast"] < 5e-2, diffs  # bf16 keeps about 3 significant digits
-
-    # Under bf16 autocast the gate logits (a Linear), local (conv1d) and global (SDPA) reach
-    # GatedSum in bf16: its hand-written backward against autograd's, on bf16 inputs.
-    logits, local, global_ = (torch.randn(B, T, n, device=device, dtype=torch.bfloat16, requires_grad=True)
-                              for n in (2 * C, C, C))
-    with autocast(device):
-        fast = GatedSum.apply(logits, local, global_)[0]
-        g_l, g_g = logits.sigmoid().chunk(2, dim=-1)
-        slow = g_l * local + g_g * global_
-    dy = torch.randn_like(fast)
-    a = torch.autograd.grad(fast, (logits, local, global_), dy)
-    b = torch.autograd.grad(slow, (logits, local, global_), dy)
-    diffs["gated_sum_bf16_grad"] = max(float((p.float() - q.float()).abs().max() / q.float().abs().max())
-                                       for p, q in zip(a, b))
-    assert diffs["gated_sum_bf16_grad"] < 2e-2, diffs
+    diffs = {}
+    for name in ("gam", "transformer", "mamba", "gam-fw"):
+        seed_everything(0)
+        fast, ref = (build_block(name, d_model=C, n_slots=S, fast=f).to(device).eval() for f in (True, False))
+        ref.load_state_dict(fast.state_dict())
+        x = torch.randn(B, T, C, device=device, requires_grad=True)
+        outs, grads = [], []
+        for block in (fast, ref):
+            y = block(x)
+            outs.append(y.detach())
+            grads.append(torch.autograd.grad(y.square().sum(), x)[0])
+        diffs[name] = {"forward": float((outs[0] - outs[1]).abs().max()),
+                       "input_grad": float((grads[0] - grads[1]).abs().max() / grads[1].abs().max())}
+        if name == "gam":
+            with autocast(device):  # the whole block in mixed precision, as it trains on CUDA
+                mixed = [block(x).float() for block in (fast, ref)]
+            diffs[name]["forward_autocast"] = float((mixed[0] - mixed[1]).abs().max() / mixed[1].abs().max())
+    diffs["forward"] = max(d["forward"] for d in diffs.values())
+    assert diffs["forward"] < 1e-4 and all(d["input_grad"] < 1e-4 for k, d in diffs.items() if k != "forward"), diffs
+    assert diffs["gam"]["forward_autocast"] < 5e-2, diffs  # bf16 keeps about 3 significant digits
     return diffs
 
 
@@ -102,12 +86,12 @@ def training(device: torch.device, quick: bool) -> dict:
 def ratios(device: torch.device, quick: bool) -> dict:
     C, B, T, S, repeats = (32, 2, 64, 16, 3) if quick else (512, 16, 1024, 512, 20)
     seed_everything(0)
-    gam, plain = build_block("gam", C, S).to(device), build_block("gam-paper-style", C, S).to(device)
-    plain.load_from(gam)
-    t = time_blocks({"gam": gam, "gam-paper-style": plain}, T, B, C, S, device, repeats)
+    gam, ref = build_block("gam", C, S).to(device), build_block("gam-reference", C, S).to(device)
+    ref.load_state_dict(gam.state_dict())
+    t = time_blocks({"gam": gam, "gam-reference": ref}, T, B, C, S, device, repeats)
     rate = matmul_rate(device)
     return {"sizes": dict(C=C, B=B, T=T, S=S), "ms": {n: r["ms"] for n, r in t.items()},
-            "speed_up": t["gam-paper-style"]["ms"] / t["gam"]["ms"], "matmul_gflops": rate / 1e9,
+            "speed_up": t["gam-reference"]["ms"] / t["gam"]["ms"], "matmul_gflops": rate / 1e9,
             "gam_fraction_of_matmul": flops("gam", T, B, C, S) / (t["gam"]["ms"] / 1e3) / rate}
 
 

@@ -1,14 +1,13 @@
-"""Each fast part of the default GAM block against the plain form it replaces, side by side.
+"""Each fast form (gamlab.fast.FORMS) against the reference layer it replaces, side by side.
 
     .venv/bin/python benchmarks/parts.py [--threads 1] [--repeats 15] [--glibc-default]
 
 Forward+backward at B=8, T=1024, C=128, S=512 (the size of benchmarks/targets.py), on CPU:
-    convolution  left-padded conv1d in (B, C, T)   vs  CausalConv1d (shift and add, gamlab.conv)
-    mamba conv   the same at Mamba's D = 2C channels and kernel 4
-    gating       sigmoid, chunk, two products      vs  GatedSum (gamlab.gating)
-    dropout      nn.Dropout(0.1)                   vs  gamlab.dropout.Dropout(0.1)
-    linear       nn.Linear(C, 4C)                  vs  gamlab.linear.Linear (bias added after the product)
-    retrieval    softmax(h M^T) M, w kept          vs  AssociativeMemory.read (fused SDPA kernel)
+    convolution  CausalConv1d (left-padded conv1d)  vs  ShiftAddCausalConv1d (shift and add)
+    mamba conv   the same at Mamba's d = 2C channels and kernel 4
+    dropout      nn.Dropout(0.1)                    vs  gamlab.dropout.Dropout(0.1)
+    linear       nn.Linear(C, 4C)                   vs  gamlab.fast.Linear (bias added after the product)
+    retrieval    AssociativeMemory: softmax(h M^T) M, w kept  vs  FusedAssociativeMemory (fused SDPA kernel)
 Steps of the two forms alternate; the best step is reported, the median beside it.
 """
 
@@ -18,14 +17,12 @@ import statistics
 import time
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from gamlab.bench import script_options
 from gamlab.conv import CausalConv1d
 from gamlab.dropout import Dropout
-from gamlab.gating import GatedSum
-from gamlab.linear import Linear
+from gamlab.fast import FusedAssociativeMemory, Linear, ShiftAddCausalConv1d
 from gamlab.memory import AssociativeMemory
 
 B, T, C, S, K = 8, 1024, 128, 512, 3
@@ -46,35 +43,27 @@ def timed(fn, inputs, repeats: int) -> list[float]:
 
 
 def conv_pair(channels: int, k: int):
-    """(plain, fast, inputs) for a causal depthwise convolution of `channels` and kernel k."""
+    """(reference, fast, inputs) for a causal depthwise convolution of `channels` and kernel k."""
     x = torch.randn(B, T, channels, requires_grad=True)
-    conv = CausalConv1d(channels, k)
-
-    def plain(x):  # what CausalConv1d did before: channels first, pad the front, oneDNN's conv1d
-        return F.conv1d(F.pad(x.transpose(1, 2), (k - 1, 0)), conv.weight, conv.bias, groups=channels).transpose(1, 2)
-
-    return plain, conv, (x,)
+    ref = CausalConv1d(channels, k)
+    fast = ShiftAddCausalConv1d(channels, k)
+    fast.load_state_dict(ref.state_dict())
+    return ref, fast, (x,)
 
 
 def pairs():
-    """name -> (plain form, fast form, inputs): the two forms compute the same function."""
+    """name -> (reference form, fast form, inputs): the two forms compute the same function."""
     h = torch.randn(B, T, C, requires_grad=True)
-    logits = torch.randn(B, T, 2 * C, requires_grad=True)
-    local, global_ = torch.randn(B, T, C, requires_grad=True), torch.randn(B, T, C, requires_grad=True)
-
-    def plain_gating(z, a, b):
-        g_l, g_g = z.sigmoid().chunk(2, dim=-1)
-        return g_l * a + g_g * b
-
-    memory = AssociativeMemory(C, S)
-    up = Linear(C, 4 * C)  # the FFN's first Linear, the widest output
+    memory, fused = AssociativeMemory(C, S), FusedAssociativeMemory(C, S)
+    fused.load_state_dict(memory.state_dict())
+    up, fast_up = nn.Linear(C, 4 * C), Linear(C, 4 * C)  # the FFN's first Linear, the widest output
+    fast_up.load_state_dict(up.state_dict())
     return {
         "convolution": conv_pair(C, K),
-        "mamba conv": conv_pair(2 * C, 4),  # Mamba's conv1d: D = 2C channels, kernel 4
-        "gating": (plain_gating, lambda z, a, b: GatedSum.apply(z, a, b)[0], (logits, local, global_)),
+        "mamba conv": conv_pair(2 * C, 4),  # Mamba's conv1d: d = 2C channels, kernel 4
         "dropout": (nn.Dropout(0.1), Dropout(0.1), (h,)),
-        "linear": (lambda x: F.linear(x, up.weight, up.bias), up, (h,)),
-        "retrieval": (lambda x: memory(x)[0], memory.read, (h,)),
+        "linear": (up, fast_up, (h,)),
+        "retrieval": (lambda x: memory(x)[0], lambda x: fused(x)[0], (h,)),
     }
 
 
@@ -82,7 +71,7 @@ def main() -> None:
     args = script_options(__doc__.splitlines()[0], repeats=15)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, float32, B={B} T={T} C={C} S={S}")
-    print(f"{'part':12} {'plain ms':>20} {'fast ms':>20} {'speed-up':>20}")
+    print(f"{'part':12} {'reference ms':>20} {'fast ms':>20} {'speed-up':>20}")
     for name, (plain, fast, inputs) in pairs().items():
         rounds = [(timed(plain, inputs, 1)[0], timed(fast, inputs, 1)[0]) for _ in range(args.repeats)]
         p, f = [r[0] for r in rounds], [r[1] for r in rounds]

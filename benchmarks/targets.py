@@ -1,11 +1,12 @@
-"""Issue 6's performance targets, measured side by side in one run and printed as ratios.
+"""Issue 6's performance targets and the fast forms' payoff, measured side by side in one run.
 
     .venv/bin/python benchmarks/targets.py [--threads 1] [--repeats 9] [--glibc-default]
 
-1. GAM default block vs the straightforward paper-style block (gamlab.bench.PaperStyleGAMBlock:
-   pad-both-sides convolution, two gate Linears, explicit softmax weights) at B=8, T=1024,
-   C=128, S=512: speed ratio and peak-memory ratio; also vs GAMBlockReference (the same block
-   with plain retrieval), and GAM's memory against the fair Transformer block's.
+0. Each block (gam, transformer, mamba, gam-fw) in its reference forms (as its file writes it),
+   in gamlab.fast.DEFAULT (what build_model gives) and in DEFAULT plus the opt-in forms, at
+   B=8, T=1024, C=128, S=512, all twelve interleaved: the ratios that decide the policy.
+1. GAM's default block against the reference block (the speed baseline): speed and
+   peak-memory ratio; GAM's memory against the fair Transformer block's.
 2. GAM's achieved FLOP/s as a fraction of this machine's plain matmul rate.
 3. GAM's growth exponent of time from T=512 to T=2048 (1 = linear).
 4. Mamba-style block vs mambapy's block (pip install mambapy) at T=1024, same sizes.
@@ -22,6 +23,9 @@ from __future__ import annotations
 import torch
 
 from gamlab.bench import build_block, flops, growth_exponent, matmul_rate, measure_block, script_options, time_blocks
+from gamlab.fast import DEFAULT, FORMS
+
+MODELS = ("gam", "transformer", "mamba", "gam-fw")
 
 
 def alternate(blocks: dict, T: int, repeats: int) -> dict[str, tuple[float, float]]:
@@ -37,25 +41,42 @@ def speedup(slow: tuple[float, float], fast: tuple[float, float]) -> str:
     return f"{slow[0] / fast[0]:.2f}x (medians: {slow[1] / fast[1]:.2f}x)"
 
 
+def forms_table(repeats: int) -> dict[str, tuple[float, float]]:
+    """Every block in three forms, all steps interleaved: name/form -> (best, median) ms."""
+    every = tuple(FORMS)
+    blocks = {}
+    for name in MODELS:
+        ref = build_block(name, fast=False)
+        for label, forms in (("reference", False), ("default", DEFAULT), ("all", every)):
+            block = build_block(name, fast=forms)
+            block.load_state_dict(ref.state_dict())
+            blocks[f"{name}/{label}"] = block
+    return alternate(blocks, 1024, repeats)
+
+
 def main() -> None:
     args = script_options(__doc__.splitlines()[0], repeats=9)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, float32, B=8 C=128 S=512")
     torch.manual_seed(0)
 
-    gam, ref, plain = build_block("gam"), build_block("gam-reference"), build_block("gam-paper-style")
+    opt_in = [n for n in FORMS if n not in DEFAULT]
+    t = forms_table(args.repeats)
+    print(f"\n0. T=1024, reference/fast ratios (> 1: the fast forms pay); default = {', '.join(DEFAULT)};"
+          f" all = default + {', '.join(opt_in) or 'nothing'}")
+    for name in MODELS:
+        ref, default, every = (t[f"{name}/{label}"] for label in ("reference", "default", "all"))
+        print(f"   {name:12} reference {ms(ref)}, default {ms(default)} -> {speedup(ref, default)};"
+              f" all {ms(every)} -> {speedup(ref, every)}")
+
+    gam, ref = build_block("gam"), build_block("gam-reference")
     ref.load_state_dict(gam.state_dict())
-    plain.load_from(gam)
-    t = alternate({"gam": gam, "gam-paper-style": plain, "gam-reference": ref}, 1024, args.repeats)
+    t = alternate({"gam": gam, "gam-reference": ref}, 1024, args.repeats)
     rate = matmul_rate("cpu")
-    mem = {n: measure_block(n, 1024, repeats=1)["peak_mb"]
-           for n in ("gam", "gam-paper-style", "gam-reference", "transformer")}
-    print(f"\n1. T=1024: gam {ms(t['gam'])}, gam-paper-style {ms(t['gam-paper-style'])}"
-          f" -> speed-up {speedup(t['gam-paper-style'], t['gam'])} (target >= 1.2x, aim 1.5x)")
-    print(f"   gam-reference (the lessons' block with plain retrieval) {ms(t['gam-reference'])}:"
-          f" the fused retrieval alone gives {speedup(t['gam-reference'], t['gam'])}")
-    print(f"   peak MB: gam {mem['gam']:.0f}, gam-paper-style {mem['gam-paper-style']:.0f},"
-          f" gam-reference {mem['gam-reference']:.0f}, transformer {mem['transformer']:.0f}"
-          f" -> gam/paper-style {mem['gam'] / mem['gam-paper-style']:.2f} (target <= 1),"
+    mem = {n: measure_block(n, 1024, repeats=1)["peak_mb"] for n in ("gam", "gam-reference", "transformer")}
+    print(f"\n1. T=1024: gam {ms(t['gam'])}, gam-reference {ms(t['gam-reference'])}"
+          f" -> speed-up {speedup(t['gam-reference'], t['gam'])} (target >= 1.2x, aim 1.5x)")
+    print(f"   peak MB: gam {mem['gam']:.0f}, gam-reference {mem['gam-reference']:.0f}, transformer {mem['transformer']:.0f}"
+          f" -> gam/reference {mem['gam'] / mem['gam-reference']:.2f} (target <= 1),"
           f" gam/transformer {mem['gam'] / mem['transformer']:.2f} (aim <= 1)")
     work = flops("gam", 1024)
     best, median = (100 * work / (v / 1e3) / rate for v in t["gam"])

@@ -4,13 +4,14 @@ The paper's Table 2 times one block, forward and backward, at growing sequence l
 `measure_block` does one such measurement; `gamlab bench` (gamlab/commands/bench.py) runs the grid,
 prints the table, and fits how time grows with T.
 
-Blocks (all with the paper's dropout 0.1, in training mode, as in a training step):
-    gam                the library's GAMBlock (fast path: fused retrieval, no B x T x S kept)
-    gam-reference      the same block with plain retrieval (GAMBlockReference, the lessons')
-    gam-paper-style    the paper transcribed straightforwardly (PaperStyleGAMBlock, below)
+Blocks (all with the paper's dropout 0.1, in training mode, as in a training step), each in
+the fast forms build_model gives every model (gamlab.fast.DEFAULT) unless said:
+    gam                the library's GAMBlock (fused retrieval: no B x T x S kept)
+    gam-reference      the same block in its reference forms, as gam.py writes it: the speed baseline
     transformer        pre-norm Transformer block, fused SDPA kernel, no attention dropout
     transformer-naive  the paper's baseline: full T x T score matrix, attention dropout 0.1
     mamba              Mamba-style block (norm + mixer + residual), chunked scan
+Any other registry name (gamlab.model.MODELS, e.g. gam-fw) can be built and timed too.
 
 Memory is what the forward+backward needs above what is already there (the block's
 parameters and the input): on CUDA, torch.cuda.max_memory_allocated minus the allocated
@@ -21,7 +22,7 @@ VmHWM, reset just before the measured step, and glibc is told to return every la
 to the system when it is freed (MALLOC_MMAP_THRESHOLD_), so the warm-up leaves nothing
 resident; elsewhere ru_maxrss (which never goes down, hence the fresh process).
 
-The FLOP count (flops) is taught in notebooks/00_why_linear_time.ipynb, which derives it by hand;
+FLOPs are the block's own count (gamlab.block.Block.flops); the FLOP count is taught in notebooks/00_why_linear_time.ipynb, which derives it by hand;
 measure_block is used there.
 """
 
@@ -42,105 +43,52 @@ from torch import nn
 
 from .config import ModelConfig
 from .errors import GamlabError
-from .gam import GAMBlock, GAMBlockReference
-from .mamba import MambaBlock
+from .fast import use_fast_forms
+from .model import MODELS
 from .runtime import autocast, available_memory, keep_freed_memory, pick_device
-from .transformer import TransformerBlock
 
-class PaperStyleGAMBlock(nn.Module):
-    """GAM as a reader would first transcribe the paper: the speed baseline the fast block is
-    measured against (issue 6's "straightforward paper-style block"). Same function as
-    GAMBlock; tests/test_perf_equivalence.py holds them equal. What it does the plain way:
-    the convolution pads both sides and slices off the future, each gate has its own Linear,
-    retrieval builds the (B, T, S) weights and keeps them for the backward pass, the Linears and
-    the dropout are torch's own.
-    """
-
-    def __init__(self, config: ModelConfig):
-        super().__init__()
-        C, k = config.d_model, config.conv_kernel
-        self.norm1 = nn.LayerNorm(C)
-        self.conv = nn.Conv1d(C, C, k, padding=k - 1, groups=C)
-        self.slots = nn.Parameter(nn.init.xavier_uniform_(torch.empty(config.n_slots, C)))
-        self.gate_local, self.gate_global = nn.Linear(C, C), nn.Linear(C, C)
-        self.norm2 = nn.LayerNorm(C)
-        self.ffn = nn.Sequential(nn.Linear(C, 4 * C), nn.GELU(), nn.Linear(4 * C, C), nn.Dropout(config.dropout))
-
-    @torch.no_grad()
-    def load_from(self, block: GAMBlock) -> PaperStyleGAMBlock:
-        """Copy a (gated) GAMBlock's weights, so both compute the same numbers."""
-        C = block.norm1.normalized_shape[0]
-        self.norm1.load_state_dict(block.norm1.state_dict())
-        self.conv.load_state_dict(block.conv.state_dict())
-        self.slots.copy_(block.memory.slots)
-        for part, rows in ((self.gate_local, slice(0, C)), (self.gate_global, slice(C, 2 * C))):
-            part.weight.copy_(block.gate.weight[rows])
-            part.bias.copy_(block.gate.bias[rows])
-        self.norm2.load_state_dict(block.norm2.state_dict())
-        self.ffn.load_state_dict(block.ffn.state_dict())
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, T, C) -> (B, T, C)."""
-        T = x.size(1)
-        h = self.norm1(x)
-        local = self.conv(h.transpose(1, 2))[:, :, :T].transpose(1, 2)  # drop the k-1 future outputs
-        w = torch.softmax(h @ self.slots.T, dim=-1)  # (B, T, S)
-        global_ = w @ self.slots
-        x = x + torch.sigmoid(self.gate_local(h)) * local + torch.sigmoid(self.gate_global(h)) * global_
-        return x + self.ffn(self.norm2(x))
-
-
-# name -> (block class, config fields that make the variant)
-BLOCKS: dict[str, tuple[type[nn.Module], dict]] = {
-    "gam": (GAMBlock, {}),
-    "gam-reference": (GAMBlockReference, {}),
-    "gam-paper-style": (PaperStyleGAMBlock, {}),
-    "transformer": (TransformerBlock, {"attention": "sdpa", "attn_dropout": 0.0}),
-    "transformer-naive": (TransformerBlock, {"attention": "naive", "attn_dropout": 0.1}),
-    "mamba": (MambaBlock, {"mamba_residual": True}),
+# name -> (registry model whose block it is, config fields that make the variant, fast forms)
+BLOCKS: dict[str, tuple[str, dict, bool]] = {
+    "gam": ("gam", {}, True),
+    "gam-reference": ("gam", {}, False),
+    "transformer": ("transformer", {"attn_dropout": 0.0}, True),
+    "transformer-naive": ("transformer-naive", {}, True),  # attention dropout = dropout, 0.1
+    "mamba": ("mamba", {}, True),
 }
+
+
+def _entry(name: str) -> tuple[str, dict, bool]:
+    if name in BLOCKS:
+        return BLOCKS[name]
+    if name in MODELS:
+        return name, {}, True
+    raise GamlabError(f"Unknown benchmark block {name!r}; choose from {', '.join(BLOCKS)} (or a model name).")
 
 
 def block_config(name: str, d_model: int = 128, n_slots: int = 512) -> ModelConfig:
     """The config a benchmark block is built from: paper settings at width C = d_model."""
-    if name not in BLOCKS:
-        raise GamlabError(f"Unknown benchmark block {name!r}; choose from {', '.join(BLOCKS)}.")
+    model, changes, _ = _entry(name)
     n_head = 8 if d_model % 8 == 0 else 1
-    return ModelConfig(d_model=d_model, n_slots=n_slots, n_head=n_head, dropout=0.1,
-                       **BLOCKS[name][1])
+    config = ModelConfig(d_model=d_model, n_slots=n_slots, n_head=n_head, dropout=0.1)
+    return config.replace(**{**MODELS[model].changes(config), **changes})
 
 
-def build_block(name: str, d_model: int = 128, n_slots: int = 512) -> nn.Module:
-    """One benchmark block in training mode (dropout on, as in a training step)."""
-    return BLOCKS[name][0](block_config(name, d_model, n_slots)).train()
+def build_block(name: str, d_model: int = 128, n_slots: int = 512, fast: bool | tuple[str, ...] | None = None) -> nn.Module:
+    """One benchmark block in training mode (dropout on, as in a training step).
+
+    fast: the forms to use (gamlab.fast.use_fast_forms); None: the entry's (BLOCKS)."""
+    model, _, default = _entry(name)
+    block = MODELS[model].block(block_config(name, d_model, n_slots))
+    return use_fast_forms(block, default if fast is None else fast).train()
 
 
 def flops(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n_slots: int = 512) -> float:
-    """Floating-point operations of one forward+backward, counted analytically.
-
-    A matmul of (m, k) @ (k, n) costs 2mkn; its backward costs twice that (gradients for both
-    inputs), so forward+backward = 3 x forward. Per token, forward (C = d_model, S = n_slots,
-    k = kernel, D = expand*C, N = d_state, R = dt_rank):
-        gam          gate 2*C*2C + FFN 2*2*C*4C + scores 2*S*C + read-out 2*S*C + conv 2*k*C
-        transformer  qkv 2*C*3C + proj 2*C*C + FFN 16C^2 + attention 2 * 2*T'*C, where T' = T
-                     for the naive form (it computes the whole T x T matrix) and T/2 for the
-                     fused causal kernel (it skips the masked half)
-        mamba        in_proj 2*C*2D + x_proj 2*D*(R+2N) + dt_proj 2*R*D + out_proj 2*D*C
-                     + conv 2*d_conv*D + scan about 6*D*N (discretise, update, read out)
-    Norms, activations and dropout are left out (a few operations per element).
-    """
-    cfg = block_config(name, d_model, n_slots)
-    C, T = d_model, seq_len
-    if name.startswith("gam"):
-        per_token = 4 * C * C + 16 * C * C + 4 * n_slots * C + 2 * cfg.conv_kernel * C
-    elif name.startswith("transformer"):
-        span = T if name == "transformer-naive" else T / 2
-        per_token = 24 * C * C + 4 * span * C
-    else:
-        D, N, R = cfg.d_inner, cfg.d_state, cfg.dt_rank_
-        per_token = 4 * C * D + 2 * D * (R + 2 * N) + 2 * R * D + 2 * D * C + 2 * cfg.d_conv * D + 6 * D * N
-    return 3.0 * batch * T * per_token
+    """Floating-point operations of one forward+backward, as the block counts them
+    (gamlab.block.Block.flops: 3 x the forward's matmul FLOPs; each block's formula in its
+    flops_per_token). Built on the meta device: no memory, no initialisation."""
+    with torch.device("meta"):
+        block = build_block(name, d_model, n_slots)
+    return block.flops(seq_len, batch)
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -313,8 +261,7 @@ def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n
     allocation beyond `mem_limit_mb` (default: 70% of the memory available now) fails and
     counts as OOM rather than swapping the machine. memory=False skips memory.
     """
-    if name not in BLOCKS:
-        raise GamlabError(f"Unknown benchmark block {name!r}; choose from {', '.join(BLOCKS)}.")
+    _entry(name)  # an unknown name: GamlabError
     if seq_len < 1 or batch < 1 or repeats < 1:
         raise GamlabError("seq_len, batch and repeats must be positive integers.")
     device = pick_device(device if device is None or isinstance(device, str) else str(device))

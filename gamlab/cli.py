@@ -19,6 +19,7 @@ from .stopping import Stopped
 COMMANDS = {
     "info": "gamlab.commands.info",
     "compare": "gamlab.commands.compare",
+    "sweep": "gamlab.commands.sweep",
     "train": "gamlab.commands.train",
     "bench": "gamlab.commands.bench",
     "reproduce": "gamlab.commands.reproduce",

@@ -62,7 +62,8 @@ def _windows(ids: torch.Tensor, T: int, n_blocks: int) -> tuple[torch.Tensor, to
 
 @torch.no_grad()
 def context_use(model: LanguageModel, ids: torch.Tensor, reach: int | None = None, block_size: int | None = None,
-                n_blocks: int = 8, t0: int | None = None, batch_size: int = 32) -> ContextUse:
+                n_blocks: int = 8, t0: int | None = None, batch_size: int = 32,
+                n_cuts: int | None = None) -> ContextUse:
     """How much `model` gains from context at lag >= reach, on a 1-D stream of token ids.
 
     model: any gamlab LanguageModel (measured in eval mode; its mode comes back after).
@@ -72,8 +73,11 @@ def context_use(model: LanguageModel, ids: torch.Tensor, reach: int | None = Non
     block_size: T, defaults to the model's block_size.
     t0: the first position t that counts (default R, the first with a token at lag >= R).
     batch_size: swapped sequences per forward (memory: batch_size * T * vocab logits).
+    n_cuts: how many cuts per block, evenly spaced over 1..T (None: all T). Fewer cuts cost less
+        and still give every lag d: a cut at c gives gain(d) at the one position t = c + d - 1;
+        gain(R) then averages about n_blocks * n_cuts losses (ContextUse.n says how many).
 
-    Returns a ContextUse. Cost: n_blocks * (T + 1) forwards of T tokens.
+    Returns a ContextUse. Cost: n_blocks * (n_cuts + 1) forwards of T tokens (n_cuts = T by default).
     Raises GamlabError for ids that are not a 1-D integer stream of at least 2 * (T + 1)
     tokens, or for reach, t0, n_blocks or batch_size out of range.
     """
@@ -95,9 +99,14 @@ def context_use(model: LanguageModel, ids: torch.Tensor, reach: int | None = Non
         raise GamlabError(f"t0={t0} must be in [{R}, {T}): a position with a token at lag >= reach {R}.")
     if n_blocks < 1 or batch_size < 1:
         raise GamlabError(f"n_blocks and batch_size must be positive, got {n_blocks} and {batch_size}.")
+    if n_cuts is not None and not 1 <= n_cuts <= T:
+        raise GamlabError(f"n_cuts must be between 1 and the block size {T}, got {n_cuts}.")
 
     device = next(model.parameters()).device
     blocks, donors = (w.to(device) for w in _windows(ids.long(), T, n_blocks))  # (n_blocks, T + 1) each
+    all_cuts = torch.arange(1, T + 1, device=device)  # swap positions < c
+    if n_cuts is not None:
+        all_cuts = all_cuts[torch.linspace(0, T - 1, n_cuts, device=device).round().long().unique()]
     t = torch.arange(T, device=device)  # positions
     sums = torch.zeros(T, dtype=torch.float64, device=device)  # by lag d
     counts = torch.zeros(T, dtype=torch.int64, device=device)
@@ -111,12 +120,14 @@ def context_use(model: LanguageModel, ids: torch.Tensor, reach: int | None = Non
         for block, donor in zip(blocks, donors):
             x, y = block[:-1], block[1:]  # (T,), (T,)
             true = losses(x[None], y[None])[0]  # (T,)
-            for cuts in torch.arange(1, T + 1, device=device).split(batch_size):  # swap positions < c
+            for cuts in all_cuts.split(batch_size):
                 swapped = torch.where(t[None] < cuts[:, None], donor[None, :-1], x[None])  # (b, T)
                 delta = losses(swapped, y.expand_as(swapped)) - true  # (b, T)
                 lag = t[None] - cuts[:, None] + 1  # (b, T): lag of the nearest swapped token
                 keep = (lag >= 0) & (t[None] >= t0)  # a swapped token in view, at a position that counts
                 sums.index_add_(0, lag[keep], delta[keep])
                 counts.index_add_(0, lag[keep], torch.ones_like(lag[keep]))
-    by_distance = (sums / counts).cpu()  # every lag 0..T-1 has a position t >= max(lag, t0)
+    # every lag 0..T-1 has a position t >= max(lag, t0) when all cuts are taken; with fewer
+    # cuts, a lag no cut reached (counts 0) reads NaN
+    by_distance = (sums / counts).cpu()
     return ContextUse(R, float(by_distance[R]), by_distance, counts.cpu(), int(counts[R]))

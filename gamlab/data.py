@@ -1,8 +1,9 @@
 """Corpora, tokenization and batching into (input, target) blocks.
 
-    text (train, val) --tokenizer--> ids (N,) --chunks of T+1--> x = chunk[:-1], y = chunk[1:]
+    text (train, val) --tokenizer--> idx (N,) --chunks of T+1--> idx = chunk[:-1], targets = chunk[1:]
 
-Glossary: T = block_size (tokens the model sees), B = batch_size, N = tokens in a split.
+Glossary: T = block_size (tokens the model sees), B = batch_size, N = tokens in a split; token
+ids are `idx` and the next tokens the model must predict `targets` (docs/naming.md).
 
 Datasets: "embedded" (the project's own stories, gamlab/corpus.py, offline), "wikitext2"
 and "tinystories" (Hugging Face `datasets`, need the network once), or the path of a text
@@ -129,7 +130,7 @@ def _local_texts(path, val_fraction: float) -> tuple[str, str]:
 class TextData:
     """Token ids of both splits and the batches drawn from them.
 
-    get_batch(split, step) -> (x, y), each (B, T) int64: the trainer's batch source (with
+    get_batch(split, step) -> (idx, targets), each (B, T) int64: the trainer's batch source (with
     keep_partial, an epoch's last training batch may have fewer rows, as val_batches' last does).
     """
 
@@ -141,13 +142,14 @@ class TextData:
     seed: int = 0
     name: str = "embedded"
     keep_partial: bool = False  # an epoch ends with the leftover, smaller batch (the paper author's loader)
+    path: str | None = None  # a local file's or folder's absolute path (name: its basename); None for a named dataset
     _order: tuple | None = field(default=None, init=False, repr=False, compare=False)  # see _shuffle
 
     def __post_init__(self) -> None:
         T = self.block_size
-        for split, ids in (("train", self.train), ("val", self.val)):
-            if ids.numel() < T + 1:
-                raise GamlabError(f"the {split} split of {self.name!r} has {ids.numel()} tokens, fewer than "
+        for split, idx in (("train", self.train), ("val", self.val)):
+            if idx.numel() < T + 1:
+                raise GamlabError(f"the {split} split of {self.name!r} has {idx.numel()} tokens, fewer than "
                                   f"block_size + 1 = {T + 1}; use more text or a smaller block size.")
 
     @property
@@ -156,9 +158,9 @@ class TextData:
 
     def chunks(self, split: str) -> torch.Tensor:
         """Non-overlapping blocks of T + 1 tokens: (n_chunks, T + 1)."""
-        ids = self.train if split == "train" else self.val
-        n = ids.numel() // (self.block_size + 1)
-        return ids[: n * (self.block_size + 1)].view(n, self.block_size + 1)
+        idx = self.train if split == "train" else self.val  # (N,)
+        n = idx.numel() // (self.block_size + 1)
+        return idx[: n * (self.block_size + 1)].view(n, self.block_size + 1)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -173,7 +175,7 @@ class TextData:
     def get_batch(self, split: str = "train", step: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Training batch number `step` (a function of seed and step), or validation batch `step`.
 
-        Returns x, y: (B, T) int64, y shifted one token ahead of x.
+        Returns idx, targets: (B, T) int64, targets shifted one token ahead of idx.
         """
         chunks = self.chunks(split)
         if split == "train":
@@ -206,15 +208,16 @@ class TextData:
         return unigram_loss(self.train, self.val, self.vocab_size)
 
 
-def unigram_loss(train_ids: torch.Tensor, val_ids: torch.Tensor, vocab_size: int) -> float:
-    """Cross-entropy (nats/token) on val_ids of a model that ignores context.
+def unigram_loss(train_idx: torch.Tensor, val_idx: torch.Tensor, vocab_size: int) -> float:
+    """Cross-entropy (nats/token) on val_idx of a model that ignores context.
 
-    Token frequencies come from train_ids (add-one smoothed): the baseline a language model
-    must beat to show that it learned anything beyond letter counts.
+    train_idx, val_idx: (N,) token ids. Token frequencies come from train_idx (add-one
+    smoothed): the baseline a language model must beat to show that it learned anything
+    beyond letter counts.
     """
-    counts = torch.bincount(train_ids, minlength=vocab_size).double() + 1.0
+    counts = torch.bincount(train_idx, minlength=vocab_size).double() + 1.0
     logp = (counts / counts.sum()).log()
-    return float(-logp[val_ids].mean())
+    return float(-logp[val_idx].mean())
 
 
 def load_data(dataset: str = "embedded", *, tokenizer="char", block_size: int = 128, batch_size: int = 32,
@@ -231,5 +234,30 @@ def load_data(dataset: str = "embedded", *, tokenizer="char", block_size: int = 
     val = torch.tensor(tok.encode(val_text), dtype=torch.long)
     if max_tokens is not None:
         train = train[:max_tokens]
-    name = dataset if dataset in DATASETS else os.path.basename(os.path.normpath(dataset))
-    return TextData(train, val, tok, block_size, batch_size, seed, name)
+    if dataset in DATASETS:
+        return TextData(train, val, tok, block_size, batch_size, seed, dataset)
+    name = os.path.basename(os.path.normpath(dataset))  # as runs before dataset paths saved it: resumes compare it
+    path = os.path.abspath(os.path.expanduser(dataset))  # saved with a run, so that it can be read again from anywhere
+    return TextData(train, val, tok, block_size, batch_size, seed, name, path=path)
+
+
+def run_dataset(meta: dict) -> str:
+    """What to pass to load_texts / load_data to read a run's text again: its dataset's name, or
+    the path of the local file or folder it trained on.
+
+    meta: a checkpoint's fields (gamlab.checkpoint.load_checkpoint, gamlab.train.run_meta):
+    "dataset" (the name shown, a file's basename) and, for a local file, "dataset_path" (its
+    absolute path). Raises GamlabError when that file is no longer where the run found it.
+    Used in notebooks/06_inside_gam.ipynb.
+    """
+    name, path = meta.get("dataset", "embedded"), meta.get("dataset_path")
+    if path is not None:
+        if not Path(path).exists():
+            raise GamlabError(f"the run trained on the local text {name!r}, which is no longer at {path}; "
+                              "put it back there, or pass its new path to load_texts / load_data yourself.")
+        return path
+    if name in DATASETS or Path(name).exists():  # runs saved before dataset_path kept only the basename
+        return name
+    raise GamlabError(f"the run's dataset {name!r} is neither a dataset name ({', '.join(DATASETS)}) nor a file or "
+                      "folder here (runs before gamlab saved dataset paths kept only the name); pass the text's "
+                      "path to load_texts / load_data yourself.")

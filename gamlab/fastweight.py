@@ -93,11 +93,16 @@ def read_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 
 class FastWeightMemory(nn.Module):
-    """Multi-head causal fast-weight memory: (B, T, C) -> (B, T, C)."""
+    """Multi-head causal fast-weight memory: h (B, T, C) -> (global (B, T, C), None).
+
+    sequential: True runs the step-by-step definition (tests); False the chunked form.
+    """
+
+    reads = "tokens"  # its read weights range over earlier tokens (gamlab.gam.GAMBlockInternals)
 
     def __init__(self, d_model: int, n_head: int, chunk: int = CHUNK):
         super().__init__()
-        self.n_head, self.chunk = n_head, chunk
+        self.n_head, self.chunk, self.sequential = n_head, chunk, False
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.proj = nn.Linear(d_model, d_model)
 
@@ -106,36 +111,45 @@ class FastWeightMemory(nn.Module):
         q, k, v = rearrange(self.qkv(h), "b t (three nh hs) -> three b nh t hs", three=3, nh=self.n_head)
         return feature_map(q), feature_map(k), v
 
-    def forward(self, h: torch.Tensor, sequential: bool = False,
-                with_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """h: (B, T, C) -> (global (B, T, C), read weights (B, nh, T, T) if with_weights else None)."""
-        # float32 state: under bf16 autocast the hs x hs sums would otherwise grow in bf16 over the sequence
-        q, k, v = (m.float() for m in self.qkv_heads(h))
-        y = memory_sequential(q, k, v) if sequential else memory_chunked(q, k, v, self.chunk)
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """h: (B, T, C) -> (global (B, T, C), None); `with_weights` gives the read weights too."""
+        return self.with_weights(h, False)
+
+    def with_weights(self, h: torch.Tensor, weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """h: (B, T, C) -> (global (B, T, C), read weights (B, nh, T, T), or None when not `weights`)."""
+        # at least float32: under bf16 autocast the hs x hs sums would otherwise grow in bf16 over the sequence
+        q, k, v = (m.to(torch.promote_types(m.dtype, torch.float32)) for m in self.qkv_heads(h))
+        y = memory_sequential(q, k, v) if self.sequential else memory_chunked(q, k, v, self.chunk)
         y = rearrange(y, "b nh t hs -> b t (nh hs)")
-        return self.proj(y), (read_weights(q, k) if with_weights else None)
+        return self.proj(y), (read_weights(q, k) if weights else None)
+
+    def flops_per_token(self, seq_len: int) -> float:
+        """qkv 2*C*3C + proj 2*C*C, and per head of hs channels in chunks of tc = min(chunk, T)
+        tokens: scores and their product with v 2 * 2*tc*hs, the state's read and write 2 * 2*hs*hs."""
+        C = self.proj.in_features
+        tc, hs = min(self.chunk, seq_len), C // self.n_head
+        return 8 * C * C + 4 * tc * C + 4 * hs * C
 
 
 class FastWeightGAMBlock(GAMBlock):
     """The paper's GAM block (gamlab.gam.GAMBlock) with FastWeightMemory as its global path,
-    `config.n_head` heads; norm1, the convolution, the gates, norm2 and the FFN are inherited.
-
-    Setting `capture` to a dict records, on the next forward, the gates, both paths, the update,
-    and "read_weights" (B, nh, T, T): which earlier tokens each query reads from.
+    `config.n_head` heads; norm1, the convolution, the gates, norm2 and the FFN are inherited,
+    forward and forward_with_internals too: its internals' `weights` are the read weights
+    (B, nh, T, T), which earlier tokens each query reads from.
     """
-
-    weights_name = "read_weights"
 
     def __init__(self, config: ModelConfig, chunk: int = CHUNK):
         self.chunk = chunk  # read by global_path() during GAMBlock.__init__
         super().__init__(config)
-        self.sequential = False  # True: the step-by-step reference (tests)
 
     def global_path(self, config: ModelConfig) -> nn.Module:
         return FastWeightMemory(config.d_model, config.n_head, self.chunk)
 
-    def retrieve(self, h: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """h: (B, T, C) -> (global (B, T, C), read weights (B, nh, T, T) when capturing, else None)."""
-        if self.memory is None:
-            return None, None
-        return self.memory(h, self.sequential, with_weights=self.capture is not None)
+    @property
+    def sequential(self) -> bool:
+        """True: the memory runs its step-by-step reference (tests)."""
+        return self.memory.sequential
+
+    @sequential.setter
+    def sequential(self, value: bool) -> None:
+        self.memory.sequential = value

@@ -7,19 +7,15 @@ from __future__ import annotations
 
 from torch import nn
 
-from .dropout import Dropout
-from .linear import Linear
-
 
 def feed_forward(d_model: int, dropout: float) -> nn.Sequential:
     """Linear(C, 4C), GELU, Linear(4C, C), Dropout: indices 0 and 2 are the Linears.
 
-    Linear and Dropout are gamlab's (gamlab.linear, gamlab.dropout): nn.Linear and nn.Dropout
-    with cheaper CPU paths that compute the same function.
+    torch's own layers; gamlab.fast swaps in faster forms of them (same parameters).
     """
     return nn.Sequential(
-        Linear(d_model, 4 * d_model),
+        nn.Linear(d_model, 4 * d_model),
         nn.GELU(),
-        Linear(4 * d_model, d_model),
-        Dropout(dropout),
+        nn.Linear(4 * d_model, d_model),
+        nn.Dropout(dropout),
     )

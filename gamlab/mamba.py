@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .block import Block
 from .config import ModelConfig
 from .conv import CausalConv1d
 from .errors import GamlabError
@@ -180,14 +181,15 @@ class MambaMixer(nn.Module):
 
     def ssm(self, u: torch.Tensor) -> torch.Tensor:
         """The selective scan. u: (b, t, d) -> y: (b, t, d)."""
-        A = -torch.exp(self.A_log.float())  # (d, n), negative: the state decays
+        A = -torch.exp(_at_least_float32(self.A_log))  # (d, n), negative: the state decays
         # dt (b, t, r) before its projection; B, C (b, t, n): they depend on the input (selective)
         dt, B, C = self.x_proj(u).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         dt = F.softplus(self.dt_proj(dt))  # (b, t, d): the step size Δ
         if self.scan == "cuda":
             return _cuda_scan(u, dt, A, B, C, self.D)
-        if self.scan == "chunked":  # float32 inside, whatever autocast chose for the projections
-            y = SelectiveScan.apply(u.float(), dt.float(), A, B.float(), C.float(), self.chunk)
+        if self.scan == "chunked":  # float32 (or float64) inside, whatever autocast chose for the projections
+            wide = [_at_least_float32(t) for t in (u, dt, A, B, C)]
+            y = SelectiveScan.apply(*wide, self.chunk)
             return y.to(u.dtype) + u * self.D
         A_bar = torch.exp(dt.unsqueeze(-1) * A)  # (b, t, d, n) discretised A
         B_bar_u = dt.unsqueeze(-1) * B.unsqueeze(2) * u.unsqueeze(-1)  # (b, t, d, n)
@@ -197,11 +199,13 @@ class MambaMixer(nn.Module):
         return y + u * self.D
 
 
-class MambaBlock(nn.Module):
+class MambaBlock(Block):
     """norm + mixer + residual by default; with mamba_residual=False the bare mixer (the paper's)."""
 
+    budget_knob = "expand"  # d = expand * c sets its parameter count (runs.matched_config)
+
     def __init__(self, config: ModelConfig):
-        super().__init__()
+        super().__init__(config)
         self.norm = nn.LayerNorm(config.d_model) if config.mamba_residual else None
         self.mixer = MambaMixer(config)
 
@@ -210,6 +214,29 @@ class MambaBlock(nn.Module):
         if self.norm is None:
             return self.mixer(x)
         return x + self.mixer(self.norm(x))
+
+    def flops_per_token(self, seq_len: int) -> float:
+        """in_proj 2*c*2d + x_proj 2*d*(r+2n) + dt_proj 2*r*d + out_proj 2*d*c + conv 2*d_conv*d
+        + scan about 6*d*n (discretise, update, read out)."""
+        cfg = self.config
+        c, d, n, r = cfg.d_model, cfg.d_inner, cfg.d_state, cfg.dt_rank_
+        return 4 * c * d + 2 * d * (r + 2 * n) + 2 * r * d + 2 * d * c + 2 * cfg.d_conv * d + 6 * d * n
+
+    def memory_estimate(self, batch: int, seq_len: int) -> int:
+        """The block's activations and the scan's (b, t, d, n) tensors: about 4 copies per doubling
+        step for the parallel scan, 4 for the sequential one, and for the chunked scan (the
+        default) one chunk's worth alive at a time plus a state per chunk, about 1 (none with
+        the fused CUDA scan)."""
+        cfg = self.config
+        scan = self.mixer.scan
+        copies = 0 if scan == "cuda" else {"parallel": 4 * max(1, math.ceil(math.log2(seq_len))),
+                                           "sequential": 4}.get(scan, 1)
+        return super().memory_estimate(batch, seq_len) + 4 * copies * batch * seq_len * cfg.d_inner * cfg.d_state
+
+
+def _at_least_float32(t: torch.Tensor) -> torch.Tensor:
+    """t in float32, or as it is when it is wider (float64 in the equivalence tests)."""
+    return t.to(torch.promote_types(t.dtype, torch.float32))
 
 
 def _require_mamba_ssm() -> None:

@@ -5,10 +5,10 @@ The bank M holds S slots of width C. Each token's normalised state h scores ever
 weighted average of slots, w @ M. M is a parameter: the same for every sequence, so this
 path mixes no information between tokens (the convolution is GAM's only token mixer).
 
-The retrieval is attention with one fixed set of keys and values, the slots: `read` runs it
-through torch's fused `scaled_dot_product_attention` (query h, keys = values = M, scale 1.0 as
-in the paper), which never stores the (B, T, S) weights; `forward` computes them explicitly,
-as the lessons and the probes need them. Both give the same numbers.
+The retrieval is attention with one fixed set of keys and values, the slots: gamlab.fast's
+FusedAssociativeMemory runs it through torch's fused `scaled_dot_product_attention`, which
+never stores the (B, T, S) weights; this module computes them explicitly, as the paper writes
+it and as the lessons and the probes need them. Both give the same numbers.
 
 Glossary (paper -> code, shape; docs/naming.md):
     M        slots    (S, C)     the memory bank, a parameter
@@ -25,12 +25,13 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
 class AssociativeMemory(nn.Module):
     """softmax(h M^T) M over S learnable slots. `slots` is M, shape (S, C)."""
+
+    reads = "slots"  # what its read weights range over (gamlab.gam.GAMBlockInternals)
 
     def __init__(self, d_model: int, n_slots: int, scale_scores: bool = False):
         super().__init__()
@@ -41,20 +42,18 @@ class AssociativeMemory(nn.Module):
 
     def weights(self, h: torch.Tensor) -> torch.Tensor:
         """h: (B, T, C) -> retrieval weights w: (B, T, S), each row sums to 1."""
-        scores = (h @ self.slots.T) * self.scale  # (B, T, S)
-        return scores.softmax(dim=-1)
+        return self.with_weights(h)[1]
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """h: (B, T, C) -> (retrieved (B, T, C), weights (B, T, S))."""
-        w = self.weights(h)
-        return w @ self.slots, w  # (B, T, C), (B, T, S)
+        """h: (B, T, C) -> (retrieved (B, T, C), weights (B, T, S)): global = softmax(h M^T) M."""
+        scores = (h @ self.slots.T) * self.scale  # (B, T, S): h M^T, one score per slot
+        w = scores.softmax(dim=-1)  # (B, T, S): softmax over the S slots
+        return w @ self.slots, w  # (B, T, C): the weighted average of slots
 
-    def read(self, h: torch.Tensor) -> torch.Tensor:
-        """h: (B, T, C) -> retrieved (B, T, C), the same as forward's, without keeping w.
+    def with_weights(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """forward's (retrieved, w) computed explicitly, whichever form forward takes (gamlab.fast)."""
+        return AssociativeMemory.forward(self, h)
 
-        The bank is expanded to the batch size as a view (no copy): a bank of batch 1
-        broadcast inside the call makes torch pick a slower kernel.
-        """
-        q = h.unsqueeze(1)  # (B, 1, T, C): one "head"
-        kv = self.slots.expand(h.size(0), 1, *self.slots.shape)  # (B, 1, S, C), a view
-        return F.scaled_dot_product_attention(q, kv.to(q.dtype), kv.to(q.dtype), scale=self.scale).squeeze(1)
+    def flops_per_token(self, seq_len: int) -> float:
+        """Forward FLOPs per token: scores 2*S*C, read-out 2*S*C (gamlab.block.Block)."""
+        return 4 * self.slots.numel()

@@ -4,6 +4,9 @@
                -> N blocks -> final LayerNorm -> head (tied to the token embedding)
                -> logits (B, T, vocab)
 
+Blocks are gamlab.block.Block subclasses, each in its own file: a new mixer is its file plus
+one line in MODELS. build_model puts every model's layers in the same fast forms (gamlab.fast).
+
 Used in notebooks/03_gating.ipynb onwards; 04_gam_block.ipynb describes the shell and checks the
 paper's parameter counts with it.
 """
@@ -20,8 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
-from .dropout import Dropout
 from .errors import GamlabError
+from .fast import use_fast_forms
 from .fastweight import FastWeightGAMBlock
 from .gam import GAMBlock
 from .mamba import MambaBlock
@@ -39,7 +42,7 @@ class LanguageModel(nn.Module):
         C = config.d_model
         self.tok_emb = nn.Embedding(config.vocab_size, C)
         self.pos_emb = nn.Embedding(config.block_size, C)
-        self.drop = Dropout(config.dropout)
+        self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(block(config) for _ in range(config.n_layer))
         self.norm_f = nn.LayerNorm(C)
         self.head = nn.Linear(C, config.vocab_size, bias=False)
@@ -127,6 +130,17 @@ class LanguageModel(nn.Module):
         if targets is not None:
             loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten().long(), ignore_index=IGNORE)
         return logits, loss
+
+    def forward_with_internals(self, idx: torch.Tensor) -> tuple[torch.Tensor, list]:
+        """idx: (B, T) token ids -> (logits (B, T, vocab), one record per block: what its
+        `forward_with_internals` returns, None for a block that keeps none). gamlab.probes reads it.
+        Raises GamlabError for ids check_input refuses."""
+        self.check_input(idx)
+        x, records = self.drop(self.embed(idx)), []
+        for block in self.blocks:
+            x, record = block.forward_with_internals(x)
+            records.append(record)
+        return self.head(self.norm_f(x)), records
 
     def embed(self, idx: torch.Tensor) -> torch.Tensor:
         """idx: (B, T) -> token + position embedding (B, T, C), what the first block reads (before dropout)."""
@@ -230,6 +244,19 @@ def list_models() -> dict[str, str]:
     return {name: spec.description for name, spec in MODELS.items()}
 
 
+def block_class(name: str) -> type[nn.Module]:
+    """The block class of a registered model name; raises GamlabError for an unknown name."""
+    if name not in MODELS:
+        raise GamlabError(f"Unknown model {name!r}; choose one of {', '.join(MODELS)}.")
+    return MODELS[name].block
+
+
+def budget_knob(name: str) -> str | None:
+    """The ModelConfig field that sets the named model's parameter count when it is matched to
+    another's (e.g. Mamba's "expand"), or None: it keeps the preset's sizes. Asked of its block."""
+    return getattr(block_class(name), "budget_knob", None)
+
+
 def shapes_only(name: str, config: ModelConfig | None = None) -> LanguageModel:
     """build_model on the meta device: every shape, no memory, no initialisation. For counting
     parameters and estimating memory before anything is trained."""
@@ -237,13 +264,16 @@ def shapes_only(name: str, config: ModelConfig | None = None) -> LanguageModel:
         return build_model(name, config)
 
 
-def build_model(name: str, config: ModelConfig | None = None, init: str = "careful") -> LanguageModel:
+def build_model(name: str, config: ModelConfig | None = None, init: str = "careful",
+                fast: bool | tuple[str, ...] = True) -> LanguageModel:
     """A language model with the named mixer; the variant's fixed fields override `config`.
 
-    init: "careful" or "paper", how the embeddings start (LanguageModel.init_embeddings)."""
-    if name not in MODELS:
-        raise GamlabError(f"Unknown model {name!r}; choose one of {', '.join(MODELS)}.")
+    init: "careful" or "paper", how the embeddings start (LanguageModel.init_embeddings).
+    fast: the faster layer forms to use, the same for every model (gamlab.fast.use_fast_forms):
+    True the measured default (gamlab.fast.DEFAULT), False the reference forms only, or names
+    from gamlab.fast.FORMS. Same parameters and function either way.
+    Raises GamlabError for an unknown name or form."""
+    block = block_class(name)
     config = config if config is not None else ModelConfig.preset("tiny")
-    spec = MODELS[name]
-    config = config.replace(**spec.changes(config))
-    return LanguageModel(config, spec.block, name, init)
+    config = config.replace(**MODELS[name].changes(config))
+    return use_fast_forms(LanguageModel(config, block, name, init), fast)

@@ -12,6 +12,36 @@ from plotly.subplots import make_subplots
 
 from .errors import GamlabError
 
+# Saved notebooks: plotly picks its "plotly_mimetype" renderer in a Jupyter kernel, which
+# JupyterLab, classic Notebook 7 and VS Code draw but nbviewer, nbconvert's HTML and other
+# kernel-less readers of a saved notebook do not. Adding "notebook_connected" puts a text/html
+# copy in the same output (JupyterLab still draws the mimetype one; the HTML takes plotly.js
+# from its CDN, as the widgets' static copies do, gamlab/widgets.py). "notebook" would embed
+# plotly.js in every saved notebook so that its HTML draws offline too: lesson 01 saved 92 KB
+# with "notebook_connected", 5.1 MB with "notebook". For an offline pre-run copy, start
+# Jupyter with PLOTLY_RENDERER=plotly_mimetype+notebook (respected below).
+PLOTLY_KERNEL_DEFAULTS = ("plotly_mimetype", "vscode")  # what plotly picks in a Jupyter or VS Code kernel
+
+
+def use_saved_output_renderer() -> str | None:
+    """Make plotly figures in a notebook draw in saved copies too; returns the renderer now in use.
+
+    Changes plotly's default renderer only where plotly picked its plain Jupyter (or VS Code)
+    one: left alone when PLOTLY_RENDERER is set, in Colab ("colab"), Kaggle, a terminal
+    ("browser") and wherever the user chose one. Called once when gamlab.plots is imported,
+    the module every lesson draws its figures with (`import gamlab` stays free of plotly).
+    """
+    import os
+
+    import plotly.io as pio
+
+    if not os.environ.get("PLOTLY_RENDERER") and pio.renderers.default in PLOTLY_KERNEL_DEFAULTS:
+        pio.renderers.default = f"{pio.renderers.default}+notebook_connected"
+    return pio.renderers.default
+
+
+use_saved_output_renderer()
+
 # Okabe & Ito's palette: eight colours that viewers with any common colour-vision deficiency
 # can tell apart. One colour per model, the same in every figure and lesson.
 OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "vermillion": "#D55E00", "green": "#009E73",
@@ -26,6 +56,12 @@ SPARE_COLORS = [OKABE_ITO[c] for c in ("purple", "yellow", "black", "sky", "gree
 def model_color(name: str, i: int = 0) -> str:
     """The colour of model `name` in every figure (the i-th spare colour for a name not listed)."""
     return MODEL_COLORS.get(name.split(" ")[0], SPARE_COLORS[i % len(SPARE_COLORS)])
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    """'#0072B2' -> 'rgba(0, 114, 178, alpha)': a model's colour, see-through (a spread band)."""
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
 
 
 def _np(x) -> np.ndarray:
@@ -63,7 +99,9 @@ def gate_heatmap(gate_local, gate_global, tokens: list[str]) -> go.Figure:
     """Mean gate value per layer and token: two heatmaps (local path above, global below).
 
     gate_local, gate_global: (L, T) means over channels, values in (0, 1); either may be None
-    (an ablation without that path). Raises GamlabError when both are None.
+    (an ablation without that path). Raises GamlabError when both are None. Both panels share a
+    diverging scale centred on 0.5 (a gate half open) and stretched to the data, so means between
+    0.35 and 0.6 do not all look alike on a 0-1 scale. Used in notebooks/06_inside_gam.ipynb.
     """
     panels = [(name, g) for name, g in (("local gate σ(g_l)", gate_local), ("global gate σ(g_g)", gate_global))
               if g is not None]
@@ -72,10 +110,12 @@ def gate_heatmap(gate_local, gate_global, tokens: list[str]) -> go.Figure:
                           "draw its retrieval or contributions instead.")
     fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.12,
                         subplot_titles=[name for name, _ in panels])
+    spread = max(float(np.nanmax(np.abs(_np(g) - 0.5))) for _, g in panels) or 0.05  # furthest from half open
     for row, (name, g) in enumerate(panels, start=1):
         z = _np(g)
-        fig.add_trace(go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])), zmin=0, zmax=1,
-                                 colorscale="Viridis", coloraxis=None, showscale=row == 1, name=name,
+        fig.add_trace(go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])),
+                                 zmin=0.5 - spread, zmax=0.5 + spread, zmid=0.5, colorscale="BrBG",
+                                 colorbar=dict(title="mean gate σ"), coloraxis=None, showscale=row == 1, name=name,
                                  hovertemplate="layer %{y}, token %{x}: %{z:.3f}<extra>" + name + "</extra>"),
                       row=row, col=1)
         fig.update_yaxes(title_text="layer", dtick=1, row=row, col=1)
@@ -93,7 +133,8 @@ def gate_channels(gate_local, gate_global, token: str, layer: int) -> go.Figure:
     for name, g in (("local σ(g_l)", gate_local), ("global σ(g_g)", gate_global)):
         if g is not None:
             fig.add_trace(go.Violin(y=_np(g), name=name, box_visible=True, points="all", pointpos=0,
-                                    jitter=0.3, marker_size=3, meanline_visible=True))
+                                    jitter=0.3, marker_size=3, meanline_visible=True,
+                                    line_color=OKABE_ITO["blue" if name.startswith("local") else "orange"]))
     fig.update_layout(title=f"Gate values over channels, token {token_labels([token])[0]!s}, layer {layer}",
                       yaxis=dict(title="gate value", range=[0, 1]), showlegend=False, height=360)
     return fig
@@ -104,7 +145,7 @@ def top_slots_bar(slots, weights, token: str, layer: int) -> go.Figure:
 
     slots: (k,) slot indices; weights: (k,) their weights w (largest first).
     """
-    fig = go.Figure(go.Bar(x=[f"slot {int(s)}" for s in _np(slots)], y=_np(weights), marker_color="#EF553B",
+    fig = go.Figure(go.Bar(x=[f"slot {int(s)}" for s in _np(slots)], y=_np(weights), marker_color=OKABE_ITO["orange"],
                            hovertemplate="%{x}: w = %{y:.4f}<extra></extra>"))
     fig.update_layout(title=f"Top {len(fig.data[0].x)} slots read by {token_labels([token])[0]} (layer {layer})",
                       yaxis=dict(title="retrieval weight w", rangemode="tozero"), height=360)
@@ -132,7 +173,7 @@ def slot_tokens_bar(labels: list[str], weights, slot: int, layer: int) -> go.Fig
 
     labels: token texts (top,); weights: (top,) their mean retrieval weight for this slot.
     """
-    fig = go.Figure(go.Bar(x=_np(weights), y=list(range(len(labels))), orientation="h", marker_color="#00CC96",
+    fig = go.Figure(go.Bar(x=_np(weights), y=list(range(len(labels))), orientation="h", marker_color=OKABE_ITO["orange"],
                            hovertemplate="mean w = %{x:.4f}<extra></extra>"))
     fig.update_layout(title=f"Tokens that read slot {slot} most (layer {layer}, mean over the corpus)",
                       xaxis=dict(title="mean retrieval weight", rangemode="tozero"),
@@ -147,15 +188,15 @@ def contributions(local_norm, global_norm, tokens: list[str], layer: int) -> go.
     local_norm, global_norm: (T,) L2 norms over channels; either may be None.
     """
     fig = go.Figure()
-    for name, values, color in (("local (convolution)", local_norm, "#636EFA"),
-                                ("global (memory)", global_norm, "#EF553B")):
+    for name, values, color in (("local (convolution)", local_norm, OKABE_ITO["blue"]),  # as in lessons 03-04
+                                ("global (memory)", global_norm, OKABE_ITO["orange"])):
         if values is not None:
             v = _np(values)
             fig.add_trace(go.Bar(x=list(range(len(v))), y=v, name=name, marker_color=color,
                                  hovertemplate="token %{x}: %{y:.3f}<extra>" + name + "</extra>"))
     fig.update_layout(title=f"Contribution of each path to the residual stream, layer {layer}", barmode="group",
-                      xaxis=_token_ticks(tokens), yaxis=dict(title="L2 norm of the gated path", rangemode="tozero"),
-                      height=380, legend=dict(orientation="h", y=1.12))
+                      xaxis=_token_ticks(tokens), yaxis=dict(title="|gated path| (L2)", rangemode="tozero"),
+                      height=420, margin=dict(l=80, t=100), legend=dict(orientation="h", y=1.12))
     return fig
 
 
@@ -207,7 +248,7 @@ def top_slots_explorer(internals, tokens: list[str], k: int = 5) -> go.Figure:
                         vertical_spacing=min(0.3, 0.5 / L))  # room for each panel's slot labels
     tops = [[internals.top_slots(l, t, k) for l in range(L)] for t in range(internals.n_tokens)]
     for l, (slots, weights) in enumerate(tops[0]):
-        fig.add_trace(go.Bar(x=[f"slot {int(s)}" for s in slots], y=_np(weights), marker_color="#EF553B",
+        fig.add_trace(go.Bar(x=[f"slot {int(s)}" for s in slots], y=_np(weights), marker_color=OKABE_ITO["orange"],
                              showlegend=False, hovertemplate="%{x}: w = %{y:.4f}<extra></extra>"), row=l + 1, col=1)
         fig.update_yaxes(title_text="w", rangemode="tozero", row=l + 1, col=1)
     labels = token_labels(tokens)
@@ -278,13 +319,18 @@ def _slope_guides(fig: go.Figure, x0: float, x1: float, y0: float, col: int, leg
                       legendgroup=label)
 
 
+# Orange and vermillion are close on a projector: the two attention blocks also differ in marker and dash.
+MODEL_SYMBOLS = {"gam": "circle", "transformer": "square", "transformer-naive": "diamond"}
+MODEL_DASH = {"transformer-naive": "dashdot"}  # the slope guides use dash and dot
+
+
 def scaling_curves(rows: list[dict]) -> go.Figure:
     """Time (and peak memory, where measured) of one block against sequence length, log-log.
 
     rows: dicts with "name", "seq_len", "ms", "peak_mb" (None if not measured) and "oom";
     runs that ran out of memory are left out of the lines and listed in the title. Each model
-    keeps its colour (MODEL_COLORS); grey guides of slope 1 and 2 start at the cheapest
-    shortest run; x ticks sit at the measured lengths, y ticks at decades.
+    keeps its colour (MODEL_COLORS), marker (MODEL_SYMBOLS) and dash (MODEL_DASH); grey guides of
+    slope 1 and 2 start at the cheapest shortest run; x ticks sit at the measured lengths, y ticks at decades.
     """
     names = list(dict.fromkeys(r["name"] for r in rows))
     has_mem = any(r.get("peak_mb") is not None and not r.get("oom") for r in rows)
@@ -293,7 +339,8 @@ def scaling_curves(rows: list[dict]) -> go.Figure:
     ok = sorted((r for r in rows if not r.get("oom")), key=lambda r: r["seq_len"])
     for i, name in enumerate(names):
         mine = [r for r in ok if r["name"] == name]
-        style = dict(mode="lines+markers", line=dict(color=model_color(name, i)), legendgroup=name)
+        style = dict(mode="lines+markers", line=dict(color=model_color(name, i), width=2.5, dash=MODEL_DASH.get(name)),
+                     marker=dict(symbol=MODEL_SYMBOLS.get(name, "circle"), size=10), legendgroup=name)
         fig.add_trace(go.Scatter(x=[r["seq_len"] for r in mine], y=[r["ms"] for r in mine], name=name,
                                  hovertemplate="T=%{x}: %{y:.2f} ms<extra>" + name + "</extra>", **style), row=1, col=1)
         if has_mem:
@@ -384,8 +431,8 @@ def retrieval_temperature(weights, retrieved, target, temperatures, labels: list
     fixed = [] if query is None else [_np(query)]
     states = [(f"{t:g}", {"y": [w[i], _np(target), r[i], *fixed]}, {"title.text": f"Softmax retrieval at temperature τ = {t:g}"})
               for i, t in enumerate(tau)]
-    fig.update_layout(title=states[0][2]["title.text"], height=440,
-                      legend=dict(orientation="h", x=1, xanchor="right", y=1.16))
+    fig.update_layout(title=states[0][2]["title.text"], height=440,  # legend right of the plots, clear of the titles
+                      legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     return _with_slider(fig, states, "τ = ")
 
 
@@ -441,10 +488,11 @@ def gam_block_diagram() -> go.Figure:
     }
     for name, (x, y, text, color) in boxes.items():
         small = text in ("×", "+")
-        w, h = (0.3, 0.3) if small else (1.55, 0.42)
+        w, h = (0.3, 0.3) if small else (1.55 if name in ("conv", "gate", "mem") else 1.9, 0.42)
         fig.add_shape(type="circle" if small else "rect", x0=x - w, x1=x + w, y0=y - h, y1=y + h,
                       line=dict(color=color, width=2), fillcolor="white", layer="above")
-        fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=18 if small else 11, color=color))
+        # fonts for a projector: 15 px labels fill a 1280-px-wide page's boxes
+        fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=24 if small else 15, color=color))
     arrows = [("x", "ln1"), ("ln1", "conv"), ("ln1", "gate"), ("ln1", "mem"), ("conv", "mul_l"), ("mem", "mul_g"),
               ("gate", "mul_l", "σ(g_l)"), ("gate", "mul_g", "σ(g_g)"), ("mul_l", "add1"), ("mul_g", "add1"),
               ("add1", "ln2"), ("ln2", "ffn"), ("ffn", "add2"), ("add2", "out")]
@@ -455,43 +503,90 @@ def gam_block_diagram() -> go.Figure:
                            arrowwidth=1.5, arrowcolor=grey, text="")
         if label:
             fig.add_annotation(x=(xa + xb) / 2, y=(ya + yb) / 2 + 0.15, text=label[0], showarrow=False,
-                               font=dict(size=11, color=green))
+                               font=dict(size=15, color=green))
     # the two skip connections: x around the mixing (left), the mixed stream around the FFN (right)
-    for start, side, end, top, bottom, text in ((3.45, 0.1, 4.7, 12, 6.4, "residual x"),
+    for start, side, end, top, bottom, text in ((3.1, 0.1, 4.7, 12, 6.4, "residual x"),
                                                 (5.3, 9.9, 5.3, 6.4, 2.8, "residual")):
         fig.add_shape(type="path", path=f"M {start} {top} L {side} {top} L {side} {bottom} L {end} {bottom}",
                       line=dict(color=grey, width=1.5, dash="dash"))
         fig.add_annotation(x=side, y=(top + bottom) / 2, text=text, textangle=-90, showarrow=False,
-                           xshift=-10 if side < 5 else 10, font=dict(size=11, color=grey))
+                           xshift=-12 if side < 5 else 12, font=dict(size=15, color=grey))
     fig.update_xaxes(visible=False, range=[-0.6, 10.6])
     fig.update_yaxes(visible=False, range=[1, 12.6])
-    fig.update_layout(title="One GAM block (pre-norm): x + σ(g_l)·local + σ(g_g)·global, then x + FFN(LayerNorm₂(x))",
-                      height=560, width=820, plot_bgcolor="white", margin=dict(l=20, r=20, t=60, b=20))
+    # No fixed width: the figure fills the page; the title's second line stays clear of the toolbar (top right).
+    fig.update_layout(title=dict(text="One GAM block (pre-norm)<br><sub>x + σ(g_l)·local + σ(g_g)·global, "
+                                      "then x + FFN(LayerNorm₂(x))</sub>", font=dict(size=20)),
+                      height=720, plot_bgcolor="white", margin=dict(l=20, r=20, t=90, b=20))
     return fig
 
 
-def loss_curves(histories: dict[str, list[dict]], unigram: float | None = None,
-                title: str = "Loss during training") -> go.Figure:
-    """Training and validation loss against optimizer step, one colour per model.
+LOSS_X = {"step": ("step", "optimizer step"),
+          "seconds": ("elapsed", "training time (s, wall clock, evaluation excluded)")}
 
-    histories: model name -> the trainer's history (dicts with step, train_loss, val_loss).
-    Solid lines: validation loss; dotted: training loss; a dashed grey line marks the
-    unigram baseline (a model that ignores context) when given.
-    """
-    palette = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880"]
-    fig = go.Figure()
+
+def _loss_x(x: str) -> tuple[str, str]:
+    """The history key and axis title for loss_curves(x=...)."""
+    if x not in LOSS_X:
+        raise GamlabError(f"x={x!r} is not a loss-curve axis; use x=\"step\" or x=\"seconds\".")
+    return LOSS_X[x]
+
+
+def _add_losses(fig: go.Figure, histories: dict[str, list[dict]], key: str, train: bool, legend: bool,
+                **where) -> None:
+    """One solid validation line (and a dotted training line) per model, in its colour."""
     for i, (name, history) in enumerate(histories.items()):
-        color = palette[i % len(palette)]
-        steps = [h["step"] for h in history]
-        fig.add_trace(go.Scatter(x=steps, y=[h["val_loss"] for h in history], mode="lines+markers",
-                                 name=f"{name} validation", line=dict(color=color)))
-        fig.add_trace(go.Scatter(x=steps, y=[h["train_loss"] for h in history], mode="lines",
-                                 name=f"{name} training", line=dict(color=color, dash="dot")))
+        color, xs = model_color(name, i), [h[key] for h in history]
+        fig.add_trace(go.Scatter(x=xs, y=[h["val_loss"] for h in history], mode="lines+markers",
+                                 name=f"{name} validation" if train else name, line=dict(color=color), legendgroup=name,
+                                 showlegend=legend), **where)
+        if train:
+            fig.add_trace(go.Scatter(x=xs, y=[h["train_loss"] for h in history], mode="lines",
+                                     name=f"{name} training", line=dict(color=color, dash="dot"),
+                                     legendgroup=name, showlegend=legend), **where)
+
+
+def loss_curves(histories: dict[str, list[dict]], unigram: float | None = None,
+                title: str = "Loss during training", x: str = "step") -> go.Figure:
+    """Training and validation loss against optimizer step (or training seconds), one colour per model.
+
+    histories: model name -> the trainer's history (dicts with step, elapsed, train_loss,
+    val_loss; gamlab/train.py). x: "step", or "seconds" for the entries' "elapsed" (training
+    wall-clock seconds, evaluation excluded), the axis on which a faster model gets further.
+    Solid lines: validation loss; dotted: training loss; a dashed grey line marks the unigram
+    baseline (a model that ignores context) when given. Colours: MODEL_COLORS.
+    Raises GamlabError for another x. Used in notebooks/05_showdown.ipynb through gamlab.widgets
+    (LiveLoss) and by `gamlab compare`.
+    """
+    key, axis = _loss_x(x)
+    fig = go.Figure()
+    _add_losses(fig, histories, key, train=True, legend=True)
     if unigram is not None:
         fig.add_hline(y=unigram, line=dict(color="gray", dash="dash"),
                       annotation_text=f"unigram baseline {unigram:.2f}", annotation_position="top right")
-    fig.update_layout(title=title, xaxis_title="optimizer step", yaxis_title="cross-entropy (nats per token)",
+    fig.update_layout(title=title, xaxis_title=axis, yaxis_title="cross-entropy (nats per token)",
                       height=460, legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def loss_panels(histories: dict[str, list[dict]], unigram: float | None = None,
+                title: str | None = None, train: bool = False) -> go.Figure:
+    """Validation loss per optimizer step (left) and per training second (right), side by side.
+
+    histories: as in loss_curves. Both panels share the y axis, the colours (MODEL_COLORS) and
+    one legend: a model ahead per step may be behind per second (a slower step).
+    """
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=["per optimizer step", "per second of training"])
+    for col, x in ((1, "step"), (2, "seconds")):
+        key, axis = _loss_x(x)
+        _add_losses(fig, histories, key, train=train, legend=col == 1, row=1, col=col)
+        fig.update_xaxes(title_text=axis, row=1, col=col)
+        if unigram is not None:  # labelled once, in the right panel
+            label = dict(annotation_text=f"unigram {unigram:.2f}", annotation_position="top right") if col == 2 else {}
+            fig.add_hline(y=unigram, line=dict(color="gray", dash="dash"), row=1, col=col, **label)
+    fig.update_yaxes(title_text=("loss" if train else "validation loss") + " (nats per token)", row=1, col=1)
+    fig.update_layout(title=title or "Validation loss: per step and per second", height=440,
+                      legend=dict(orientation="h", y=-0.25), margin=dict(t=90))
     return fig
 
 
@@ -534,23 +629,65 @@ def recall_heatmaps(results: dict) -> go.Figure:
 def context_profiles(profiles: dict, reach: int | None = None, log: bool = True) -> go.Figure:
     """Gradient sensitivity by lag, one line per model. profiles: {name: (T,) per-lag values,
     summing to 1} (gamlab.context.context_profile); reach: the GAM stack's receptive field."""
-    fig = go.Figure()
-    for name, p in profiles.items():
+    fig, values = go.Figure(), []
+    for i, (name, p) in enumerate(profiles.items()):
         p = _np(p)
+        values.extend(p[p > 0].tolist())
         fig.add_trace(go.Scatter(x=np.arange(len(p)), y=np.where(p > 0, p, np.nan), mode="lines+markers",
-                                 marker=dict(size=4), name=name))
+                                 marker=dict(size=4), name=name, line=dict(color=model_color(name, i))))
     if reach is not None:
         fig.add_vline(x=reach - 1, line_dash="dash", annotation_text=f"GAM reach L(k-1)+1 = {reach}")
+    # log axis: ticks at decades in exponent form (plotly's own would read "100μ" for 1e-4)
+    yaxis = dict(type="log", **_log_ticks(values)) if log else dict(type="linear")
     fig.update_layout(title="Effective context: |d out_t / d x_(t-lag)|, normalised (gaps are exact zeros)",
-                      xaxis_title="lag (tokens back from t)", yaxis_title="share of the gradient",
-                      yaxis_type="log" if log else "linear", height=380)
+                      xaxis_title="lag (tokens back from t)", yaxis=dict(title="share of the gradient", **yaxis),
+                      height=380)
+    return fig
+
+
+def context_gain(curves: dict[str, list[float]], reach: int, spread: dict[str, list[float]] | None = None,
+                 title: str | None = None) -> go.Figure:
+    """How much each model loses when the context beyond a lag is another text's, against that lag.
+
+    curves: model name -> (T,) values, entry d = mean loss increase (nats/token) when every
+    token at lag >= d is swapped for another text's (gamlab.context_use.ContextUse.by_distance),
+    d = 0..T-1; drawn for d >= 1 on a log lag axis (NaN: a lag no cut reached, left as a gap).
+    reach: R, GAM's reach n_layer * (k - 1) + 1, marked by a dashed vertical line.
+    spread: model name -> (T,) half-widths of a shaded band (e.g. the standard deviation over
+    seeds), optional. Colours: MODEL_COLORS.
+    """
+    fig = go.Figure()
+    lags = []
+    for i, (name, curve) in enumerate(curves.items()):
+        y, color = _np(curve)[1:], model_color(name, i)
+        d = np.arange(1, len(y) + 1)
+        lags.extend(d.tolist())
+        if spread is not None and name in spread:
+            s = _np(spread[name])[1:]
+            band = dict(mode="lines", line=dict(width=0, color=color), hoverinfo="skip", showlegend=False,
+                        legendgroup=name, name=f"{name} ± spread")
+            fig.add_trace(go.Scatter(x=d, y=y + s, **band))
+            fig.add_trace(go.Scatter(x=d, y=y - s, fill="tonexty", fillcolor=_rgba(color, 0.2), **band))
+        fig.add_trace(go.Scatter(x=d, y=y, mode="lines+markers", marker=dict(size=4), name=name,
+                                 line=dict(color=color), legendgroup=name,
+                                 hovertemplate="lag >= %{x}: +%{y:.4f} nats/token<extra>" + name + "</extra>"))
+    # Shapes take data values on a log axis but annotations take log10 of them (plotly.js), so
+    # the line and its label are placed by hand rather than with add_vline.
+    fig.add_shape(type="line", x0=reach, x1=reach, y0=0, y1=1, yref="paper", line=dict(color="gray", dash="dash"))
+    fig.add_annotation(x=np.log10(reach), y=1, yref="paper", yanchor="bottom", showarrow=False,
+                       text=f"GAM's reach R = {reach}")
+    fig.update_layout(title=title or "Loss increase when the context from lag d on is another text's",
+                      xaxis=dict(title="lag d (tokens back; every token at lag >= d swapped)", type="log",
+                                 **_log_ticks(lags + [reach])),
+                      yaxis_title="loss increase (nats/token)", height=420, legend=dict(orientation="h", y=-0.25))
     return fig
 
 
 def recall_predictions(x, y, predictions: dict, read_weights=None, labels: list[str] | None = None) -> go.Figure:
-    """For one MQAR sequence: each model's answer per query (a table-like scatter: green right,
-    red wrong), and below it, chosen with a dropdown per query, the fast-weight memory's read
-    weights over earlier positions.
+    """For one MQAR sequence: each model's answer per query (a table-like scatter: a green circle
+    and ✓ right, a vermillion cross and ✗ wrong; the symbols say it without the colours), and
+    below it, chosen with a dropdown per query, the fast-weight memory's read weights over
+    earlier positions.
 
     x, y: (T,) tokens and answers (-100 where nothing is asked); predictions: {model: (T,) argmax};
     read_weights: (T, T) for one layer, heads averaged, or None."""
@@ -559,14 +696,17 @@ def recall_predictions(x, y, predictions: dict, read_weights=None, labels: list[
     labels = labels or [str(t) for t in x]
     rows = 2 if read_weights is not None else 1
     fig = make_subplots(rows=rows, cols=1, vertical_spacing=0.18, row_heights=[0.45, 0.55][:rows] if rows == 2 else None,
-                        subplot_titles=["answer per query (green: right, red: wrong)",
+                        subplot_titles=["answer per query (✓ circle: right, ✗ cross: wrong)",
                                         "what the query reads from (fast-weight memory)"][:rows])
     qtext = [f"q{j} @{p}: key {labels[p]}" for j, p in enumerate(queries)]
     for name, pred in predictions.items():
         pred = _np(pred).astype(int)[queries]
         ok = pred == y[queries]
-        fig.add_trace(go.Scatter(x=qtext, y=[name] * len(queries), mode="markers+text", text=[str(v) for v in pred],
-                                 textposition="top center", marker=dict(size=14, color=np.where(ok, "seagreen", "crimson")),
+        # right/wrong by symbol and mark as well as colour: readable without telling green from red
+        fig.add_trace(go.Scatter(x=qtext, y=[name] * len(queries), mode="markers+text",
+                                 text=[f"{'✓' if r else '✗'} {v}" for r, v in zip(ok, pred)], textposition="top center",
+                                 marker=dict(size=14, symbol=np.where(ok, "circle", "x"),
+                                             color=np.where(ok, OKABE_ITO["green"], OKABE_ITO["vermillion"])),
                                  hovertemplate="%{x}<br>" + name + " says %{text}<extra></extra>", showlegend=False),
                       row=1, col=1)
     fig.add_trace(go.Scatter(x=qtext, y=["answer"] * len(queries), mode="markers+text", text=[str(v) for v in y[queries]],
@@ -597,4 +737,32 @@ def recall_predictions(x, y, predictions: dict, read_weights=None, labels: list[
         fig.update_yaxes(title_text="read weight", row=2, col=1)
         fig.update_xaxes(title_text="earlier position: token (orange: the key, green: its value)", row=2, col=1)
     fig.update_layout(title="One MQAR sequence: what each model answers", height=380 + 300 * (rows - 1))
+    return fig
+
+
+# ---- lesson 05: the learning-rate sweep ----------------------------------------------------
+
+def lr_sweep(result: dict) -> go.Figure:
+    """Validation loss against learning rate, one line per model (gamlab.sweep's result).
+
+    result: {"val_loss": {model: {lr: [loss per seed]}}, "lr": {model: chosen lr}, "steps": n,
+    "command": str (optional)}; losses in nats/token, inf for a run that diverged (not drawn).
+    The chosen rate is a larger marker; the x axis is logarithmic with ticks at the grid's
+    values. Colours: MODEL_COLORS. Used in notebooks/05_showdown.ipynb.
+    """
+    fig = go.Figure()
+    grid = sorted({float(lr) for table in result["val_loss"].values() for lr in table})
+    for i, (name, table) in enumerate(result["val_loss"].items()):
+        lrs = sorted(table, key=float)
+        y = [float(np.mean(table[lr])) for lr in lrs]
+        y = [v if np.isfinite(v) else None for v in y]  # a diverged run leaves a gap
+        color, best = model_color(name, i), result["lr"].get(name)
+        fig.add_trace(go.Scatter(x=[float(lr) for lr in lrs], y=y, mode="lines+markers", name=name,
+                                 line=dict(color=color), legendgroup=name,
+                                 marker=dict(size=[14 if float(lr) == best else 7 for lr in lrs], color=color,
+                                             symbol=["star" if float(lr) == best else "circle" for lr in lrs])))
+    ticks = dict(tickmode="array", tickvals=grid, ticktext=[f"{lr:g}" for lr in grid])
+    fig.update_layout(title=f"Learning-rate sweep ({result.get('steps', '?')} steps a run; star: the chosen rate)",
+                      xaxis=dict(title="learning rate", type="log", **ticks),
+                      yaxis_title="validation loss (nats per token)", height=400, legend=dict(orientation="h", y=-0.25))
     return fig

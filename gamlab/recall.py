@@ -14,7 +14,7 @@ then stays on the "guess a value seen in the sequence" plateau of MQAR for thous
 after a few hundred steps. (Unit embeddings with the tied head start with huge logits and
 were not faster either.)
 
-    gamlab recall                 the default grid (about 5 minutes on a quiet 2-core CPU)
+    gamlab recall                 the default grid (5.5 minutes on a quiet 2-core CPU, 30 under load)
     gamlab recall --fast          a tiny grid in seconds (CI)      (gamlab/commands/recall.py)
 
 Used in notebooks/07_beyond_the_paper.ipynb.

@@ -28,7 +28,7 @@ from . import distributed
 from .checkpoint import checkpoint_path, load_checkpoint
 from .config import ModelConfig
 from .errors import GamlabError
-from .model import build_model, shapes_only
+from .model import budget_knob, build_model, shapes_only
 from .runtime import available_memory, eval_mode, seed_everything
 
 
@@ -44,16 +44,18 @@ class RunPreset:
     data: dict = field(default_factory=dict)
 
 
-# "tiny" is the CPU default: block 128 (the stories' names come back within it), 2 layers of
-# width 64, 480 steps of 16 x 128 characters. "fast": seconds, for CI and tests (the numbers
-# mean little).
+# "tiny" is the CPU default: a block of 512 characters covers a whole story (334-543
+# characters: its hero, pet and treasure come back 300+ characters after they are named), so
+# models that can look that far back have something to find; 2 layers of width 64, 480 steps
+# of 4 x 512 characters (the same 2,048 tokens a step as 16 x 128). "small": the same block on
+# a GPU. "fast": seconds, for CI and tests (the numbers mean little).
 PRESETS: dict[str, RunPreset] = {
-    "tiny": RunPreset("tiny", "tiny", dict(block_size=128, n_slots=64, d_state=8),
-                      dict(steps=480, eval_every=40, eval_batches=4, batch_size=16),
+    "tiny": RunPreset("tiny", "tiny", dict(block_size=512, n_slots=64, d_state=8),
+                      dict(steps=480, eval_every=40, eval_batches=4, batch_size=4),
                       dict(tokenizer="char", n_stories=2000)),
-    "small": RunPreset("small", "small", dict(block_size=128), dict(steps=1000, batch_size=32),
+    "small": RunPreset("small", "small", dict(block_size=512), dict(steps=1000, batch_size=8),
                        dict(tokenizer="char", n_stories=6000)),
-    "paper": RunPreset("paper", "paper", {}, {}, dict(tokenizer="bpe", vocab_size=10_000, n_stories=6000)),
+"paper": RunPreset("paper", "paper", {}, {}, dict(tokenizer="bpe", vocab_size=10_000, n_stories=6000)),
     "fast": RunPreset("tiny", "tiny", dict(block_size=32, d_model=32, n_layer=1, n_slots=32, d_state=4, n_head=2),
                       dict(steps=12, eval_every=6, eval_batches=2, batch_size=8, warmup_steps=2),
                       dict(tokenizer="char", n_stories=150)),
@@ -91,11 +93,14 @@ def model_config(preset: RunPreset, vocab_size: int) -> ModelConfig:
 
 
 def matched_config(name: str, config: ModelConfig, target: int | None) -> ModelConfig:
-    """Mamba's expand chosen so that its parameter count is closest to `target` (GAM's)."""
-    if target is None or not name.startswith("mamba"):
+    """The model's parameter-budget knob (its block's `budget_knob`, e.g. Mamba's expand) set
+    to the value 1..8 whose parameter count is closest to `target` (GAM's); the config as it
+    is for a block without a knob, or without a target."""
+    knob = budget_knob(name)
+    if target is None or knob is None:
         return config
-    counts = {e: shapes_only(name, config.replace(expand=e)).num_params() for e in range(1, 9)}
-    return config.replace(expand=min(counts, key=lambda e: abs(counts[e] - target)))
+    counts = {e: shapes_only(name, config.replace(**{knob: e})).num_params() for e in range(1, 9)}
+    return config.replace(**{knob: min(counts, key=lambda e: abs(counts[e] - target))})
 
 
 def guess_vocab(preset: RunPreset, tokenizer: str | None = None) -> int:
@@ -176,16 +181,35 @@ def sample(model, tokenizer, prompt: str = "Once upon a time", n: int = 160, see
     return tokenizer.decode(out[0].tolist())
 
 
-def format_table(rows: list[dict], unigram: float | None = None) -> str:
-    """The paper's Table 1 layout: model, params, s/epoch, tokens/s, val loss, PPL."""
-    head = f"{'Model':<14}{'Params':>10}{'Steps':>7}{'Time (s)':>10}{'s/epoch':>10}{'Tokens/s':>10}{'Val loss':>10}{'PPL':>9}"
+def _cell(row: dict, key: str, fmt: str) -> str:
+    """row[key] in format fmt, with "±std" when the row has a spread over seeds; "-" when absent."""
+    value, std = row.get(key), row.get(key + "_std")
+    if value is None:
+        return "-"
+    return f"{value:{fmt}}" + (f"±{std:{fmt}}" if std is not None else "")
+
+
+def format_table(rows: list[dict], unigram: float | None = None, ngrams: dict[int, float] | None = None,
+                 reach: int | None = None) -> str:
+    """The paper's Table 1 layout: model, params, learning rate, steps, training seconds,
+    s/epoch, tokens/s, val loss (nats/token), PPL, and the context gain beyond GAM's reach R
+    (gamlab.context_use); mean±std over seeds where a row has them (gamlab.compare.aggregate).
+    Below: the unigram row and the n-gram count tables {n: val loss} (n = R + 1 sees R tokens)."""
+    cols = [("Model", 14, "<"), ("Params", 9, ">"), ("LR", 8, ">"), ("Steps", 6, ">"), ("Time (s)", 12, ">"),
+            ("s/epoch", 12, ">"), ("Tokens/s", 14, ">"), ("Val loss", 14, ">"), ("PPL", 14, ">"),
+            (f"Gain>R={reach}" if reach else "Gain>R", 14, ">")]
+    line = lambda cells: "".join(f"{c:{a}{w}}" for c, (_, w, a) in zip(cells, cols))  # noqa: E731
+    head = line([c[0] for c in cols])
     lines = [head, "-" * len(head)]
     for r in rows:
-        spe = f"{r['s_per_epoch']:.1f}" if r.get("s_per_epoch") else "-"
-        lines.append(f"{r['model']:<14}{r['params'] / 1e6:>9.3f}M{r['steps']:>7d}{r['seconds']:>10.1f}{spe:>10}"
-                     f"{r['tokens_per_s']:>10,.0f}{r['val_loss']:>10.3f}{r['ppl']:>9.2f}")
-    if unigram is not None:
-        lines.append(f"{'unigram':<14}{'-':>10}{'-':>7}{'-':>10}{'-':>10}{'-':>10}{unigram:>10.3f}{math.exp(unigram):>9.2f}")
+        lines.append(line([r["model"], f"{r['params'] / 1e6:.3f}M", f"{r['lr']:.0e}" if r.get("lr") else "-",
+                           str(r["steps"]), _cell(r, "seconds", ".1f"), _cell(r, "s_per_epoch", ".1f"),
+                           _cell(r, "tokens_per_s", ",.0f"), _cell(r, "val_loss", ".3f"), _cell(r, "ppl", ".2f"),
+                           _cell(r, "context_gain", ".3f")]))
+    baselines = ([("unigram", unigram)] if unigram is not None else []) + [
+        (f"{n}-gram" + (" (R)" if reach and n == reach + 1 else ""), loss) for n, loss in (ngrams or {}).items()]
+    for name, loss in baselines:
+        lines.append(line([name, "-", "-", "-", "-", "-", "-", f"{loss:.3f}", f"{math.exp(loss):.2f}", "-"]))
     return "\n".join(lines)
 
 

@@ -5,10 +5,11 @@
     history = trainer.fit()            # list of dicts, one per evaluation
     trainer.evaluate_full()            # loss over the whole validation split
 
-Batch source contract (anything that yields (x, y) int64 tensors of shape (B, T)):
-  - a callable get_batch(split, step) -> (x, y); split is "train" or "val". Training batch
+Batch source contract (anything that yields (idx, targets) int64 tensors of shape (B, T):
+token ids and the next tokens to predict, docs/naming.md):
+  - a callable get_batch(split, step) -> (idx, targets); split is "train" or "val". Training batch
     `step` must depend only on (its seed, step): then a resumed run is exact.
-  - or an iterable of (x, y); on resume the first `step` items are skipped.
+  - or an iterable of (idx, targets); on resume the first `step` items are skipped.
 Targets equal to -100 carry no loss (F.cross_entropy's ignore_index), so a synthetic task
 can score only the positions it asks about.
 
@@ -161,9 +162,9 @@ def make_scheduler(optimizer: torch.optim.Optimizer, warmup_steps: int, total_st
 @torch.no_grad()
 def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | None = None,
              average: str = "token") -> float:
-    """Mean cross-entropy (nats per scored token) of `model` over `batches` of (x, y), each (B, T).
+    """Mean cross-entropy (nats per scored token) of `model` over `batches` of (idx, targets), each (B, T).
 
-    Positions with y == -100 are not scored. Perplexity is exp(loss). average="batch" is the
+    Positions with targets == -100 are not scored. Perplexity is exp(loss). average="batch" is the
     paper author's mean of per-batch means instead (a smaller last batch weighs as much as a
     full one; gamlab/recipes.py). Under torchrun each rank scores every world-th batch and the
     sums are added across ranks (gamlab/distributed.py).
@@ -173,13 +174,13 @@ def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | N
     device = torch.device(device) if device is not None else next(model.parameters()).device
     total, count = 0.0, 0
     with eval_mode(model):
-        for i, (x, y) in enumerate(batches):
+        for i, (idx, targets) in enumerate(batches):
             if not distributed.mine(i):
                 continue
-            x, y = x.to(device), y.to(device)
+            idx, targets = idx.to(device), targets.to(device)
             with autocast(device):
-                _, loss = model(x, y)
-            n = int((y != -100).sum())
+                _, loss = model(idx, targets)
+            n = int((targets != -100).sum())
             if n:  # a batch with nothing to score has a NaN mean loss: skip it
                 w = 1 if average == "batch" else n  # weight of this batch's mean
                 total += float(loss) * w
@@ -213,25 +214,20 @@ def check_batch_source(batches, batch_size: int) -> None:
 def estimate_train_memory(model: nn.Module, batch_size: int, block_size: int | None = None) -> int:
     """A rough upper estimate, in bytes, of what training `model` takes.
 
-    Weights, gradients and AdamW's two moments (4 copies, float32), plus activations kept for
-    the backward pass: about 34 floats per (token, channel, layer) for a block, and for Mamba
-    the (B, T, D, N) tensors of its scan: about 4 per doubling step for the parallel scan, 4
-    for the sequential one, and for the chunked scan (the default) one chunk's worth alive at
-    a time plus a state per chunk, about 1 (none with the fused CUDA scan); the logits add
-    (B, T, vocab) three times.
+    Weights, gradients and AdamW's two moments (4 copies, float32), plus the activations each
+    block keeps for the backward pass, as the block estimates them (Block.memory_estimate:
+    about 34 floats per (token, channel), and Mamba's scan and naive attention their larger
+    tensors); the logits add (B, T, vocab) three times.
     """
     cfg: ModelConfig = model.config
     T = block_size or cfg.block_size
-    B, C, L = batch_size, cfg.d_model, cfg.n_layer
+    B = batch_size
     weights = 4 * 4 * sum(p.numel() for p in model.parameters())
-    acts = 34 * B * T * C * L
-    if getattr(model, "name", "").startswith("mamba") and cfg.mamba_scan != "cuda":
-        copies = {"parallel": 4 * max(1, math.ceil(math.log2(T))), "sequential": 4}.get(cfg.mamba_scan, 1)
-        acts += copies * B * T * cfg.d_inner * cfg.d_state * L
-    if getattr(model, "name", "") == "transformer-naive":
-        acts += 3 * B * cfg.n_head * T * T * L
-    acts += 3 * B * T * cfg.vocab_size
-    return weights + 4 * acts
+    if hasattr(model, "blocks"):
+        blocks = sum(block.memory_estimate(B, T) for block in model.blocks)
+    else:  # a model without gamlab blocks: Block.memory_estimate's 34 floats per (token, channel, layer)
+        blocks = 4 * 34 * B * T * cfg.d_model * cfg.n_layer
+    return weights + blocks + 4 * 3 * B * T * cfg.vocab_size
 
 
 # ---------------------------------------------------------------- the trainer
@@ -243,10 +239,10 @@ class TrainingDiverged(GamlabError):
 class Trainer:
     """Train `model` on a batch source; see the module docstring for the contract.
 
-    model:        a gamlab LanguageModel (or any module with forward(x, y) -> (logits, loss))
+    model:        a gamlab LanguageModel (or any module with forward(idx, targets) -> (logits, loss))
     config:       TrainConfig
-    batches:      get_batch(split, step) -> (x, y), or an iterable of (x, y)
-    val_batches:  None, an iterable of (x, y), or a zero-argument callable returning one
+    batches:      get_batch(split, step) -> (idx, targets), or an iterable of (idx, targets)
+    val_batches:  None, an iterable of (idx, targets), or a zero-argument callable returning one
                   (e.g. data.val_batches). None with a callable source: get_batch("val", i)
                   for i < config.eval_batches.
     out:          folder for checkpoint.pt (None: no checkpoints)
@@ -313,7 +309,7 @@ class Trainer:
         # Everything that defines this run must be the saved run's (checkpoint.check_matches
         # says which setting differs); only the run's length may change, and that is recorded.
         must_match = dict(self.meta, model_config=self.meta["model_config"] or None,
-                          train_config=self.config.to_dict())
+                          train_config=self.config.to_dict(), dataset_path=None)  # a moved file: same digest
         state = load_checkpoint(path) if state is None else state
         (state.get("train_config") or {}).setdefault("recipe", "careful")  # saved before recipes existed: gamlab's
         check_matches(state, path, **must_match)
@@ -383,8 +379,6 @@ class Trainer:
         would be in the full run, so continuing later is exact. A SIGTERM during fit finishes
         the current step, saves a checkpoint and raises Stopped (gamlab/stopping.py).
         """
-        from tqdm.auto import tqdm
-
         stop = min(steps, self.total) if steps is not None else self.total
         dev = self.device
         if self._net is None:
@@ -392,8 +386,8 @@ class Trainer:
         model = self._net
         model.train()
         world = distributed.world_size()
-        bar = tqdm(total=self.total, initial=self.step, disable=not self.progress or not distributed.is_main(),
-                   desc=self.meta.get("model_name", "train"), unit="step", leave=False)
+        bar = progress_bar(total=self.total, initial=self.step, disable=not self.progress or not distributed.is_main(),
+                           desc=self.meta.get("model_name", "train"), unit="step")
         try:
             with StopRequest() as stop_request:
                 self._steps(stop, model, dev, world, bar, stop_request)
@@ -405,10 +399,10 @@ class Trainer:
         cfg = self.config
         while self.step < stop:
             t0, c0 = time.perf_counter(), time.process_time()
-            x, y = self._train_batch(self.step)
-            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            idx, targets = self._train_batch(self.step)  # (B, T) each
+            idx, targets = idx.to(dev, non_blocking=True), targets.to(dev, non_blocking=True)
             with autocast(dev):
-                _, loss = model(x, y)
+                _, loss = model(idx, targets)
             # Mean loss over all ranks and "has any rank been asked to stop?", in one reduction,
             # so every rank takes the same decision at the same step.
             loss_sum, stops = distributed.all_reduce_sum(loss.detach(), stop_request.requested)
@@ -435,8 +429,8 @@ class Trainer:
             self.cpu_seconds += time.process_time() - c0
             self.acc["loss"] += loss_value
             self.acc["n"] += 1
-            self.acc["tokens"] += int(x.numel()) * world  # tokens of the global batch
-            self.tokens += int(x.numel()) * world
+            self.acc["tokens"] += int(idx.numel()) * world  # tokens of the global batch
+            self.tokens += int(idx.numel()) * world
             self.acc["time"] += dt
             bar.update(1)
             if self.step % cfg.eval_every == 0 or self.step == self.total:
@@ -483,6 +477,42 @@ class Trainer:
                 "val_loss": val_loss, "ppl": perplexity(val_loss)}
 
 
+def progress_bar(**kwargs):
+    """A tqdm bar: in a terminal, plain tqdm that clears itself when done (leave=False); in a
+    notebook, tqdm.notebook's widget, left in place, whose saved text is its final state.
+
+    tqdm.notebook's widget is drawn only by a live kernel's widget manager; a saved notebook
+    (nbviewer, nbconvert, a pre-run copy) shows the widget output's text/plain instead, which
+    is fixed when the bar is displayed ("0%"). So the notebook bar is displayed with a display
+    id and its output is replaced once at close: same widget, final text ("100%", the losses).
+    """
+    from tqdm.auto import tqdm
+    from tqdm.notebook import tqdm_notebook
+
+    if not issubclass(tqdm, tqdm_notebook):  # a terminal (or no ipywidgets)
+        return tqdm(leave=False, **kwargs)
+    return _saved_bar_class()(leave=True, **kwargs)
+
+
+def _saved_bar_class():
+    """tqdm.notebook's bar, re-displayed at close so the saved output holds its final text."""
+    from IPython.display import display
+    from tqdm.notebook import tqdm_notebook
+
+    class SavedBar(tqdm_notebook):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, display=False, **kwargs)  # displayed here, with a handle
+            self._handle = None if self.disable else display(self.container, display_id=True)
+
+        def close(self):
+            super().close()
+            handle, self._handle = getattr(self, "_handle", None), None
+            if handle is not None:  # the same widget again: its text/plain is now the last meter
+                handle.update(self.container)
+
+    return SavedBar
+
+
 def train(model: nn.Module, batches, config: TrainConfig | None = None, **kwargs) -> list[dict]:
     """Shortcut: Trainer(model, config, batches, **kwargs).fit(); returns the history.
 
@@ -499,12 +529,16 @@ def run_meta(model: nn.Module, data) -> dict:
 
     model: a gamlab LanguageModel; data: a TextData (gamlab.data). The digest of the token ids
     catches a dataset with the same name and other content (a file edited between runs).
+    "dataset" is the name shown (a local file's basename); "dataset_path", for a local file or
+    folder, its absolute path, where gamlab.data.run_dataset finds the text again (lesson 06).
+    It is not compared on resume: a file moved elsewhere is still the same data.
     """
     digest = hashlib.sha256()
-    for ids in (data.train, data.val):
-        digest.update(ids.to(torch.int64).numpy().tobytes())
+    for idx in (data.train, data.val):  # (N,) token ids of each split
+        digest.update(idx.to(torch.int64).numpy().tobytes())
     return {"model_name": model.name, "model_config": model.config.to_dict(), "tokenizer": data.tokenizer.to_dict(),
-            "dataset": getattr(data, "label", data.name), "data_digest": digest.hexdigest()[:16]}
+            "dataset": getattr(data, "label", data.name), "data_digest": digest.hexdigest()[:16],
+            **({"dataset_path": data.path} if getattr(data, "path", None) else {})}
 
 
 def load_run(out_dir: str | Path, device: str | torch.device = "cpu"):

@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from .block import Block
 from .config import ModelConfig
-from .dropout import Dropout
 from .ffn import feed_forward
 
 
@@ -50,7 +50,7 @@ class CausalSelfAttention(nn.Module):
         self.attn_dropout = config.attn_dropout
         self.qkv = nn.Linear(C, 3 * C)
         self.proj = nn.Linear(C, C)
-        self.resid_dropout = Dropout(config.dropout)
+        self.resid_dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, C) -> (B, T, C)."""
@@ -64,9 +64,11 @@ class CausalSelfAttention(nn.Module):
         return self.resid_dropout(self.proj(y))
 
 
-class TransformerBlock(nn.Module):
+class TransformerBlock(Block):
+    """x = x + attn(norm1(x)); x = x + FFN(norm2(x)), nanoGPT's pre-norm block."""
+
     def __init__(self, config: ModelConfig):
-        super().__init__()
+        super().__init__(config)
         self.norm1 = nn.LayerNorm(config.d_model)
         self.attn = CausalSelfAttention(config)
         self.norm2 = nn.LayerNorm(config.d_model)
@@ -76,3 +78,17 @@ class TransformerBlock(nn.Module):
         """x: (B, T, C) -> (B, T, C)."""
         x = x + self.attn(self.norm1(x))
         return x + self.ffn(self.norm2(x))
+
+    def flops_per_token(self, seq_len: int) -> float:
+        """qkv 2*C*3C + proj 2*C*C + FFN 16C^2 + attention 2 * 2*T'*C, where T' = T for the naive
+        form (it computes the whole T x T matrix) and T/2 for the fused causal kernel (it skips
+        the masked half)."""
+        C = self.config.d_model
+        span = seq_len if self.attn.mode == "naive" else seq_len / 2
+        return 24 * C * C + 4 * span * C
+
+    def memory_estimate(self, batch: int, seq_len: int) -> int:
+        """The block's activations, and for the naive form the (B, nh, T, T) scores, weights and
+        dropout mask it keeps."""
+        extra = 3 * batch * self.config.n_head * seq_len * seq_len if self.attn.mode == "naive" else 0
+        return super().memory_estimate(batch, seq_len) + 4 * extra

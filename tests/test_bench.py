@@ -37,6 +37,12 @@ def test_flops_formula():
     assert flops("gam", T, B, C, S) == 3 * B * T * (20 * C * C + 4 * S * C + 2 * 3 * C)
     # naive attention computes the whole T x T matrix, the fused kernel the causal half
     assert flops("transformer-naive", T, B, C) - flops("transformer", T, B, C) == 3 * B * T * 2 * T * C
+    # Mamba (expand 2, d_state 16, d_conv 4, dt_rank C/16) and the reference GAM block: the blocks count
+    D, N, R = 2 * C, 16, C // 16
+    assert flops("mamba", T, B, C) == 3 * B * T * (4 * C * D + 2 * D * (R + 2 * N) + 2 * R * D + 2 * D * C + 8 * D + 6 * D * N)
+    assert flops("gam-reference", T, B, C, S) == flops("gam", T, B, C, S)
+    hs, tc = C // 8, 64  # gam-fw: 8 heads, chunks of 64 tokens
+    assert flops("gam-fw", T, B, C, S) == 3 * B * T * (20 * C * C + 6 * C + 8 * C * C + 4 * tc * C + 4 * hs * C)
 
 
 def test_growth_exponent():

@@ -88,3 +88,19 @@ def test_mistakes_are_one_clear_sentence(kwargs, words):
     kwargs = {"ids": stream(), **kwargs}
     with pytest.raises(GamlabError, match=words):
         context_use(small("gam"), **kwargs)
+
+
+def test_fewer_cuts_sample_the_same_measure():
+    model = small("transformer")
+    full, every = context_use(model, stream(), n_blocks=2), context_use(model, stream(), n_blocks=2, n_cuts=24)
+    assert torch.allclose(full.by_distance, every.by_distance, atol=1e-6) and full.n == every.n
+    few = context_use(model, stream(), n_blocks=2, n_cuts=6)  # cuts at 1, 6, 10, 15, 19, 24
+    assert few.n < full.n and few.n == 2 * 5  # the cuts whose lag-R position t = c + R - 1 lies inside the block
+    assert torch.isfinite(few.by_distance[5:20]).all()
+    gam = context_use(small("gam"), stream(), n_blocks=2, n_cuts=6)
+    assert gam.gain == pytest.approx(0.0, abs=1e-6)
+
+
+def test_cuts_out_of_range_are_one_sentence():
+    with pytest.raises(GamlabError, match="n_cuts must be between 1 and the block size 24"):
+        context_use(small("gam"), stream(), n_cuts=0)

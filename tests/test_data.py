@@ -72,6 +72,54 @@ def test_local_text_file_loads_through_datasets(tmp_path):
     assert data.name == "mine.txt" and data.vocab_size == len(set(train)) + 1
 
 
+def test_a_run_on_a_local_file_finds_it_again_from_anywhere(tmp_path, monkeypatch):
+    """The checkpoint keeps the file's absolute path beside its name: lesson 06 reloads the text
+    of a run made on a student's own file, from another folder, and says so when it moved."""
+    from gamlab import ModelConfig, build_model
+    from gamlab.checkpoint import load_checkpoint
+    from gamlab.data import run_dataset
+    from gamlab.train import TrainConfig, Trainer, run_meta
+
+    (tmp_path / "texts").mkdir()
+    _write(tmp_path / "texts" / "mine.txt")
+    monkeypatch.chdir(tmp_path)
+    data = load_data("texts/mine.txt", block_size=16, batch_size=4)  # a relative path, as a student types it
+
+    def trainer(data):
+        model = build_model("gam", ModelConfig.preset("tiny", vocab_size=data.vocab_size, block_size=16, n_layer=1))
+        return Trainer(model, TrainConfig.preset("tiny", steps=4, batch_size=4, eval_every=2, eval_batches=1,
+                                                       checkpoint_every=2),
+                       data.get_batch, out=tmp_path / "run", progress=False, meta=run_meta(model, data))
+
+    trainer(data).fit(2)
+    saved = load_checkpoint(tmp_path / "run")
+    assert saved["dataset"] == "mine.txt" and saved["dataset_path"] == str(tmp_path / "texts" / "mine.txt")
+    monkeypatch.chdir(tmp_path / "texts")  # a notebook elsewhere: the relative path no longer reaches it
+    assert run_dataset(saved) == saved["dataset_path"]
+    assert load_texts(run_dataset(saved)) == load_texts(str(tmp_path / "texts" / "mine.txt"))
+
+    (tmp_path / "moved").mkdir()
+    os.rename(tmp_path / "texts" / "mine.txt", tmp_path / "moved" / "mine.txt")
+    with pytest.raises(GamlabError, match=r"'mine.txt', which is no longer at .*texts.mine\.txt; put it back"):
+        run_dataset(saved)
+    moved = trainer(load_data(str(tmp_path / "moved" / "mine.txt"), block_size=16, batch_size=4))
+    assert moved.resume() == 2  # the same text (name and digest) in another folder is the same run
+    moved.fit()
+    assert load_checkpoint(tmp_path / "run")["dataset_path"] == str(tmp_path / "moved" / "mine.txt")  # found next time
+
+
+def test_run_dataset_of_named_and_older_runs(tmp_path, monkeypatch):
+    from gamlab.data import run_dataset
+
+    assert run_dataset({"dataset": "embedded"}) == "embedded" == run_dataset({})
+    assert run_dataset({"dataset": "wikitext2"}) == "wikitext2"
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "old.txt")
+    assert run_dataset({"dataset": "old.txt"}) == "old.txt"  # saved before dataset_path: the name, if it is here
+    with pytest.raises(GamlabError, match="neither a dataset name .* nor a file or folder here"):
+        run_dataset({"dataset": "gone.txt"})
+
+
 def test_local_folder_loads_every_txt_file(tmp_path):
     _write(tmp_path / "a.txt", 100)
     (tmp_path / "sub").mkdir()

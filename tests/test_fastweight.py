@@ -58,7 +58,7 @@ def test_block_is_causal_and_reaches_far_back():
         assert not torch.allclose(block(first)[:, 49], a[:, 49], atol=1e-6)
 
 
-def test_gradients_reach_every_parameter_and_capture():
+def test_gradients_reach_every_parameter_and_internals():
     torch.manual_seed(3)
     model = build_model("gam-fw", tiny())
     idx = torch.randint(0, 256, (2, 64))
@@ -66,20 +66,18 @@ def test_gradients_reach_every_parameter_and_capture():
     loss.backward()
     for name, p in model.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
-    block = model.blocks[0]
-    block.capture = {}
     with torch.no_grad():
-        model(idx)
-    cap = block.capture
-    assert cap["read_weights"].shape == (2, 4, 64, 64)
-    assert cap["gate_local"].shape == cap["gate_global"].shape == (2, 64, 64)
-    assert 0 < float(cap["gate_global"].min()) and float(cap["gate_global"].max()) < 1
-    assert "weights" not in cap  # the slot weights' key belongs to the slot memory
+        _, records = model.forward_with_internals(idx)
+    cap = records[0]
+    assert cap.weights.shape == (2, 4, 64, 64)
+    assert cap.gate_local.shape == cap.gate_global.shape == (2, 64, 64)
+    assert 0 < float(cap.gate_global.min()) and float(cap.gate_global.max()) < 1
+    assert cap.reads == "tokens"  # read weights over earlier tokens, not the slot memory's
 
 
 def test_it_is_the_gam_block_with_another_global_path_and_slot_probes_refuse_it():
     from gamlab import GamlabError, GAMBlock
-    from gamlab.probes import probe
+    from gamlab.probes import probe, slot_table
 
     cfg = tiny(d_model=32, n_head=4)
     fw, gam = FastWeightGAMBlock(cfg), GAMBlock(cfg)
@@ -87,4 +85,5 @@ def test_it_is_the_gam_block_with_another_global_path_and_slot_probes_refuse_it(
     assert {k: v.shape for k, v in fw.state_dict().items() if not k.startswith("memory.")} == shared
     assert isinstance(fw.memory, FastWeightMemory)
     with pytest.raises(GamlabError, match="read earlier tokens, not memory slots"):
-        probe(build_model("gam-fw", tiny()), torch.arange(8))
+        slot_table(build_model("gam-fw", tiny()), [torch.arange(8)], layer=0)
+    assert probe(build_model("gam-fw", tiny()), torch.arange(8)).read_weights.shape == (2, 4, 8, 8)

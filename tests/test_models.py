@@ -226,3 +226,77 @@ def test_paper_ablations_have_no_gate(name, has_conv, has_memory):
     block = build_model(name, tiny()).blocks[0]
     assert block.gate is None
     assert (block.conv is not None, block.memory is not None) == (has_conv, has_memory)
+
+
+# ---------------------------------------------------------------- blocks that describe themselves
+
+def _old_estimate(model, B, T):
+    """estimate_train_memory as it matched model names before blocks described themselves."""
+    cfg = model.config
+    weights = 4 * 4 * sum(p.numel() for p in model.parameters())
+    acts = 34 * B * T * cfg.d_model * cfg.n_layer
+    if model.name.startswith("mamba") and cfg.mamba_scan != "cuda":
+        copies = {"parallel": 4 * max(1, math.ceil(math.log2(T))), "sequential": 4}.get(cfg.mamba_scan, 1)
+        acts += copies * B * T * cfg.d_inner * cfg.d_state * cfg.n_layer
+    if model.name == "transformer-naive":
+        acts += 3 * B * cfg.n_head * T * T * cfg.n_layer
+    return weights + 4 * (acts + 3 * B * T * cfg.vocab_size)
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+@pytest.mark.parametrize("scan", ["chunked", "parallel", "sequential"])
+def test_memory_estimate_is_asked_of_the_blocks_and_unchanged(name, scan):
+    from gamlab.model import shapes_only
+    from gamlab.train import estimate_train_memory
+
+    model = shapes_only(name, tiny(mamba_scan=scan))
+    for B, T in ((1, 1), (4, 64), (3, 100)):
+        assert estimate_train_memory(model, B, T) == _old_estimate(model, B, T)
+
+
+def test_budget_knob_is_the_blocks_and_matching_uses_it():
+    from gamlab.model import budget_knob, shapes_only
+    from gamlab.runs import matched_config
+
+    assert {n: budget_knob(n) for n in ALL_MODELS} == {n: ("expand" if n.startswith("mamba") else None) for n in ALL_MODELS}
+    base = tiny()
+    target = shapes_only("gam", base).num_params()
+    matched = matched_config("mamba", base, target)
+    counts = {e: shapes_only("mamba", base.replace(expand=e)).num_params() for e in range(1, 9)}
+    assert matched.expand == min(counts, key=lambda e: abs(counts[e] - target))
+    assert matched_config("transformer", base, target) == base
+
+
+def test_a_new_mixer_is_its_own_file_plus_one_registry_line(monkeypatch):
+    """What the registry, bench, training's memory check and parameter matching need comes
+    from the block: nothing else has to learn the new name."""
+    from torch import nn
+
+    from gamlab.bench import flops, measure_block
+    from gamlab.block import Block
+    from gamlab.model import MODELS, ModelSpec, shapes_only
+    from gamlab.runs import matched_config
+    from gamlab.train import estimate_train_memory
+
+    class ShiftBlock(Block):  # "its own file": mixes each token with the one before it
+        budget_knob = "d_state"
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.mix = nn.Linear(2 * config.d_model, config.d_model * config.d_state // 8)
+
+        def forward(self, x):
+            prev = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], dim=1)  # (B, T, C)
+            return x + self.mix(torch.cat([x, prev], -1))[..., :x.size(-1)]
+
+        def flops_per_token(self, seq_len):
+            return 2 * self.mix.in_features * self.mix.out_features
+
+    monkeypatch.setitem(MODELS, "shift", ModelSpec("a toy mixer", ShiftBlock, lambda c: {}))  # the one line
+    model = build_model("shift", tiny())
+    assert model(torch.randint(0, 256, (2, 9)))[0].shape == (2, 9, 256)
+    assert flops("shift", 16, batch=2, d_model=32, n_slots=8) == 3 * 2 * 16 * 2 * 64 * 64  # d_state 16: 64 -> 64
+    assert measure_block("shift", 8, batch=2, d_model=32, n_slots=8, repeats=1, memory=False)["ms"] > 0
+    assert estimate_train_memory(model, 2, 8) > 4 * 34 * 2 * 8 * 64 * 2
+    target = shapes_only("shift", tiny(d_state=5)).num_params()
+    assert matched_config("shift", tiny(), target).d_state == 5

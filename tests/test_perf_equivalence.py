@@ -1,11 +1,16 @@
-"""Fast paths equal their plain references: GAM retrieval, the GAM block, the chunked scan."""
+"""The contract between the two forms of every model: the reference layers the block files write
+and the faster forms gamlab.fast applies (same parameters, outputs and gradients), each fast
+form against its reference, and the chunked scan against the sequential one."""
 
 import pytest
 import torch
+from torch import nn
 
 from gamlab import GAMBlock, ModelConfig, build_model
-from gamlab.gam import GAMBlockReference
+from gamlab.errors import GamlabError
+from gamlab.fast import DEFAULT, FORMS, FusedAssociativeMemory, fast_forms, use_fast_forms
 from gamlab.mamba import SelectiveScan, scan_sequential
+from gamlab.model import MODELS
 
 
 def tiny(**changes):
@@ -18,62 +23,116 @@ def test_memory_read_equals_explicit_weights(scale_scores):
     block = GAMBlock(tiny(scale_scores=scale_scores))
     h = torch.randn(3, 19, 64) * 3  # large scores: a wrong scale would show
     retrieved, w = block.memory(h)
-    assert torch.allclose(block.memory.read(h), retrieved, atol=1e-5)
+    fused = use_fast_forms(block, ["retrieval"]).memory
+    assert isinstance(fused, FusedAssociativeMemory) and fused(h)[1] is None
+    assert torch.allclose(fused(h)[0], retrieved, atol=1e-5)
     assert torch.allclose(retrieved, w @ block.memory.slots, atol=1e-6)
+    assert torch.allclose(fused.with_weights(h)[1], w)  # the probes' explicit weights, whatever the form
 
 
-@pytest.mark.parametrize("fusion", ["gated", "sum", "local", "global"])
+def _perturbed(module):
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return module
+
+
+def _run(module, x, dy, *args):
+    """(output, input gradient, parameter gradients) of one forward+backward."""
+    x.grad = None
+    module.zero_grad(set_to_none=True)
+    y = module(x, *args)
+    y = y[0] if isinstance(y, tuple) else y
+    y.backward(dy)
+    return y.detach(), x.grad.clone(), {n: p.grad.clone() for n, p in module.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("fusion", ["gated", "sum", "local", "global", "local-nogate", "global-nogate"])
 def test_fast_gam_block_equals_reference_forward_and_gradients(fusion):
     torch.manual_seed(1)
-    fast = GAMBlock(tiny(fusion=fusion))
-    with torch.no_grad():
-        for p in fast.parameters():
-            p.add_(0.1 * torch.randn_like(p))
-    ref = GAMBlockReference(tiny(fusion=fusion))
-    ref.load_state_dict(fast.state_dict())
+    ref = _perturbed(GAMBlock(tiny(fusion=fusion)))
+    fast = use_fast_forms(GAMBlock(tiny(fusion=fusion)))
+    fast.load_state_dict(ref.state_dict())
     x = torch.randn(2, 23, 64, requires_grad=True)
     dy = torch.randn(2, 23, 64)
-    grads = []
-    for block in (fast, ref):
-        x.grad = None
-        y = block(x)
-        y.backward(dy)
-        grads.append((y.detach(), x.grad.clone(), {n: p.grad.clone() for n, p in block.named_parameters()}))
-    (y1, dx1, g1), (y2, dx2, g2) = grads
+    (y1, dx1, g1), (y2, dx2, g2) = _run(fast, x, dy), _run(ref, x, dy)
     assert torch.allclose(y1, y2, atol=1e-5)
     assert torch.allclose(dx1, dx2, atol=1e-5)
+    assert g1.keys() == g2.keys() == dict(ref.named_parameters()).keys()
     for name in g1:
         assert torch.allclose(g1[name], g2[name], atol=1e-4), name
 
 
-def test_paper_style_baseline_computes_the_same_block():
-    """The benchmark's speed baseline must be the same function, or its ratio means nothing."""
-    from gamlab.bench import PaperStyleGAMBlock
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_model_fast_equals_reference_in_float64(name):
+    """The fair race's precondition: each model computes the same function in both forms."""
+    torch.manual_seed(4)
+    ref = _perturbed(build_model(name, tiny(), fast=False).double())
+    fast = build_model(name, tiny(), fast=True).double()
+    fast.load_state_dict(ref.state_dict())
+    assert fast_forms(ref) == () and set(fast_forms(fast)) <= set(DEFAULT)
+    idx = torch.randint(0, 256, (2, 37))
+    logits = [m(idx)[0] for m in (fast, ref)]
+    torch.testing.assert_close(logits[0], logits[1], rtol=1e-10, atol=1e-10)
+    dy = torch.randn_like(logits[0])
+    for (n, p), (_, q) in zip(fast.named_parameters(), ref.named_parameters()):
+        gp, gq = torch.autograd.grad(logits[0], p, dy, retain_graph=True), torch.autograd.grad(logits[1], q, dy, retain_graph=True)
+        torch.testing.assert_close(gp, gq, rtol=1e-9, atol=1e-10, msg=name + ": " + n)
+
+
+def test_one_policy_for_every_model_and_it_only_swaps_classes():
+    for name in MODELS:
+        model = build_model(name, tiny())
+        linears = {type(m) for m in model.modules() if isinstance(m, nn.Linear)}
+        assert len(linears) == 1, (name, linears)  # the same Linear form in every part of every model
+        assert linears == {FORMS["linear"].fast if "linear" in DEFAULT else nn.Linear}
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        use_fast_forms(model, False)
+        assert fast_forms(model) == ()
+        use_fast_forms(model, list(FORMS))
+        assert set(fast_forms(model)) <= set(FORMS)
+        after = model.state_dict()
+        assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    assert set(fast_forms(build_model("gam", tiny()))) == set(DEFAULT)
+    with pytest.raises(GamlabError, match="unknown fast form"):
+        use_fast_forms(build_model("gam", tiny()), ["warp"])
+
+
+def test_reference_block_is_the_paper_transcribed():
+    """The speed baseline (the reference block) must be the paper's function, or its ratio
+    means nothing: the paper's lines written out with the block's own parameters."""
+    import torch.nn.functional as F
 
     torch.manual_seed(2)
-    config = tiny(conv_kernel=4)
-    fast = GAMBlock(config).eval()
-    with torch.no_grad():
-        for p in fast.parameters():
-            p.add_(0.1 * torch.randn_like(p))
-    plain = PaperStyleGAMBlock(config).eval().load_from(fast)
+    block = _perturbed(GAMBlock(tiny(conv_kernel=4))).eval()
+    fast = use_fast_forms(GAMBlock(tiny(conv_kernel=4))).eval()
+    fast.load_state_dict(block.state_dict())
+
+    def paper(x):
+        T, k = x.size(1), block.conv.kernel_size[0]
+        h = block.norm1(x)
+        local = F.conv1d(h.transpose(1, 2), block.conv.weight, block.conv.bias, padding=k - 1,
+                         groups=h.size(-1))[:, :, :T].transpose(1, 2)  # pad both sides, drop the future
+        M = block.memory.slots
+        global_ = torch.softmax(h @ M.T, dim=-1) @ M
+        g_l, g_g = block.gate(h).chunk(2, dim=-1)
+        x = x + torch.sigmoid(g_l) * local + torch.sigmoid(g_g) * global_
+        return x + block.ffn(block.norm2(x))
+
     x = torch.randn(2, 23, 64, requires_grad=True)
-    y_fast = fast(x)
-    dx_fast, = torch.autograd.grad(y_fast.sum(), x)
-    y_plain = plain(x)
-    dx_plain, = torch.autograd.grad(y_plain.sum(), x)
-    assert torch.allclose(y_fast, y_plain, atol=1e-5)
-    assert torch.allclose(dx_fast, dx_plain, atol=1e-5)
+    outs = [(y, torch.autograd.grad(y.sum(), x)[0]) for y in (paper(x), block(x), fast(x))]
+    for y, dx in outs[1:]:
+        assert torch.allclose(y, outs[0][0], atol=1e-5)
+        assert torch.allclose(dx, outs[0][1], atol=1e-5)
 
 
-def test_fast_block_still_captures_weights_for_probes():
-    block = GAMBlock(tiny()).eval()
-    block.capture = {}
+def test_fast_block_still_gives_weights_for_probes():
+    block = use_fast_forms(GAMBlock(tiny())).eval()
     with torch.no_grad():
-        block(torch.randn(1, 9, 64))
-    assert block.capture["weights"].shape == (1, 9, 64)
-    assert torch.allclose(block.capture["weights"].sum(-1), torch.ones(1, 9))
-    assert block.capture["gate_local"].shape == (1, 9, 64)
+        y, inside = block.forward_with_internals(torch.randn(1, 9, 64))
+    assert inside.reads == "slots" and inside.weights.shape == (1, 9, 64)
+    assert torch.allclose(inside.weights.sum(-1), torch.ones(1, 9))
+    assert inside.gate_local.shape == (1, 9, 64)
 
 
 def plain_ssm(u, dt, A, Bm, Cm):
@@ -125,31 +184,17 @@ def test_chunked_mamba_model_equals_sequential():
 @pytest.mark.parametrize("k", [1, 3, 4])
 @pytest.mark.parametrize("bias", [True, False])
 def test_shift_add_convolution_equals_conv1d_with_gradients(T, k, bias):
-    """CausalConv1d on CPU runs ShiftAddConv (hand-written backward); conv1d is the reference."""
+    """The fast conv on CPU runs ShiftAddConv (hand-written backward); conv1d is the reference."""
     import torch.nn.functional as F
 
-    from gamlab.conv import CausalConv1d, ShiftAddConv
+    from gamlab.fast import ShiftAddCausalConv1d, ShiftAddConv
 
     torch.manual_seed(T * 10 + k)
-    conv = CausalConv1d(5, k, bias=bias).double()
+    conv = ShiftAddCausalConv1d(5, k, bias=bias).double()
     x = torch.randn(2, T, 5, dtype=torch.float64, requires_grad=True)
     reference = F.conv1d(F.pad(x.transpose(1, 2), (k - 1, 0)), conv.weight, conv.bias, groups=5).transpose(1, 2)
     assert torch.allclose(conv(x), reference)
     assert torch.autograd.gradcheck(ShiftAddConv.apply, (x, conv.weight, conv.bias))
-
-
-def test_gated_sum_gradients_reach_logits_through_both_outputs():
-    """GatedSum's hand-written backward, for the update and for the gate values it returns."""
-    from gamlab.gating import GatedSum
-
-    torch.manual_seed(3)
-    logits = torch.randn(2, 5, 8, dtype=torch.float64, requires_grad=True)
-    local = torch.randn(2, 5, 4, dtype=torch.float64, requires_grad=True)
-    global_ = torch.randn(2, 5, 4, dtype=torch.float64, requires_grad=True)
-    args = (logits, local, global_)
-    assert torch.autograd.gradcheck(GatedSum.apply, args)
-    assert torch.autograd.gradcheck(lambda *a: GatedSum.apply(*a)[0], args)  # gates unused
-    assert torch.autograd.gradcheck(lambda *a: GatedSum.apply(*a)[1], args)  # update unused
 
 
 @pytest.mark.parametrize("shape", [(7,), (3, 7), (2, 5, 7)])
@@ -157,7 +202,7 @@ def test_gated_sum_gradients_reach_logits_through_both_outputs():
 def test_linear_with_bias_added_after_the_product_equals_nn_linear(shape, bias):
     from torch import nn
 
-    from gamlab.linear import Linear
+    from gamlab.fast import Linear
 
     torch.manual_seed(len(shape))
     ours = Linear(7, 4, bias=bias).double()
@@ -174,7 +219,7 @@ def test_linear_with_bias_added_after_the_product_equals_nn_linear(shape, bias):
 def test_linear_is_torch_s_own_off_the_cpu_and_without_bias(monkeypatch):
     from torch import nn
 
-    from gamlab.linear import Linear
+    from gamlab.fast import Linear
 
     calls = []
     plain = nn.Linear.forward

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import gamlab
-from gamlab.probes import capturing, gam_blocks, probe, slot_table, slot_usage
+from gamlab.probes import gam_blocks, probe, slot_table, slot_usage
 
 
 def tiny(name="gam", **changes):
@@ -45,8 +45,18 @@ def test_probe_matches_a_hand_computation_of_layer_0():
     torch.testing.assert_close(p.local_norm[0], (g_l * local)[0].norm(dim=-1))
 
 
-def test_probing_changes_nothing_and_clears_capture():
+def _layers(model):
+    """What probing must leave as it was: each module's class and every tensor of the state."""
+    return [type(m) for m in model.modules()], {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def _same(a, b):
+    return a[0] == b[0] and a[1].keys() == b[1].keys() and all(torch.equal(a[1][k], b[1][k]) for k in a[1])
+
+
+def test_probing_changes_nothing_and_leaves_nothing_behind():
     model = tiny(dropout=0.1)
+    layers = _layers(model)
     model.train()
     idx = torch.randint(0, 256, (1, 20))
     model.eval()
@@ -58,19 +68,20 @@ def test_probing_changes_nothing_and_clears_capture():
     # so the logits agree to float rounding, not bit for bit.
     torch.testing.assert_close(p.logits, before[0], rtol=1e-5, atol=1e-5)
     assert model.training  # mode restored
-    assert all(b.capture is None for b in gam_blocks(model))
+    assert _same(_layers(model), layers) and not any(hasattr(b, "capture") for b in gam_blocks(model))
     model.eval()
     with torch.no_grad():
         after, _ = model(idx)
     assert torch.equal(after, before)  # and nothing in the model changed: bitwise the same
 
 
-def test_capture_is_cleared_when_the_forward_fails():
+def test_a_failed_probe_leaves_the_model_as_it_was():
     model = tiny()
+    layers = _layers(model)
+    model.train()
     with pytest.raises(gamlab.GamlabError):
-        with capturing(model):
-            model(torch.full((1, 5), 10_000))  # token id outside the vocabulary
-    assert all(b.capture is None for b in gam_blocks(model))
+        probe(model, torch.full((1, 5), 10_000))  # token id outside the vocabulary
+    assert model.training and _same(_layers(model), layers)
 
 
 def test_ablations_report_missing_paths_as_none():
@@ -96,6 +107,23 @@ def test_slot_usage_finds_the_tokens_that_read_a_slot():
     ids, w = slot_usage(model, batches, layer=1, slot=slot, top=5)
     assert ids.shape == w.shape == (5,) and (w[:-1] >= w[1:]).all()
     assert w[0] == table.mean[table.count > 0, slot].max()
-    assert all(b.capture is None for b in gam_blocks(model))
+    assert not any(hasattr(b, "capture") for b in gam_blocks(model))
     with pytest.raises(gamlab.GamlabError, match="slot 64"):
         table.top_tokens(64)
+
+
+def test_probe_works_on_gam_fw_and_gives_its_read_weights():
+    """gam-fw is probed through the same block interface; its weights are over earlier tokens."""
+    model = tiny("gam-fw", n_layer=2)
+    L, T, nh = 2, 11, model.config.n_head
+    idx = torch.randint(0, 256, (T,))
+    p = probe(model, idx)
+    assert p.weights is None and p.read_weights.shape == (L, nh, T, T)
+    torch.testing.assert_close(p.read_weights.sum(-1), torch.ones(L, nh, T), atol=1e-5, rtol=0)
+    assert torch.all(p.read_weights.triu(1) == 0)  # causal: no query reads a later token
+    assert p.gate_local.shape == (L, T, model.config.d_model) and p.update_norm.shape == (L, T)
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(p.logits, model(idx[None])[0][0], rtol=1e-5, atol=1e-5)
+    with pytest.raises(gamlab.GamlabError, match="read earlier tokens, not memory slots"):
+        slot_table(model, [idx], layer=0)  # the slot views still refuse it, in one sentence

@@ -91,7 +91,7 @@ def _explain_reads(reads: torch.Tensor, who: str) -> str | None:
             return f"in {who}, query {t} reads token {future[0]} (the future): only tokens s <= t are written yet."
         if not reads[t, t]:
             return (f"in {who}, query {t} does not read token {t} itself: token t writes before it reads, "
-                    "so S_t includes s = t.")
+                    "so F_t includes s = t.")
         missing = [s for s in range(t) if not reads[t, s]]
         if missing:
             return f"in {who}, query {t} does not read token {missing[0]}, which was written before it."
@@ -99,15 +99,15 @@ def _explain_reads(reads: torch.Tensor, who: str) -> str | None:
 
 
 @exercise("7.2", "The fast-weight memory, one token at a time", hints=(
-    "Keep two running sums per head: the state S (hs x hs), to which token t adds the outer product "
-    "phi(k_t) v_t^T, and z (hs), to which it adds phi(k_t).",
-    "After writing token t, read: num = phi(q_t) S_t (a (1, hs) @ (hs, hs) product), "
+    "Keep two running sums per head: the state F (hs x hs), to which token t adds the outer product "
+    "phi(kappa_t) v_t^T, and z (hs), to which it adds phi(kappa_t).",
+    "After writing token t, read: num = phi(q_t) F_t (a (1, hs) @ (hs, hs) product), "
     "den = phi(q_t) . z_t, and output t is num / den.",
-    "k[:, :, t, :, None] * v[:, :, t, None, :] is the outer product for every batch and head at once; "
+    "kappa[:, :, t, :, None] * v[:, :, t, None, :] is the outer product for every batch and head at once; "
     "torch.stack(outputs, dim=2) gives (B, nh, T, hs).",
 ))
 def fast_weight_loop(fn) -> str | None:
-    """fn(q, k, v) -> (B, nh, T, hs): phi(q_t) S_t / (phi(q_t) . z_t), q and k already feature-mapped."""
+    """fn(q, kappa, v) -> (B, nh, T, hs): phi(q_t) F_t / (phi(q_t) . z_t), q and kappa already feature-mapped."""
     q, k, v = _inputs()
     out = call(fn, q, k, v)
     problem = _shape(out, tuple(q.shape), "(B, nh, T, hs)")
@@ -121,30 +121,30 @@ def fast_weight_loop(fn) -> str | None:
     if torch.allclose(out, right, rtol=1e-4, atol=1e-6):
         return None
     kd, vd = k.detach(), v.detach()
-    state = torch.einsum("bhsi,bhsj->bhsij", kd, vd).cumsum(2)  # (B, nh, T, hs, hs): S_t for every t
+    state = torch.einsum("bhsi,bhsj->bhsij", kd, vd).cumsum(2)  # (B, nh, T, hs, hs): F_t for every t
     unnormalised = torch.einsum("bhti,bhtij->bhtj", q, state)
     if torch.allclose(out, unnormalised, rtol=1e-4):
         return ("you did not divide by phi(q_t) . z_t: without it the read grows with every token written; "
-                "keep z_t = sum of phi(k_s) and divide, so the output is a weighted average of the values.")
+                "keep z_t = sum of phi(kappa_s) and divide, so the output is a weighted average of the values.")
     transposed = torch.einsum("bhtj,bhtij->bhti", q, state) / (q * kd.cumsum(2)).sum(-1, keepdim=True)
     if torch.allclose(out, transposed, rtol=1e-4):
-        return ("your state is transposed: write phi(k_s) v_s^T (key along the rows, value along the columns), "
-                "so that the query's row vector times S_t gives back a value.")
+        return ("your state is transposed: write phi(kappa_s) v_s^T (key along the rows, value along the columns), "
+                "so that the query's row vector times F_t gives back a value.")
     err = (out - right).abs().amax(dim=(0, 1, 3))
     t = int(err.argmax())
     return (f"the right tokens, the wrong numbers: output {t} is off by {float(err[t]):.3g}; "
-            "check the write phi(k_t) v_t^T, the read phi(q_t) S_t and the normaliser phi(q_t) . z_t "
-            "(q and k arrive already feature-mapped: do not apply phi again).")
+            "check the write phi(kappa_t) v_t^T, the read phi(q_t) F_t and the normaliser phi(q_t) . z_t "
+            "(q and kappa arrive already feature-mapped: do not apply phi again).")
 
 
 @exercise("7.3", "The read weights: a causal mask and a row sum", hints=(
-    "Unnormalised, a_ts = phi(q_t) . phi(k_s): one matrix product q @ k^T gives all of them, (B, nh, T, T).",
+    "Unnormalised, a_ts = phi(q_t) . phi(kappa_s): one matrix product q @ kappa^T gives all of them, (B, nh, T, T).",
     "Causal: query t may read only s <= t, so zero everything above the diagonal (torch.tril, or masked_fill "
     "with a (T, T) mask); the diagonal stays.",
     "Normalise each row by its sum (that sum is phi(q_t) . z_t), so that the weights of every query add to 1.",
 ))
 def causal_read_weights(fn) -> str | None:
-    """fn(q, k) -> a (B, nh, T, T): a_ts = phi(q_t).phi(k_s) / (phi(q_t) . z_t) for s <= t, else 0."""
+    """fn(q, kappa) -> a (B, nh, T, T): a_ts = phi(q_t).phi(kappa_s) / (phi(q_t) . z_t) for s <= t, else 0."""
     q, k, _ = _inputs()
     a = call(fn, q, k.detach())
     B, nh, T, _ = q.shape
@@ -171,7 +171,7 @@ def causal_read_weights(fn) -> str | None:
     causal = torch.ones(T, T, dtype=torch.bool).tril()
     softmax = (q @ k.detach().transpose(-2, -1)).masked_fill(~causal, float("-inf")).softmax(-1)
     if torch.allclose(a, softmax, rtol=1e-4, atol=1e-6):
-        return ("these are softmax weights, attention's: the fast-weight memory uses q_t . k_s itself "
+        return ("these are softmax weights, attention's: the fast-weight memory uses q_t . kappa_s itself "
                 "(positive, since phi > 0) divided by the row sum, no exp.")
     err = (a - right).abs().amax(dim=(0, 1, 3))
     t = int(err.argmax())

@@ -14,17 +14,21 @@ GAM block, over a range of sequence lengths. Then a map of the lessons that take
 **You will:** count the work of an attention block and a GAM block per token; find the length
 below which attention is the cheaper of the two; measure how time and memory grow with `T` and
 read the growth off a log-log plot.
+
 **Time:** about 20 minutes (the measurements take one to a few minutes on a laptop CPU).
+
 **Paper:** the abstract and introduction (why O(N)); Table 2 (one block's time and memory from
 `T = 256` to `8192`).
 
-Shapes: `B` batch, `T` tokens (sequence length), `C` channels, `S` memory slots, `H` heads.
+Shapes: `B` batch, `T` tokens (sequence length), `C` channels, `S` memory slots, `nh` heads.
 """
 
 # %% install
 
 # %%
 import math
+
+import numpy as np
 
 import gamlab
 from gamlab import plots
@@ -47,9 +51,13 @@ the feed-forward network `C → 4C → C` (`16C²`), scores against `S` slots an
 $$\text{GAM: } 20C^2 + 4SC + 2kC \qquad\qquad \text{attention: } 24C^2 + 4TC$$
 
 None of GAM's work depends on `T`. An attention block projects *more* than GAM: queries, keys,
-values and the output (`8C²`) plus the same FFN make `24C²`; then every token scores against all
-`T` earlier tokens and reads their values (`4TC`). So attention is the cheaper block while
-`4TC < 4SC − 4C²`, that is below about **`T = S − C`**, and GAM is cheaper above it.
+values and the output (`8C²`) plus the same FFN make `24C²`; then every token scores against
+other tokens and reads their values, `4C` per token it looks at. The naive form (the paper's
+baseline) computes the whole `T x T` matrix and masks the future afterwards, so each token pays
+for all `T` (`4TC`): the naive block is the cheaper one while `4TC < 4SC − 4C²`, that is below
+about **`T = S − C`**, and GAM is cheaper above it. A fused causal kernel skips the masked
+half, `T/2` tokens on average (`2TC`), so its crossover sits twice as far out, at about
+**`T = 2(S − C)`**.
 
 `gamlab.bench.flops` counts one forward + backward pass (three times the forward) for one
 sequence, at width `C = 128` with `S = 512` slots as in the measurements below. Both counts grow
@@ -59,15 +67,18 @@ with the batch size in the same proportion, so the ratio does not depend on it.
 # %%
 C_count, S_count = 128, 512
 print(f"one sequence (batch 1), forward + backward, C = {C_count}, S = {S_count}")
-print(f"{'T':>6}{'GAM GFLOP':>12}{'attention GFLOP':>17}{'attention / GAM':>17}")
-for T in (256, 1024, 4096, 16384):
-    f_gam, f_att = flops("gam", T, batch=1) / 1e9, flops("transformer-naive", T, batch=1) / 1e9
-    print(f"{T:>6}{f_gam:>12.2f}{f_att:>17.2f}{f_att / f_gam:>17.2f}")
-crossover = S_count - C_count                                            # 4TC = 4SC - 4C^2
-print(f"attention is cheaper below T ≈ S - C = {crossover}, GAM above")
+print(f"{'T':>6}{'GAM GFLOP':>12}{'naive / GAM':>14}{'fused / GAM':>14}")
+for T in (256, 768, 1024, 4096, 16384):
+    f_gam = flops("gam", T, batch=1)
+    f_naive, f_fused = flops("transformer-naive", T, batch=1), flops("transformer", T, batch=1)
+    print(f"{T:>6}{f_gam / 1e9:>12.2f}{f_naive / f_gam:>14.2f}{f_fused / f_gam:>14.2f}")
+crossover = S_count - C_count                                            # naive: 4TC = 4SC - 4C^2
+print(f"naive attention is cheaper below T ≈ S - C = {crossover}, the fused kernel below T ≈ 2(S - C) = {2 * crossover}")
 # Checks of the count itself (they hold by the formula; the measurements below are the test):
 assert flops("transformer-naive", crossover - 8, batch=1) < flops("gam", crossover - 8, batch=1)
 assert flops("transformer-naive", crossover + 8, batch=1) > flops("gam", crossover + 8, batch=1)
+assert flops("transformer", 2 * crossover - 8, batch=1) < flops("gam", 2 * crossover - 8, batch=1)  # T/2 per token
+assert flops("transformer", 2 * crossover + 8, batch=1) > flops("gam", 2 * crossover + 8, batch=1)
 assert flops("gam", 2048, batch=1) == 2 * flops("gam", 1024, batch=1)   # linear: twice the tokens, twice the work
 
 # %% [markdown]
@@ -145,12 +156,12 @@ fig
 
 # %%
 def slope(name, key="ms"):
-    """Growth exponent between the two longest lengths that ran: cost ~ T^slope."""
+    """Growth exponent fitted over every length that ran (a line through log T, log cost): cost ~ T^slope."""
     ok = [r for r in rows if r["name"] == name and not r["oom"] and r[key]]
     if len(ok) < 2:
         return float("nan")
-    a, b = ok[-2], ok[-1]
-    return math.log(b[key] / a[key]) / math.log(b["seq_len"] / a["seq_len"])
+    log_t, log_cost = [math.log(r["seq_len"]) for r in ok], [math.log(r[key]) for r in ok]
+    return float(np.polyfit(log_t, log_cost, 1)[0])  # least squares: one slow run moves it less than two points
 
 for name in ("gam", "transformer", "transformer-naive"):
     line = f"{name:<18} time ~ T^{slope(name):.2f}"
@@ -177,8 +188,9 @@ GPU. The fused kernel never stores the `T x T` matrix, so its memory stays linea
 still grows quadratically. On a small CPU run in fast mode the lengths are too short for the
 trend to show clearly: run this notebook without fast mode, or on a GPU, to see it.
 
-Where do the two lines cross? The count says near `T = S − C`: below it attention's `4TC` is
-smaller than GAM's `4SC` of slot work. Measured times cross somewhere else, because a matmul,
+Where do the lines cross? The count says near `T = S − C` for the naive form (below it
+attention's `4TC` is smaller than GAM's `4SC` of slot work) and near `T = 2(S − C)` for the
+fused kernel, which does half the score work. Measured times cross somewhere else, because a matmul,
 a softmax and a convolution do not run at the same speed per operation on every machine.
 
 **Think!** The fused kernel (`transformer`) never stores the `T x T` matrix. Why does its
@@ -208,8 +220,13 @@ Memory grows with `T`, time with `T²`.
 Lessons 0–4 **build** GAM piece by piece (one class); lessons 5–7 **evaluate** it (a second).
 
 **What we saw:** per token, attention projects more than GAM (`24C²` against `20C²`) but GAM
-pays `4SC` for its slots, so attention is cheaper below about `T = S − C` and GAM above; measured
-here, attention's cost grows faster than linearly in the sequence length and GAM's does not.
+pays `4SC` for its slots, so naive attention is cheaper below about `T = S − C`, the fused
+kernel below about `T = 2(S − C)`, and GAM above. Measured, the memory slopes are the robust
+result (on a 2-core CPU, about 1.0 for GAM and the fused kernel and 2.0 for naive attention,
+run after run): the fused kernel's memory stays linear, the `T x T` matrix's does not. The time
+slopes say the same on a quiet machine or a GPU, but on a busy CPU other programs add time at
+random and a slope from three lengths can land anywhere from 0.2 to 2; read them with that in
+mind.
 
 **Further reading:** Vaswani et al., *Attention Is All You Need* (2017), the block we compare
 against; Dao et al., *FlashAttention* (2022), the tiled kernel behind `transformer`; Katharopoulos

@@ -9,7 +9,9 @@ at the future, measure how far back a stack of them can see, and confirm that
 
 **You will:** build a causal depthwise convolution from shifts and adds; check it against
 `conv1d` and prove it never sees the future; measure how far back a stack of `L` layers reaches.
+
 **Time:** about 25 minutes.
+
 **Paper:** the local context pathway (a causal depthwise 1D convolution, kernel `k = 3`), the
 left branch of the block in the paper's Figure 1.
 
@@ -190,8 +192,9 @@ print("parameters:", sum(p.numel() for p in conv.parameters()), "= C*k + C =", C
 
 # %% [markdown]
 """
-How much faster is the shift-and-add form? It depends on the CPU (its vector units, its
-`conv1d` kernels), so measure it here: forward + backward, best of a few repeats.
+Which is faster, the shift-and-add form or `conv1d`, and by how much? It depends on the CPU
+(its vector units, its `conv1d` kernels) and on what else it is running, so measure it here:
+forward + backward, best of a few repeats.
 """
 
 # %%
@@ -208,11 +211,12 @@ def best_ms(fn, x, repeats):
 
 Bt, Tt, Ct = (2, 128, 64) if gamlab.fast_mode() else (8, 1024, 128)   # the block's sizes at C = 128
 xt = torch.randn(Bt, Tt, Ct, requires_grad=True)
-conv_t = gamlab.CausalConv1d(Ct, 3)
+conv_t = gamlab.fast.ShiftAddCausalConv1d(Ct, 3)   # CausalConv1d's shift-and-add form, what models use on CPU
 ms_lib = best_ms(conv_t, xt, 3 if gamlab.fast_mode() else 10)
 ms_ref = best_ms(lambda x: causal_conv_conv1d(x, conv_t.weight[:, 0, :], conv_t.bias), xt, 3 if gamlab.fast_mode() else 10)
-print(f"(B, T, C) = {(Bt, Tt, Ct)}: CausalConv1d {ms_lib:.2f} ms, conv1d with transposes {ms_ref:.2f} ms "
-      f"-> {ms_ref / ms_lib:.1f}x on this CPU")
+faster, slower = ("shift-and-add", "conv1d") if ms_lib <= ms_ref else ("conv1d", "shift-and-add")
+print(f"(B, T, C) = {(Bt, Tt, Ct)}: shift-and-add {ms_lib:.2f} ms, conv1d with transposes {ms_ref:.2f} ms\n"
+      f"{faster} is {max(ms_lib, ms_ref) / min(ms_lib, ms_ref):.1f}× faster than {slower} (this CPU, now)")
 
 # %% [markdown]
 """
@@ -285,8 +289,9 @@ exercises.check("1.3", causal_conv_dilated)
 """
 **What we saw:** a causal convolution is a few shifted copies of the sequence added together;
 it never sees the future; `L` layers of kernel `k` see only `L(k-1)+1` tokens back (13 in the
-paper's model); `gamlab.CausalConv1d` is exactly this piece, and on a CPU its shift-and-add form
-is faster than `conv1d` by a factor you measured above (it varies between CPUs).
+paper's model); `gamlab.CausalConv1d` is exactly this piece. On a CPU models use its
+shift-and-add form (`gamlab.fast.ShiftAddCausalConv1d`) by default; which of it and `conv1d` is
+faster, and by how much, you measured above: it depends on the CPU and on its load.
 
 **Further reading:** van den Oord et al., *WaveNet* (2016), stacks of causal convolutions (and
 dilations, which widen the reach without more layers); Dauphin et al., *Language Modeling with

@@ -13,7 +13,9 @@ path can and cannot do.
 temperature does; check `gamlab.AssociativeMemory` against the explicit weighted sum; measure
 the scale of the scores and of what GAM reads back at the paper's width; show that this path
 moves nothing between tokens.
+
 **Time:** about 30 minutes.
+
 **Paper:** the global context pathway (a memory bank of `S = 512` slots, xavier-uniform, scores
 `h Mᵀ` without `1/√C`, softmax over slots, read-out `w M`), the right branch of Figure 1.
 
@@ -229,7 +231,7 @@ mixes no tokens.
 ## Exercises
 
 Each exercise ends in a check that says what is right, or what is wrong in your answer and
-where. Stuck? Uncomment the `exercises.hint(...)` line under the check: each run of the cell
+where. Stuck? Uncomment the `exercises.hint(...)` line above the check: each run of the cell
 gives one more hint.
 
 **2.1 Predict.** In section 4 you changed token 0 of a sequence of `T = 10` tokens. Change
@@ -238,11 +240,11 @@ many does causal attention's output change? Answer `(memory, attention)` before 
 """
 
 # %%
-from gamlab import exercises  # noqa: E402
+from gamlab import exercises
 
 positions_changed = (1, 7)  # SOLUTION
-exercises.check("2.1", positions_changed)
 # exercises.hint("2.1")
+exercises.check("2.1", positions_changed)
 
 # %% [markdown]
 """
@@ -263,8 +265,8 @@ def bank_for_temperature(M, tau):
     # END SOLUTION
 
 
-exercises.check("2.2", bank_for_temperature)
 # exercises.hint("2.2")
+exercises.check("2.2", bank_for_temperature)
 
 # %% [markdown]
 """
@@ -277,8 +279,8 @@ them along with your answer.
 
 # %%
 warmest_tau = max(t for t, w_t in zip(temperatures, ws) if w_t[target] > 0.5)  # SOLUTION
-exercises.check("2.3", (warmest_tau, q, M))
 # exercises.hint("2.3")
+exercises.check("2.3", (warmest_tau, q, M))
 
 # %% [markdown]
 """

@@ -11,7 +11,9 @@ token by token, and switch between the paper's ablation variants.
 **You will:** build the gated fusion from a sigmoid and one linear layer; check it against
 `gamlab.gating.fuse`; look at gate values per token and channel; switch between the paper's
 ablations and count what each one removes.
+
 **Time:** about 25 minutes.
+
 **Paper:** the gating and fusion step (`σ(g_l)·local + σ(g_g)·global`, added to the residual
 stream), the middle of Figure 1; Table 3 for the ablations.
 
@@ -77,7 +79,7 @@ only its blend, and each path's gate learns from its own gradient.
 B, T, C, S, k = 2, 12, 16, 32, 3
 h = torch.randn(B, T, C)
 conv, memory = gamlab.CausalConv1d(C, k), gamlab.AssociativeMemory(C, S)
-gate = torch.nn.Linear(C, 2 * C)  # what make_gate(C, "gated") builds (gamlab.linear.Linear is an nn.Linear)
+gate = torch.nn.Linear(C, 2 * C)  # what make_gate(C, "gated") builds
 
 with torch.no_grad():
     local = conv(h)                                        # (B, T, C)
@@ -189,11 +191,11 @@ decimals are enough.
 """
 
 # %%
-from gamlab import exercises  # noqa: E402
+from gamlab import exercises
 
 update_one_channel = 0.5 * 2 + torch.sigmoid(torch.tensor(10.0)).item() * 6  # SOLUTION
-exercises.check("3.1", update_one_channel)
 # exercises.hint("3.1")
+exercises.check("3.1", update_one_channel)
 
 # %% [markdown]
 """
@@ -214,20 +216,22 @@ def gated_update(h, W, b, local, global_):
     # END SOLUTION
 
 
-exercises.check("3.2", gated_update)
 # exercises.hint("3.2")
+exercises.check("3.2", gated_update)
 
 # %% [markdown]
 """
-**3.3 Explore.** Read the table above: how many parameters does the gate add to one block of the
-tiny preset? Find the two rows that differ in the gate and in nothing else, then check your
-number against the gate's shape, `Linear(C, 2C)`.
+**3.3 Explore.** Read the table above: how many parameters does the gated fusion's gate, the
+`Linear(C, 2C)` that makes both `g_l` and `g_g`, add to one block of the tiny preset? Compare the
+rows `gam` and `gam-sum`: both keep the convolution and the memory, and `gam-sum` drops only that
+gate. (The one-path rows, `gam-local` against `gam-local-nogate`, differ by a different gate, a
+one-path `Linear(C, C)`.) Then check your number against the gate's shape.
 """
 
 # %%
 gate_params = 46_016 - 37_696  # SOLUTION
-exercises.check("3.3", gate_params)
 # exercises.hint("3.3")
+exercises.check("3.3", gate_params)
 
 # %% [markdown]
 """

@@ -11,7 +11,9 @@ language model forward, all the way to a first generated sample.
 **You will:** write the whole block line by line and load `gamlab.GAMBlock`'s weights into it;
 count its parameters by hand against a Transformer block; find when GAM is the smaller block;
 reproduce the paper's three parameter counts; run an untrained language model to a sample.
+
 **Time:** about 30 minutes.
+
 **Paper:** the GAM block as a whole (its Figure 1) and the language model around it; the
 experimental setup (vocabulary 10,000, block size 256, `C = 512`, 6 layers); Table 1's
 parameter counts (22.6M, 24.2M, 20.5M).
@@ -144,6 +146,22 @@ assert gam_by_hand - transformer_by_hand == C * (S + k - 1 - 2 * C)     # negati
 
 # %% [markdown]
 """
+**Think!** The paper's GAM language model (22.6M) is smaller than its Transformer (24.2M), although
+each GAM block carries a bank of 512 slots. Where, exactly, does it save the difference?
+
+<details><summary>Answer</summary>
+
+In the mixers, and only there: the embeddings, LayerNorms and FFNs are the same in both. At
+`C = 512` attention's four projections (q, k, v, output) hold `4C² + 4C = 1,050,624` parameters;
+GAM's gate holds `2C² + 2C = 525,312`, its memory `SC = 262,144` and its convolution
+`Ck + C = 2,048`, together `789,504`. That is `261,120 = C(2C + 1 − k − S)` fewer per block, and
+six blocks make `1,566,720 = 24,166,400 − 22,599,680`, the whole gap. The gate costs half of what
+attention's projections cost; the slots spend part of the saving.
+</details>
+"""
+
+# %% [markdown]
+"""
 ## 3. The paper's three models
 
 The language model around any block is the same shell (`gamlab.LanguageModel`): token embedding
@@ -218,11 +236,11 @@ compute: at `S = 2C`, what do the memory and the gate weigh against attention's 
 """
 
 # %%
-from gamlab import exercises  # noqa: E402
+from gamlab import exercises
 
 gam_minus_transformer = 1024  # SOLUTION
-exercises.check("4.1", gam_minus_transformer)
 # exercises.hint("4.1")
+exercises.check("4.1", gam_minus_transformer)
 
 # %% [markdown]
 """
@@ -244,8 +262,8 @@ def gam_lm_params(config):
     # END SOLUTION
 
 
-exercises.check("4.2", gam_lm_params)
 # exercises.hint("4.2")
+exercises.check("4.2", gam_lm_params)
 
 # %% [markdown]
 """
@@ -270,8 +288,8 @@ def gam_block_forward(block, x):
     # END SOLUTION
 
 
-exercises.check("4.3", gam_block_forward)
 # exercises.hint("4.3")
+exercises.check("4.3", gam_block_forward)
 
 # %% [markdown]
 """

@@ -1,0 +1,72 @@
+"""`gamlab sweep`: each model's learning rate, chosen on a log grid (gamlab/sweep.py).
+
+Prints every model's validation loss at every learning rate and the best; writes sweep.json
+to --out, and with --save stores the chosen values in gamlab/tuned_lr.json, where
+`gamlab compare` reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+
+from ..compare import DEFAULT_MODELS, parse_models
+from ..runs import out_folder
+from ..runtime import describe, pick_device
+from ..sweep import GRID, save_tuned, sweep
+from .common import add_common_arguments, resolve_job, show_progress
+
+
+def parse_grid(text: str) -> list[float]:
+    """"1e-3,2e-3" -> [0.001, 0.002]; GamlabError (via sweep) for values that are not positive."""
+    from ..errors import GamlabError
+
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise GamlabError(f"--grid {text!r} is not a comma-separated list of numbers; e.g. --grid 1e-3,2e-3,4e-3.")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("sweep", help="pick each model's learning rate on a log grid (a shorter budget)")
+    add_common_arguments(p)
+    p.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model names")
+    p.add_argument("--grid", default=",".join(f"{lr:g}" for lr in GRID), help="learning rates to try")
+    p.add_argument("--sweep-steps", type=int, help="steps per run (default: half the preset's --steps)")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per learning rate (default 1)")
+    p.add_argument("--save", action="store_true",
+                   help="store the chosen learning rates in gamlab/tuned_lr.json (what `gamlab compare` uses)")
+    p.add_argument("--out", default="runs/sweep", help="folder for sweep.json")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    names, grid = parse_models(args.models), parse_grid(args.grid)
+    preset, tc = resolve_job(args)
+    tc = tc.replace(device=str(pick_device(args.device)))
+    out = out_folder(args.out)
+    preset_name = "fast" if args.fast else args.preset
+    print(describe(pick_device(args.device)))
+    t0 = time.perf_counter()
+    result = sweep(names, preset, tc, grid, steps=args.sweep_steps, seeds=args.seeds, dataset=args.dataset,
+                   progress=show_progress(args), log=lambda line: print(line, flush=True))
+    print()
+    print(f"{'Model':<14}" + "".join(f"{lr:>10g}" for lr in result["grid"]) + f"{'best':>10}")
+    for name, table in result["val_loss"].items():
+        cells = "".join(f"{sum(v) / len(v):>10.3f}" for v in table.values())
+        print(f"{name:<14}{cells}{result['lr'][name]:>10g}")
+    for name in result["at_edge"]:
+        print(f"note: {name}'s best learning rate is at the edge of the grid; widen --grid to see beyond it.")
+    command = " ".join(["gamlab sweep", "--fast" if args.fast else f"--preset {args.preset}",
+                        f"--models {','.join(names)}", f"--grid {','.join(f'{lr:g}' for lr in result['grid'])}",
+                        f"--sweep-steps {result['steps']}", f"--seeds {args.seeds}", f"--seed {args.seed}"]
+                       + ([f"--dataset {shlex.quote(args.dataset)}"] if args.dataset != "embedded" else []))
+    about = {"dataset": args.dataset, "device": describe(pick_device(args.device)),
+             "seconds": round(time.perf_counter() - t0, 1)}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sweep.json").write_text(json.dumps({"command": command, "preset": preset_name, **about, **result}, indent=1))
+    print(f"\nwrote {out / 'sweep.json'} ({about['seconds']:.0f} s)")
+    if args.save:
+        print(f"stored the chosen learning rates for preset {preset_name!r} in {save_tuned(preset_name, result, command, **about)}")
+    return 0
