@@ -130,8 +130,8 @@ little, a steep one that a shared rate would have tilted the race.
 
 # %%
 lrs = learning_rates(preset, MODELS, default=tc.lr)  # {model: (lr, where it came from)}
-for name, (lr, source) in lrs.items():
-    print(f"{name:<12} lr {lr:g}  ({source})")
+for source in dict.fromkeys(source for _, source in lrs.values()):
+    print("learning rates:", ", ".join(f"{n} {lr:g}" for n, (lr, s) in lrs.items() if s == source), f"({source})")
 stored = load_tuned().get(preset)
 if stored:
     lr_sweep(stored).show()
@@ -186,7 +186,7 @@ live = LiveLoss(MODELS, unigram=unigram, title=f"Loss on {data.name} ({data.toke
 display(live)
 if saved:  # replay: the figures, the table and the samples are that run's
     print(f"replaying {path}: `{saved['command']}`, {saved['seeds']} seeds, {saved['wall_seconds'] / 60:.0f} min "
-          f"on {saved['describe']}\n-> set RETRAIN = True to train here instead")
+          f"({saved['describe']})\n-> set RETRAIN = True to train here instead")
     for name in MODELS:
         live.update(name, saved["histories"][name])
     race = {"rows": [row for row in saved["results"] if row["model"] in MODELS],
@@ -314,7 +314,7 @@ CROSSOVER = root / "docs" / "crossover_results.json"  # `gamlab compare` with mo
 if CROSSOVER.exists():
     long = json.loads(CROSSOVER.read_text())
     print(f"`{long['command']}`: {long['seeds']} seed(s), {long['train_config']['steps']} steps, "
-          f"{long['wall_seconds'] / 60:.0f} min on {long['describe']}")
+          f"{long['wall_seconds'] / 60:.0f} min ({long['describe']})")
     loss_panels(long["histories"], unigram=long["unigram_val_loss"],
                 title="A longer race: where the curves cross").show()
     print("\n".join(long["reading"]))
@@ -419,7 +419,8 @@ cheapest. GAM sees only its last `L·(k−1)+1 = 5` characters: its context gain
 exactly zero, and it still sits above the count table of that window (0.365), the best a
 5-character predictor can do by counting. Mamba-style draws about one nat per character from
 context beyond GAM's reach; the Transformer, at this budget, almost nothing yet. A longer run
-reverses the ranking: @CROSSOVER_LESSON@ The ranking is a statement about a budget, not about the
+reverses the ranking: at 4,800 steps the Transformer passes GAM near step 2,560 and ends at
+0.221 against GAM's 0.390, drawing 2.78 nats per character from context GAM cannot see. The ranking is a statement about a budget, not about the
 architectures.
 
 **Further reading:** Vaswani et al., *Attention Is All You Need* (2017), the Transformer; Gu &
