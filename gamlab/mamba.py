@@ -153,7 +153,9 @@ class MambaMixer(nn.Module):
         super().__init__()
         d_model, d_inner, d_state, dt_rank = config.d_model, config.d_inner, config.d_state, config.dt_rank_
         self.d_state, self.dt_rank, self.scan = d_state, dt_rank, config.mamba_scan
-        self.chunk = 16  # steps per chunk of the chunked scan (measured: 16 to 64 all do well on CPU)
+        # steps per chunk of the chunked scan: fewer chunks, fewer small ops (measured on a 2-core
+        # CPU at B=4, T=512: 182 ms a training step with 16, 137 with 32, 139 with 64, 176 with 128)
+        self.chunk = 32
         if self.scan == "cuda":
             _require_mamba_ssm()
         self.in_proj = nn.Linear(d_model, 2 * d_inner, bias=False)
