@@ -121,8 +121,8 @@ for name, config in configs.items():
 """
 **Each model's learning rate.** A learning rate that suits one architecture can starve or
 destabilise another, so a race at one shared rate measures the rate as much as the models.
-`gamlab sweep` trains every model at six rates (factors of 2 from 0.001 to 0.032) for half the
-race's steps and keeps the one with the lowest validation loss; the chosen rates are stored in
+`gamlab sweep` trains every model at six rates (factors of 2 from 0.001 to 0.032) for a shorter
+run (240 steps) and keeps the one with the lowest validation loss; the chosen rates are stored in
 `gamlab/tuned_lr.json` with the command that made them, and `gamlab compare` uses them. The
 figure shows the sweep's validation loss per rate: a flat bottom says the choice matters
 little, a steep one that a shared rate would have tilted the race.
