@@ -13,7 +13,7 @@ read a table in the layout of the paper's Table 1 with its spread, next to count
 bound what a short window can do; see the race per step and per second; measure who uses
 context that GAM cannot see; see where a longer run reverses the ranking.
 
-**Time:** about 35 minutes (plus 3 to 10 minutes if you retrain the race on a CPU).
+**Time:** about 35 minutes (plus 2 to 10 minutes a seed if you retrain the race on a CPU).
 
 **Paper:** Section 4 (experiments) and Table 1, the comparison with a Transformer and Mamba.
 
@@ -147,8 +147,8 @@ unigram baseline). When the race trains here, the first seed's models are saved
 inside that GAM; a replay saves no model, so Lesson 6 then trains a small one itself.
 Fast-mode runs go to `runs/showdown-fast/` instead, so they never replace a real run.
 
-**On a CPU the race takes minutes** (the `tiny` preset: 3 to 10 minutes a seed, depending on the
-machine), too long for a lecture. So by default a CPU replays the result that the project's own
+**On a CPU the race takes minutes** (the `tiny` preset: about 2 minutes a seed on a quiet 2-core
+CPU, several on a busy one), too long for a lecture. So by default a CPU replays the result that the project's own
 command saved, `docs/compare_results.json` (three seeds); the cell prints which file and
 command, and the figures and table below are that run's. Set `RETRAIN = True` to train the race
 here instead (`SEEDS` seeds). A GPU, and fast mode, always train.
@@ -412,8 +412,8 @@ else:
 # %% [markdown]
 """
 **What we saw:** with the same batches, each model at its own tuned learning rate and three
-seeds, the saved `tiny` run ranks Mamba-style (0.214 ± 0.002 nats per character) ahead of GAM
-(0.401 ± 0.002) and the Transformer (2.141 ± 0.017) after 480 steps, gaps far beyond the spread
+seeds, the saved `tiny` run ranks Mamba-style (0.228 ± 0.001 nats per character) ahead of GAM
+(0.426 ± 0.004) and the Transformer (2.192 ± 0.013) after 300 steps, gaps far beyond the spread
 over seeds; per second of training on a CPU, GAM is ahead early, because its steps are the
 cheapest. GAM sees only its last `L·(k−1)+1 = 5` characters: its context gain beyond them is
 exactly zero, and it still sits above the count table of that window (0.365), the best a
