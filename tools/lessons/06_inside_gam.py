@@ -6,8 +6,8 @@ A trained GAM decides, for every token and every channel, how much of its **loca
 causal convolution) and of its **global** path (retrieval from the memory bank `M`) to add to
 the residual stream. In this lesson we open a trained model and watch it do that:
 
-1. get a trained GAM (load the one Lesson 5 or `gamlab train` saved, or train one here: about half a
-   minute on a 2-core CPU, several minutes on a busy one);
+1. get a trained GAM (load the one Lesson 5 or `gamlab train` saved, or train one here: about 15
+   seconds on a quiet 2-core CPU, several minutes on a busy one);
 2. probe one text: gate values and retrieval weights for every layer, as plain tensors;
 3. explore them with widgets: type a text, move through layers, pick a token, pick a slot.
 
@@ -79,7 +79,7 @@ else:
     config = gamlab.ModelConfig.preset("small" if gpu else "tiny", vocab_size=data.vocab_size, block_size=T,
                                        n_layer=2 if fast else 4)
     model = gamlab.build_model("gam", config)
-    steps = 30 if fast else (1500 if gpu else 160)  # 160 steps: 27 s on a 2-core CPU (1 thread, load 6)
+    steps = 30 if fast else (1500 if gpu else 160)  # 160 steps: 12 s on a quiet 2-core CPU, 27 s with 1 thread at load 6
     trainer = Trainer(model, TrainConfig.preset("tiny", steps=steps, batch_size=data.batch_size,
                                                eval_every=max(1, steps // 5), eval_batches=4, device=str(device)),
                       data.get_batch, data.val_batches, meta={"tokenizer": tokenizer.to_dict()})
