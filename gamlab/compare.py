@@ -78,7 +78,7 @@ def count_tables(data, reach: int, longer: int = 2) -> dict[int, float]:
 
 def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | None = None, seeds: int = 1,
             lrs: dict[str, float] | None = None, context: bool = True, progress: bool = True, on_eval=None,
-            out=None, log=print) -> dict:
+            out=None, data=None, log=print) -> dict:
     """Train each model in `names` on the same data and batches, once per seed.
 
     preset: a runs.RunPreset; tc: its TrainConfig (tc.seed is the first seed; seeds tc.seed,
@@ -88,6 +88,8 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
     on_eval: called as on_eval(name, seed, history) after each evaluation (live plots).
     out: a folder; the first seed's run of each model saves its checkpoint in out/<model>
         (the format of `gamlab train`, read by gamlab.train.load_run and lesson 6).
+    data: the run's TextData when the caller has already loaded it (runs.load_run_data's, for
+        this preset and dataset); None loads it.
     log: receives one line per stage (print by default).
 
     Returns {"data": TextData, "unigram": val loss, "ngrams": {n: val loss}, "reach": R,
@@ -98,7 +100,7 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
     """
     if seeds < 1:
         raise GamlabError(f"--seeds must be a positive number of seeds, got {seeds}.")
-    data = load_run_data(preset, tc, dataset, tokenizer)
+    data = load_run_data(preset, tc, dataset, tokenizer) if data is None else data
     unigram = data.unigram_loss()
     base = model_config(preset, data.vocab_size)
     reach = receptive_field(base.n_layer, base.conv_kernel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 from ..runs import PRESETS, train_config
@@ -35,3 +36,11 @@ def resolve_job(args):
 def show_progress(args) -> bool:
     """Progress bars on a terminal only: in a log file every redraw would become a line."""
     return not args.no_progress and sys.stderr.isatty()
+
+
+def command_line(command: str, args, options: dict) -> str:
+    """The command line that makes a run again, as stored beside its results: `gamlab COMMAND`,
+    the preset (or --fast), then `options` in order ({flag: value}; None leaves a flag out)."""
+    parts = [f"gamlab {command}", "--fast" if args.fast else f"--preset {args.preset}"]
+    parts += [f"--{flag} {shlex.quote(str(value))}" for flag, value in options.items() if value is not None]
+    return " ".join(parts)

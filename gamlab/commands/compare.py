@@ -18,7 +18,7 @@ from ..model import shapes_only
 from ..runs import check_fits, format_table, guess_vocab, matched_config, model_config, out_folder
 from ..runtime import describe, pick_device
 from ..sweep import learning_rates
-from .common import add_common_arguments, resolve_job, show_progress
+from .common import add_common_arguments, command_line, resolve_job, show_progress
 
 
 def add_parser(sub) -> None:
@@ -35,15 +35,13 @@ def add_parser(sub) -> None:
 CROSSOVER = "docs/crossover_results.json"  # the project's longer run (README, lesson 05)
 
 
-def command_line(args, names) -> str:
-    """The command that makes this run again, options at their defaults left out."""
-    parts = ["gamlab compare", "--fast" if args.fast else f"--preset {args.preset}", f"--models {','.join(names)}",
-             f"--seeds {args.seeds}"]
-    for key in ("steps", "epochs", "batch_size", "lr", "seed", "dataset", "tokenizer"):
-        value = getattr(args, key)
-        if value not in (None, 0, "embedded"):
-            parts.append(f"--{key.replace('_', '-')} {value}")
-    return " ".join(parts)
+def _command(args, names) -> str:
+    """`gamlab compare` as run, options at their defaults left out."""
+    defaults = (None, 0, "embedded")
+    optional = {key.replace("_", "-"): getattr(args, key) for key in
+                ("steps", "epochs", "batch_size", "lr", "seed", "dataset", "tokenizer")}
+    return command_line("compare", args, {"models": ",".join(names), "seeds": args.seeds,
+                                          **{k: v for k, v in optional.items() if v not in defaults}})
 
 
 def run(args) -> int:
@@ -71,7 +69,8 @@ def run(args) -> int:
     print()
     print(format_table(rows, unigram, race["ngrams"], race["reach"]))
     print()
-    for line in reading(rows, race["ngrams"], race["reach"]):
+    read = reading(rows, race["ngrams"], race["reach"])
+    for line in read:
         print(line)
     spent = [row["seconds"] for row in rows]
     print(f"Regime: {rows[0]['steps']} steps of {tc.batch_size} x {data.block_size} tokens, {min(spent):.0f} to "
@@ -82,14 +81,14 @@ def run(args) -> int:
     if not distributed.is_main():  # under torchrun only rank 0 writes
         return 0
     out.mkdir(parents=True, exist_ok=True)
-    results = {"command": command_line(args, names), "dataset": data.name, "preset": preset_name,
+    results = {"command": _command(args, names), "dataset": data.name, "preset": preset_name,
                "device": str(device), "describe": describe(device), "tokenizer": data.tokenizer.kind,
                "vocab_size": data.vocab_size, "train_tokens": data.train.numel(), "val_tokens": data.val.numel(),
                "steps_per_epoch": data.steps_per_epoch, "train_config": tc.to_dict(),
                "model_config": race["model_config"].to_dict(), "seeds": args.seeds,
                "learning_rates": {name: {"lr": lr, "source": source} for name, (lr, source) in lrs.items()},
                "unigram_val_loss": unigram, "ngram_val_loss": race["ngrams"], "reach": race["reach"],
-               "results": rows, "runs": race["runs"], "reading": reading(rows, race["ngrams"], race["reach"]),
+               "results": rows, "runs": race["runs"], "reading": read,
                "context_curves": race["context_curves"],
                "histories": {name: h[0] for name, h in race["histories"].items()},
                "seed_histories": race["histories"], "samples": race["samples"],

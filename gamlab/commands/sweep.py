@@ -8,20 +8,20 @@ to --out, and with --save stores the chosen values in gamlab/tuned_lr.json, wher
 from __future__ import annotations
 
 import json
-import shlex
+import statistics
 import time
 
 from ..compare import DEFAULT_MODELS, parse_models
+from ..errors import GamlabError
 from ..runs import out_folder
 from ..runtime import describe, pick_device
 from ..sweep import GRID, save_tuned, sweep
-from .common import add_common_arguments, resolve_job, show_progress
+from .common import add_common_arguments, command_line, resolve_job, show_progress
 
 
 def parse_grid(text: str) -> list[float]:
-    """"1e-3,2e-3" -> [0.001, 0.002]; GamlabError (via sweep) for values that are not positive."""
-    from ..errors import GamlabError
-
+    """"1e-3,2e-3" -> [0.001, 0.002]; GamlabError for text that is not numbers (sweep refuses
+    values that are not positive)."""
     try:
         return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
@@ -44,25 +44,26 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     names, grid = parse_models(args.models), parse_grid(args.grid)
     preset, tc = resolve_job(args)
-    tc = tc.replace(device=str(pick_device(args.device)))
+    device = pick_device(args.device)
+    tc = tc.replace(device=str(device))
     out = out_folder(args.out)
     preset_name = "fast" if args.fast else args.preset
-    print(describe(pick_device(args.device)))
+    print(describe(device))
     t0 = time.perf_counter()
     result = sweep(names, preset, tc, grid, steps=args.sweep_steps, seeds=args.seeds, dataset=args.dataset,
                    progress=show_progress(args), log=lambda line: print(line, flush=True))
     print()
     print(f"{'Model':<14}" + "".join(f"{lr:>10g}" for lr in result["grid"]) + f"{'best':>10}")
     for name, table in result["val_loss"].items():
-        cells = "".join(f"{sum(v) / len(v):>10.3f}" for v in table.values())
+        cells = "".join(f"{statistics.fmean(v):>10.3f}" for v in table.values())
         print(f"{name:<14}{cells}{result['lr'][name]:>10g}")
     for name in result["at_edge"]:
         print(f"note: {name}'s best learning rate is at the edge of the grid; widen --grid to see beyond it.")
-    command = " ".join(["gamlab sweep", "--fast" if args.fast else f"--preset {args.preset}",
-                        f"--models {','.join(names)}", f"--grid {','.join(f'{lr:g}' for lr in result['grid'])}",
-                        f"--sweep-steps {result['steps']}", f"--seeds {args.seeds}", f"--seed {args.seed}"]
-                       + ([f"--dataset {shlex.quote(args.dataset)}"] if args.dataset != "embedded" else []))
-    about = {"dataset": args.dataset, "device": describe(pick_device(args.device)),
+    command = command_line("sweep", args, {
+        "models": ",".join(names), "grid": ",".join(f"{lr:g}" for lr in result["grid"]),
+        "sweep-steps": result["steps"], "seeds": args.seeds, "seed": args.seed,
+        "dataset": args.dataset if args.dataset != "embedded" else None})
+    about = {"dataset": args.dataset, "device": describe(device),
              "seconds": round(time.perf_counter() - t0, 1)}
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps({"command": command, "preset": preset_name, **about, **result}, indent=1))

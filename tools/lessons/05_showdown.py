@@ -196,7 +196,7 @@ if saved:  # replay: the figures, the table and the samples are that run's
 else:
     if replay:
         print("no saved `gamlab compare` run of this preset and data: training here (minutes on a CPU)")
-    race = compare(MODELS, job, tc, dataset=dataset, seeds=SEEDS,
+    race = compare(MODELS, job, tc, data=data, seeds=SEEDS,
                    lrs={name: lr for name, (lr, _) in lrs.items()}, out=out,
                    on_eval=lambda name, seed, history: live.update(name, history) if seed == tc.seed else None)
     print("saved:", ", ".join(str(out / name / "checkpoint.pt") for name in MODELS))
