@@ -19,7 +19,7 @@ import time
 import torch
 from torch import nn
 
-from gamlab.bench import script_options
+from common import script_options
 from gamlab.conv import CausalConv1d
 from gamlab.dropout import Dropout
 from gamlab.fast import FusedAssociativeMemory, Linear, ShiftAddCausalConv1d

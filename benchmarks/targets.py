@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import torch
 
-from gamlab.bench import build_block, flops, growth_exponent, matmul_rate, measure_block, script_options, time_blocks
+from common import script_options
+from gamlab.bench import build_block, flops, growth_exponent, matmul_rate, measure_block, time_blocks
 from gamlab.fast import DEFAULT, FORMS
 
 MODELS = ("gam", "transformer", "mamba", "gam-fw")

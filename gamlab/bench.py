@@ -28,7 +28,6 @@ measure_block is used there.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -45,7 +44,7 @@ from .config import ModelConfig
 from .errors import GamlabError
 from .fast import use_fast_forms
 from .model import MODELS
-from .runtime import autocast, available_memory, keep_freed_memory, pick_device
+from .runtime import autocast, available_memory, pick_device, proc_bytes
 
 # name -> (registry model whose block it is, config fields that make the variant, fast forms)
 BLOCKS: dict[str, tuple[str, dict, bool]] = {
@@ -193,18 +192,6 @@ def time_blocks(blocks, seq_len, batch=8, d_model=128, n_slots=512, device="cpu"
             {"ms": min(t), "ms_median": statistics.median(t), "oom": False} for name, t in times.items()}
 
 
-def _proc_status(key: str) -> int | None:
-    """A byte count from /proc/self/status (Linux), e.g. VmRSS, VmHWM, VmData; None elsewhere."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def _maxrss_bytes() -> int:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss if sys.platform == "darwin" else rss * 1024  # Linux reports KiB, macOS bytes
@@ -224,19 +211,19 @@ def _reset_peak_rss() -> int:
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
-        _HWM_RESET = _proc_status("VmHWM") is not None
+        _HWM_RESET = proc_bytes("VmHWM") is not None
     except OSError:
         _HWM_RESET = False
-    return _proc_status("VmRSS") if _HWM_RESET else _maxrss_bytes()
+    return proc_bytes("VmRSS") if _HWM_RESET else _maxrss_bytes()
 
 
 def _peak_rss() -> int:
-    return _proc_status("VmHWM") if _HWM_RESET else _maxrss_bytes()
+    return proc_bytes("VmHWM") if _HWM_RESET else _maxrss_bytes()
 
 
 def _data_bytes() -> int:
     """Current size of the data segment (VmData), what RLIMIT_DATA counts; 0 if unknown."""
-    return _proc_status("VmData") or 0
+    return proc_bytes("VmData") or 0
 
 
 def _available_mb() -> float:
@@ -369,19 +356,3 @@ def run_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device=None, re
             if progress:
                 progress(row)
     return sorted(rows, key=lambda r: list(blocks).index(r["name"]))  # block by block, T ascending
-
-
-def script_options(description: str, repeats: int) -> argparse.Namespace:
-    """Parse and apply the options the scripts in benchmarks/ share: --threads, --repeats, and
-    --glibc-default (without it, freed memory is kept for reuse as by the command line)."""
-    ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
-    ap.add_argument("--repeats", type=int, default=repeats, help="timed rounds")
-    ap.add_argument("--glibc-default", action="store_true",
-                    help="leave glibc's thresholds alone (freed blocks of 32 MiB or more go back to the system)")
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if not args.glibc_default:
-        keep_freed_memory()
-    return args

@@ -6,7 +6,9 @@
     model                  the model's state_dict
     optimizer, scheduler   their state_dicts
     step, history          optimizer steps done, the history list (see gamlab/train.py)
+    elapsed, tokens, cpu_seconds, acc   the Meter's counts (gamlab/trainer_parts.py)
     rng                    Python and torch random states, so a resumed run continues the same
+    resumes                the settings a resume changed, and from which step (Checkpoints.load)
     model_name, model_config, train_config, tokenizer, dataset, extra
 
 Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb (through gamlab.train).

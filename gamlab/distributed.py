@@ -75,7 +75,9 @@ def setup(device: torch.device) -> torch.device:
     """Join torchrun's process group once (gloo on CPU, nccl on CUDA); returns this rank's device.
 
     A no-op for a single process. Non-zero ranks stop printing to stdout (errors still reach
-    stderr), so a run's log is rank 0's alone. The group is left at exit (atexit).
+    stderr), so a run's log is rank 0's alone. The group is left at exit (atexit). Called by
+    whoever starts a run, before the Trainer (gamlab.runs.make_trainer, the commands); a
+    Trainer joins nothing itself (check_joined).
     """
     device = local_device(device)
     if not is_distributed() or dist.is_initialized():
@@ -91,6 +93,13 @@ def setup(device: torch.device) -> torch.device:
     atexit.register(teardown)
     quiet_unless_main()
     return device
+
+
+def check_joined() -> None:
+    """Under torchrun, training needs the process group that setup() joins: refuse to go without it."""
+    if is_distributed() and not (dist.is_available() and dist.is_initialized()):
+        raise GamlabError("WORLD_SIZE > 1 but this process has not joined the process group; call "
+                          "gamlab.distributed.setup(device) before building a Trainer (gamlab.runs.make_trainer does).")
 
 
 def quiet_unless_main() -> None:

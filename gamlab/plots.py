@@ -1,7 +1,8 @@
 """Plotly figure builders: pure functions, data in (tensors, arrays, lists), go.Figure out.
 
-Nothing here trains or runs a model; widgets and notebooks compute the data (gamlab.probes,
-gamlab.train) and pass it in, so every builder is unit-tested without a kernel.
+Nothing here trains or runs a model, and nothing knows a task or a tokenizer; widgets and
+notebooks compute the data (gamlab.probes, gamlab.train, gamlab.tasks) and pass it in, token
+texts included, so every builder is unit-tested without a kernel.
 """
 
 from __future__ import annotations
@@ -605,9 +606,10 @@ def scaling_chart(rows: list[dict], exponents: dict[str, float | None]) -> go.Fi
 
 # ---- lesson 07: recall grid, effective context, what a query reads ---------------------------
 
-def recall_heatmaps(results: dict) -> go.Figure:
-    """One heatmap per model: MQAR query accuracy by sequence length (rows) x pairs (columns).
-    results: the dict gamlab.recall.run_grid returns (accuracy[model][length][pairs])."""
+def recall_heatmaps(results: dict, task: str = "Associative recall") -> go.Figure:
+    """One heatmap per model: query accuracy by sequence length (rows) x pairs (columns).
+    results: the dict gamlab.recall.run_grid returns (accuracy[model][length][pairs]);
+    task: its name, for the title."""
     names, g = list(results["accuracy"]), results["grid"]
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, shared_yaxes=True,
                         horizontal_spacing=0.03)
@@ -621,7 +623,7 @@ def recall_heatmaps(results: dict) -> go.Figure:
                       row=1, col=i)
         fig.update_xaxes(title_text="pairs", type="category", row=1, col=i)
     fig.update_yaxes(title_text="sequence length", type="category", row=1, col=1)
-    fig.update_layout(title=f"Associative recall (MQAR): query accuracy, chance {results['chance']:.2f}",
+    fig.update_layout(title=f"{task}: query accuracy, chance {results['chance']:.2f}",
                       height=320, margin=dict(t=80))
     return fig
 
@@ -683,25 +685,28 @@ def context_gain(curves: dict[str, list[float]], reach: int, spread: dict[str, l
     return fig
 
 
-def recall_predictions(x, y, predictions: dict, read_weights=None, labels: list[str] | None = None) -> go.Figure:
-    """For one MQAR sequence: each model's answer per query (a table-like scatter: a green circle
-    and ✓ right, a vermillion cross and ✗ wrong; the symbols say it without the colours), and
-    below it, chosen with a dropdown per query, the fast-weight memory's read weights over
-    earlier positions.
+def recall_predictions(idx, targets, predictions: dict, queries, keys=None, values=None, read_weights=None,
+                       labels: list[str] | None = None,
+                       title: str = "One recall sequence: what each model answers") -> go.Figure:
+    """For one sequence of a recall task: each model's answer per query (a table-like scatter: a
+    green circle and ✓ right, a vermillion cross and ✗ wrong; the symbols say it without the
+    colours), and below it, chosen with a dropdown per query, the read weights over earlier positions.
 
-    x, y: (T,) tokens and answers (-100 where nothing is asked); predictions: {model: (T,) argmax};
-    read_weights: (T, T) for one layer, heads averaged, or None."""
-    x, y = _np(x).astype(int), _np(y).astype(int)
-    queries = np.flatnonzero(y != -100)
-    labels = labels or [str(t) for t in x]
+    idx: (T,) token ids; targets: (T,) answers, read at the queries only; predictions: {model: (T,) argmax};
+    queries: (n,) positions that ask for an answer; keys, values: (n,) where each query's key and
+    the value to recall sit, marked orange and green among the read weights (optional). The task
+    knows all three (gamlab.tasks.MQAR.positions); this figure knows no task.
+    read_weights: (T, T) for one layer, heads averaged, or None; labels: (T,) token texts (default: the ids)."""
+    idx, targets, queries = _np(idx).astype(int), _np(targets).astype(int), _np(queries).astype(int)
+    labels = labels or [str(t) for t in idx]
     rows = 2 if read_weights is not None else 1
     fig = make_subplots(rows=rows, cols=1, vertical_spacing=0.18, row_heights=[0.45, 0.55][:rows] if rows == 2 else None,
                         subplot_titles=["answer per query (✓ circle: right, ✗ cross: wrong)",
-                                        "what the query reads from (fast-weight memory)"][:rows])
-    qtext = [f"q{j} @{p}: key {labels[p]}" for j, p in enumerate(queries)]
+                                        "what the query reads from (read weights over earlier positions)"][:rows])
+    qtext = [f"q{j} @{p}: {labels[p]}" for j, p in enumerate(queries)]
     for name, pred in predictions.items():
         pred = _np(pred).astype(int)[queries]
-        ok = pred == y[queries]
+        ok = pred == targets[queries]
         # right/wrong by symbol and mark as well as colour: readable without telling green from red
         fig.add_trace(go.Scatter(x=qtext, y=[name] * len(queries), mode="markers+text",
                                  text=[f"{'✓' if r else '✗'} {v}" for r, v in zip(ok, pred)], textposition="top center",
@@ -709,34 +714,36 @@ def recall_predictions(x, y, predictions: dict, read_weights=None, labels: list[
                                              color=np.where(ok, OKABE_ITO["green"], OKABE_ITO["vermillion"])),
                                  hovertemplate="%{x}<br>" + name + " says %{text}<extra></extra>", showlegend=False),
                       row=1, col=1)
-    fig.add_trace(go.Scatter(x=qtext, y=["answer"] * len(queries), mode="markers+text", text=[str(v) for v in y[queries]],
+    fig.add_trace(go.Scatter(x=qtext, y=["answer"] * len(queries), mode="markers+text", text=[str(v) for v in targets[queries]],
                              textposition="top center", marker=dict(size=14, color="grey"), showlegend=False), row=1, col=1)
     if read_weights is not None:
         a = _np(read_weights)
-        colors = ["lightgrey"] * len(x)
 
-        def bar_state(p):
-            c = list(colors)
-            j = int(np.flatnonzero(x[: p] == x[p])[0]) if np.any(x[: p] == x[p]) else None
-            if j is not None and j + 1 < len(c):
-                c[j], c[j + 1] = "orange", "seagreen"  # its key, and the value to recall
-            c[p] = "steelblue"
-            return a[p], c
+        def bar_state(j):
+            c = ["lightgrey"] * len(idx)
+            if keys is not None:
+                c[int(keys[j])] = "orange"  # the query's key where it was given
+            if values is not None:
+                c[int(values[j])] = "seagreen"  # the value to recall
+            c[queries[j]] = "steelblue"
+            return a[queries[j]], c
 
-        w0, c0 = bar_state(queries[0]) if len(queries) else (np.zeros(len(x)), colors)
-        fig.add_trace(go.Bar(x=[f"{i}:{labels[i]}" for i in range(len(x))], y=w0, marker_color=c0, showlegend=False,
+        w0, c0 = bar_state(0) if len(queries) else (np.zeros(len(idx)), ["lightgrey"] * len(idx))
+        fig.add_trace(go.Bar(x=[f"{i}:{labels[i]}" for i in range(len(idx))], y=w0, marker_color=c0, showlegend=False,
                              hovertemplate="position %{x}: weight %{y:.3f}<extra></extra>"), row=2, col=1)
         bar = len(fig.data) - 1
-        states = []
-        for j, p in enumerate(queries):
-            w, c = bar_state(p)
-            states.append((qtext[j], {"y": [w], "marker.color": [c]}, {}))
-        fig.update_layout(updatemenus=[dict(buttons=[dict(label=l, method="restyle", args=[d, [bar]])
-                                                     for l, d, _ in states],
-                                            direction="down", x=1.0, xanchor="right", y=0.5, yanchor="bottom")])
+        buttons = []
+        for j in range(len(queries)):
+            w, c = bar_state(j)
+            buttons.append(dict(label=qtext[j], method="restyle", args=[{"y": [w], "marker.color": [c]}, [bar]]))
+        fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=0.5,
+                                            yanchor="bottom")])
         fig.update_yaxes(title_text="read weight", row=2, col=1)
-        fig.update_xaxes(title_text="earlier position: token (orange: the key, green: its value)", row=2, col=1)
-    fig.update_layout(title="One MQAR sequence: what each model answers", height=380 + 300 * (rows - 1))
+        marked = [text for text, where in (("orange: the query's key", keys), ("green: its value", values))
+                  if where is not None]
+        fig.update_xaxes(title_text="earlier position: token" + (f" ({', '.join(marked)})" if marked else ""),
+                         row=2, col=1)
+    fig.update_layout(title=title, height=380 + 300 * (rows - 1))
     return fig
 
 

@@ -104,6 +104,20 @@ class GAMInternals:
     def n_tokens(self) -> int:
         return self.ids.numel()
 
+    @property
+    def has_gates(self) -> bool:
+        """True when the model gates at least one path (gam-sum has no gates)."""
+        return self.gate_local is not None or self.gate_global is not None
+
+    @property
+    def has_slots(self) -> bool:
+        """True when the global path reads memory slots (gam-local has none, gam-fw reads tokens)."""
+        return self.weights is not None
+
+    def gate_means(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Each gate's mean over channels: (local (L, T), global (L, T)); None for a path the model lacks."""
+        return tuple(None if g is None else g.mean(-1) for g in (self.gate_local, self.gate_global))
+
     def top_slots(self, layer: int, token: int, k: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
         """The k slots token `token` reads most in `layer`: (slot indices (k,), weights (k,))."""
         if self.weights is None:
@@ -174,6 +188,12 @@ class SlotTable:
         score = self.mean[:, slot].masked_fill(self.count < min_count, -1.0)  # (vocab,)
         top = torch.topk(score, min(top, int((self.count >= min_count).sum())))
         return top.indices, top.values
+
+    def busiest(self, n: int) -> list[int]:
+        """The n slots (largest first) that the corpus reads with the most total weight: the
+        sum over token ids of count * mean weight, i.e. over every token of the corpus."""
+        total = (self.mean * self.count[:, None]).sum(0)  # (S,)
+        return torch.topk(total, min(n, total.numel())).indices.tolist()
 
 
 def slot_table(model: torch.nn.Module, token_batches: Iterable[torch.Tensor], layer: int) -> SlotTable:

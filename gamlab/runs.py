@@ -150,13 +150,18 @@ def load_run_data(preset: RunPreset, tc, dataset: str = "embedded", tokenizer=No
     return data
 
 
-def make_trainer(name: str, config: ModelConfig, data, tc, *, out=None, progress: bool = True, on_eval=None):
-    """Seed, build model `name` with `config`, and a Trainer on `data` whose checkpoint meta
-    (gamlab.train.run_meta) holds everything a resume compares."""
+def make_trainer(name: str, config: ModelConfig, data, tc, *, out=None, progress: bool = True, on_eval=None,
+                 init: str = "careful"):
+    """Join torchrun's process group (a no-op for one process), seed, build model `name` with
+    `config` (init: how its embeddings start, gamlab.recipes), and a Trainer on `data` whose
+    checkpoint meta (gamlab.train.run_meta) holds everything a resume compares. The seed here
+    draws the initial weights; fit() seeds again when the run starts, for the dropout masks."""
+    from .runtime import pick_device
     from .train import Trainer, run_meta
 
+    distributed.setup(pick_device(tc.device))  # before anything a rank computes with the others
     seed_everything(tc.seed)
-    model = build_model(name, config)
+    model = build_model(name, config, init=init)
     return Trainer(model, tc, data.get_batch, val_batches=data.val_batches, out=out,
                    steps_per_epoch=data.steps_per_epoch, progress=progress, on_eval=on_eval,
                    meta=run_meta(model, data))

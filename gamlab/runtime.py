@@ -105,6 +105,22 @@ def _own_cgroups(proc_cgroup: str) -> list[str]:
     return paths
 
 
+def proc_bytes(key: str, path: str = "/proc/self/status") -> int | None:
+    """The byte count of a `Key: N kB` line of a Linux /proc file, None where there is none (macOS).
+
+    e.g. VmRSS, VmHWM or VmData of /proc/self/status (gamlab.bench's peak memory), or
+    MemAvailable of /proc/meminfo (available_memory).
+    """
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def memory_limit(root: str | None = None, proc_cgroup: str = "/proc/self/cgroup") -> tuple[int, int] | None:
     """(limit, used) in bytes of the memory cgroup this process lives in, None where there is no limit.
 
@@ -142,15 +158,7 @@ def available_memory(device: torch.device | str | None = None, root: str | None 
     device = torch.device(device or "cpu")
     if device.type == "cuda":
         return torch.cuda.mem_get_info(device)[0]
-    free = None
-    try:
-        with open(meminfo) as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    free = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        pass
+    free = proc_bytes("MemAvailable", meminfo)
     if free is None:  # no /proc (macOS): free pages only, which undercounts page cache
         try:
             free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

@@ -109,6 +109,25 @@ class MQAR:
         targets.scatter_(1, qpos, values.gather(1, order))
         return idx, targets
 
+    def positions(self, idx: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Where the parts of one sequence sit; idx, targets: (T,), one row of `sample`.
+
+        Returns {"queries": (n,) positions asking for an answer, "keys": (n,) where each query's
+        key was given, "values": (n,) where its value was (right after the key)}, in query order:
+        what gamlab.plots.recall_predictions marks, `recall_predictions(..., **task.positions(idx, targets))`.
+        Raises GamlabError for a query whose token is none of the first n_pairs keys.
+        """
+        if idx.dim() != 1 or idx.shape != targets.shape:
+            raise GamlabError(f"MQAR.positions takes one sequence, idx and targets of shape (T,); "
+                              f"got {tuple(idx.shape)} and {tuple(targets.shape)}.")
+        queries = torch.nonzero(targets != IGNORE).flatten()  # (n,)
+        match = idx[queries][:, None] == idx[0:2 * self.n_pairs:2][None]  # (n, n_pairs): which key it repeats
+        if not bool(match.any(1).all()):
+            raise GamlabError(f"a query's token is none of the {self.n_pairs} keys at the start; pass a sequence "
+                              "that this task's `sample` made (same n_pairs).")
+        keys = 2 * match.int().argmax(1)  # keys sit at even positions 0, 2, ..., 2(n_pairs - 1)
+        return {"queries": queries, "keys": keys, "values": keys + 1}
+
 
 @dataclass(frozen=True)
 class SelectiveCopy:

@@ -234,3 +234,17 @@ def tokenizer_from_dict(data: dict):
 
         return PaperBPETokenizer(Tokenizer.from_str(data["json"]))
     raise GamlabError(f"Saved tokenizer has unknown kind {kind!r}; the checkpoint may come from another program.")
+
+
+# Any tokenizer with encode/decode: gamlab's own above, or Hugging Face's, whose encode returns
+# an Encoding that holds the token ids in .ids. Used by the explorer (gamlab/widgets.py).
+
+def encode_idx(tokenizer, text: str) -> list[int]:
+    """Token ids (T,) of `text` from any tokenizer (a list, or an Encoding's .ids)."""
+    out = tokenizer.encode(text)
+    return list(getattr(out, "ids", out))
+
+
+def token_texts(tokenizer, idx) -> list[str]:
+    """The text of each token id in idx (T,) on its own, e.g. for axis labels."""
+    return [tokenizer.decode([int(i)]) for i in idx]

@@ -17,6 +17,11 @@ History: one dict per evaluation, {step, train_loss, val_loss, lr, tokens_per_s,
 train_loss is the mean since the previous record, elapsed counts training seconds (not
 evaluation), tokens_per_s is the training throughput since the previous record.
 
+Trainer.fit is the loop itself (forward, loss, backward, clip, step, schedule, record); the
+batch source adapter, the meter and the checkpoint file are its collaborators in
+gamlab/trainer_parts.py. Under torchrun the caller joins the process group before building a
+Trainer (gamlab.distributed.setup); a new run is seeded with TrainConfig.seed when fit starts.
+
 Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb.
 """
 
@@ -25,8 +30,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import random
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +38,13 @@ import torch
 from torch import nn
 
 from . import distributed
-from .checkpoint import (FREE_ON_RESUME, LENGTH_FIELDS, check_matches, checkpoint_path, load_checkpoint,
-                         save_checkpoint)
+from .checkpoint import load_checkpoint
 from .config import ModelConfig
 from .errors import GamlabError
 from .recipes import get_recipe
 from .runtime import autocast, eval_mode, pick_device, seed_everything
 from .stopping import Stopped, StopRequest
+from .trainer_parts import BatchSource, Checkpoints, Meter, rng_state, set_rng_state, stated_batch_size
 
 
 @dataclass
@@ -196,21 +199,6 @@ def perplexity(loss: float) -> float:
     return math.exp(min(loss, 50.0))
 
 
-def stated_batch_size(batches) -> int | None:
-    """The batch size a batch source states itself (TextData.get_batch's owner), else None."""
-    own = getattr(getattr(batches, "__self__", None), "batch_size", None)
-    return own if isinstance(own, int) else None
-
-
-def check_batch_source(batches, batch_size: int) -> None:
-    """A batch source that states its own batch size must agree with the config's, which
-    sizes the memory estimate, the torchrun split and the logged tokens."""
-    own = stated_batch_size(batches)
-    if own is not None and own != batch_size:
-        raise GamlabError(f"the data gives batches of {own} rows but TrainConfig.batch_size is {batch_size}; "
-                          f"make them agree, e.g. load_data(..., batch_size=config.batch_size).")
-
-
 def estimate_train_memory(model: nn.Module, batch_size: int, block_size: int | None = None) -> int:
     """A rough upper estimate, in bytes, of what training `model` takes.
 
@@ -250,20 +238,26 @@ class Trainer:
     meta:         plain data saved in the checkpoint: model_name, model_config, tokenizer,
                   dataset, ... (load_run needs model_name, model_config and tokenizer)
     steps_per_epoch: lets config.epochs set the run length, and s/epoch be reported
+
+    Building a Trainer changes nothing outside it. Under torchrun the caller joins the process
+    group first (distributed.setup; gamlab.runs.make_trainer does); a new run seeds the global
+    generators with config.seed when fit() starts at step 0, a resumed one restores its saved
+    random state in resume(). Its collaborators (gamlab/trainer_parts.py): `source` gives the
+    batches, `meter` measures, `checkpoints` writes and reads checkpoint.pt.
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig, batches, val_batches=None, *,
                  out: str | Path | None = None, on_eval: Callable[[list], None] | None = None,
                  meta: dict | None = None, steps_per_epoch: int | None = None, progress: bool = True):
-        self.config = config
-        self.device = distributed.setup(pick_device(config.device))  # under torchrun: join, own GPU
+        distributed.check_joined()
         distributed.check_batch(config.batch_size)
-        check_batch_source(batches, config.batch_size)
+        self.config, self.on_eval, self.progress = config, on_eval, progress
+        self.device = distributed.local_device(pick_device(config.device))  # under torchrun: this rank's GPU
+        self.source = BatchSource(batches, val_batches, batch_size=config.batch_size, eval_batches=config.eval_batches)
+        self.meter = Meter()
+        self.checkpoints = Checkpoints(out, config.checkpoint_every)
         self.model = model.to(self.device)
         self._net: nn.Module | None = None  # what fit() calls: DDP(model) under torchrun, else model
-        self.batches, self.val_source = batches, val_batches
-        self.out = Path(out) if out is not None else None
-        self.on_eval, self.progress = on_eval, progress
         self.meta = dict(meta or {})
         self.meta.setdefault("model_name", getattr(model, "name", type(model).__name__))
         cfg = getattr(model, "config", None)
@@ -275,96 +269,54 @@ class Trainer:
         self.scheduler = make_scheduler(self.optimizer, config.warmup_for(self.total), self.total, config.min_lr_ratio,
                                         self.recipe.warmup_from_zero)
         self.step, self.history = 0, []
-        self.elapsed = 0.0  # training seconds so far (evaluation and checkpoints excluded)
-        self.tokens = 0  # training tokens so far
-        self.cpu_seconds = 0.0  # CPU time of this process while training (all threads)
-        self.acc = {"loss": 0.0, "n": 0, "tokens": 0, "time": 0.0}  # since the last history record
-        self._last_saved: int | None = None  # step of the newest checkpoint on disk
-        self.resumes: list[dict] = []  # {step, changed: {field: [saved, new]}} per resume that changed a setting
-        seed_everything(config.seed)
+
+    @property
+    def out(self) -> Path | None:
+        """Folder of checkpoint.pt (None: none is written); kept by the Checkpoints collaborator."""
+        return self.checkpoints.out
+
+    @out.setter
+    def out(self, folder: str | Path | None) -> None:
+        self.checkpoints.out = Path(folder) if folder is not None else None
+
+    @property
+    def elapsed(self) -> float:
+        """Training seconds so far (evaluation and checkpoints excluded)."""
+        return self.meter.elapsed
 
     # ---- state
 
     def state(self) -> dict:
-        rng = {"python": random.getstate(), "torch": torch.get_rng_state()}
-        if torch.cuda.is_available():
-            rng["cuda"] = torch.cuda.get_rng_state_all()
+        """Everything checkpoint.pt holds (gamlab/checkpoint.py)."""
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "step": self.step, "history": self.history,
-                "elapsed": self.elapsed, "tokens": self.tokens, "cpu_seconds": self.cpu_seconds, "acc": dict(self.acc), "rng": rng,
-                "train_config": self.config.to_dict(), "resumes": self.resumes, **self.meta}
+                **self.meter.state(), "rng": rng_state(), "train_config": self.config.to_dict(),
+                "resumes": self.checkpoints.resumes, **self.meta}
 
     def save(self) -> Path | None:
         """Write <out>/checkpoint.pt atomically (nothing when out is None, or on ranks other than 0)."""
-        return save_checkpoint(self.out, self.state()) if self.out is not None and distributed.is_main() else None
+        return self.checkpoints.save(self.state(), self.step)
 
     def resume(self, path: str | Path | None = None, state: dict | None = None) -> int:
         """Continue from a checkpoint (default: <out>/checkpoint.pt); returns the step reached.
 
-        `state`: a checkpoint already read from `path` (load_checkpoint), not read again. The
-        run length stays this trainer's: a run resumed with the same `steps` ends where an
-        uninterrupted one would, with the same losses.
+        `state`: a checkpoint already read from `path` (load_checkpoint), not read again. A
+        checkpoint of another run is refused (Checkpoints.load). The run length stays this
+        trainer's: a run resumed with the same `steps` ends where an uninterrupted one would,
+        with the same losses.
         """
-        path = checkpoint_path(path if path is not None else self.out)
-        # Everything that defines this run must be the saved run's (checkpoint.check_matches
-        # says which setting differs); only the run's length may change, and that is recorded.
-        must_match = dict(self.meta, model_config=self.meta["model_config"] or None,
-                          train_config=self.config.to_dict(), dataset_path=None)  # a moved file: same digest
-        state = load_checkpoint(path) if state is None else state
-        (state.get("train_config") or {}).setdefault("recipe", "careful")  # saved before recipes existed: gamlab's
-        check_matches(state, path, **must_match)
-        self.resumes = list(state.get("resumes", []))
-        saved = state.get("train_config") or {}
-        changed = {k: [saved[k], v] for k, v in self.config.to_dict().items()
-                   if k in FREE_ON_RESUME + LENGTH_FIELDS and k in saved and saved[k] != v}
-        if changed:  # the checkpoint will say from which step the new settings ran
-            self.resumes.append({"step": int(state["step"]), "changed": changed})
+        state = self.checkpoints.load(path, state, self.meta, self.config.to_dict())
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step, self.history = int(state["step"]), list(state["history"])
-        self._last_saved = self.step
-        self.elapsed = float(state.get("elapsed", 0.0))
-        self.tokens = int(state.get("tokens", 0))
-        self.cpu_seconds = float(state.get("cpu_seconds", 0.0))
-        self.acc = dict(state.get("acc", self.acc))
-        rng = state["rng"]
-        random.setstate(rng["python"])
-        torch.set_rng_state(rng["torch"])
-        if "cuda" in rng and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
+        self.meter.load(state)
+        set_rng_state(state["rng"])  # the same dropout masks as the uninterrupted run
         return self.step
-
-    # ---- batches
-
-    def _train_batch(self, step: int):
-        if callable(self.batches):  # the global batch; under torchrun this rank keeps its rows
-            return distributed.local_rows(*self.batches("train", step))
-        if not hasattr(self, "_iter"):
-            self._iter = iter(self.batches)
-            for _ in range(step):  # a resumed run skips what the first part consumed
-                next(self._iter)
-        try:
-            return distributed.local_rows(*next(self._iter))
-        except StopIteration:
-            raise GamlabError(f"the batch iterable ran out at step {step} of {self.total}; "
-                              "give more batches or fewer steps.") from None
-
-    def _val_batches(self, limit: int | None):
-        src = self.val_source
-        if src is None:
-            if not callable(self.batches):
-                raise GamlabError("no validation batches: pass val_batches when the batch source is an iterable.")
-            n = limit or self.config.eval_batches or 20
-            return [self.batches("val", i) for i in range(n)]
-        batches = src() if callable(src) else src
-        if limit is None:
-            return batches
-        return [b for _, b in zip(range(limit), batches)]
 
     def evaluate(self, max_batches: int | None = None) -> float:
         """Validation loss over `max_batches` batches (None: the whole validation source)."""
-        return evaluate(self.model, self._val_batches(max_batches), self.device, self.recipe.val_average)
+        return evaluate(self.model, self.source.val_batches(max_batches), self.device, self.recipe.val_average)
 
     def evaluate_full(self) -> float:
         """Validation loss over the whole validation source (the number a table reports)."""
@@ -379,101 +331,83 @@ class Trainer:
         would be in the full run, so continuing later is exact. A SIGTERM during fit finishes
         the current step, saves a checkpoint and raises Stopped (gamlab/stopping.py).
         """
-        stop = min(steps, self.total) if steps is not None else self.total
-        dev = self.device
-        if self._net is None:
+        cfg, dev, world = self.config, self.device, distributed.world_size()
+        stop = self.total if steps is None else min(steps, self.total)
+        if self.step == 0:  # a new run starts from its seed; a resumed one continues its saved random state
+            seed_everything(cfg.seed)
+        if self._net is None:  # DDP(model) under torchrun: it averages the gradients over ranks
             self._net = distributed.wrap(self.model, dev)
-        model = self._net
-        model.train()
-        world = distributed.world_size()
-        bar = progress_bar(total=self.total, initial=self.step, disable=not self.progress or not distributed.is_main(),
-                           desc=self.meta.get("model_name", "train"), unit="step")
-        try:
-            with StopRequest() as stop_request:
-                self._steps(stop, model, dev, world, bar, stop_request)
-        finally:
-            bar.close()
+        net = self._net.train()
+        with StopRequest() as stop_request, self._bar() as bar:
+            while self.step < stop:
+                self.meter.start()
+                idx, targets = self.source.train_batch(self.step)  # (b, T) each: this rank's rows
+                idx, targets = idx.to(dev, non_blocking=True), targets.to(dev, non_blocking=True)
+                with autocast(dev):
+                    _, loss = net(idx, targets)  # mean cross-entropy over the scored tokens
+                # The mean loss over ranks and "has any rank been asked to stop?", in one
+                # reduction, so every rank takes the same decision at the same step.
+                loss_sum, stops = distributed.all_reduce_sum(loss.detach(), stop_request.requested)
+                loss_value = loss_sum / world
+                self._check_finite(loss_value)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip:
+                    nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+                self.optimizer.step()
+                self.scheduler.step()
+                self.step += 1
+                self.meter.stop(loss_value, idx.numel() * world, dev)  # tokens of the global batch
+                bar.update(1)
+                if self.step % cfg.eval_every == 0 or self.step == self.total:
+                    self._record(bar)
+                if self.checkpoints.due(self.step, self.total):
+                    self.save()
+                if stops:
+                    self._stop(stop_request.name)
         return self.history
 
-    def _steps(self, stop: int, model: nn.Module, dev: torch.device, world: int, bar, stop_request) -> None:
-        cfg = self.config
-        while self.step < stop:
-            t0, c0 = time.perf_counter(), time.process_time()
-            idx, targets = self._train_batch(self.step)  # (B, T) each
-            idx, targets = idx.to(dev, non_blocking=True), targets.to(dev, non_blocking=True)
-            with autocast(dev):
-                _, loss = model(idx, targets)
-            # Mean loss over all ranks and "has any rank been asked to stop?", in one reduction,
-            # so every rank takes the same decision at the same step.
-            loss_sum, stops = distributed.all_reduce_sum(loss.detach(), stop_request.requested)
-            loss_value = loss_sum / world
-            if not math.isfinite(loss_value):
-                # Resuming would replay the same steps from the last checkpoint and diverge again
-                # (and that checkpoint's weights may already be growing), so the way out is a new run.
-                kept = f"the last good checkpoint (step {self._last_saved}) stays in {self.out}, but resuming " \
-                    "it would repeat the same steps" if self._last_saved is not None else "no checkpoint was written"
-                raise TrainingDiverged(f"the training loss became {loss_value} at step {self.step + 1}; {kept}; "
-                                       "start a new run with a lower learning rate (--lr, or TrainConfig.lr) "
-                                       "in a fresh --out folder.")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            self.optimizer.step()
-            self.scheduler.step()
-            self.step += 1
-            if dev.type == "cuda":
-                torch.cuda.synchronize(dev)
-            dt = time.perf_counter() - t0
-            self.elapsed += dt
-            self.cpu_seconds += time.process_time() - c0
-            self.acc["loss"] += loss_value
-            self.acc["n"] += 1
-            self.acc["tokens"] += int(idx.numel()) * world  # tokens of the global batch
-            self.tokens += int(idx.numel()) * world
-            self.acc["time"] += dt
-            bar.update(1)
-            if self.step % cfg.eval_every == 0 or self.step == self.total:
-                self._record()
-                bar.set_postfix(loss=f"{self.history[-1]['train_loss']:.3f}",
-                                val=f"{self.history[-1]['val_loss']:.3f}")
-            if self.out is not None and (self.step == self.total or
-                                         (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)):
-                self.save()
-                self._last_saved = self.step
-            if stops:
-                self._stop(stop_request.name)
+    def _bar(self):
+        return progress_bar(total=self.total, initial=self.step, disable=not self.progress or not distributed.is_main(),
+                            desc=self.meta.get("model_name", "train"), unit="step")
+
+    def _check_finite(self, loss: float) -> None:
+        if math.isfinite(loss):
+            return
+        # Resuming would replay the same steps from the last checkpoint and diverge again
+        # (and that checkpoint's weights may already be growing), so the way out is a new run.
+        last = self.checkpoints.last_saved
+        kept = (f"the last good checkpoint (step {last}) stays in {self.out}, but resuming it would repeat the "
+                "same steps" if last is not None else "no checkpoint was written")
+        raise TrainingDiverged(f"the training loss became {loss} at step {self.step + 1}; {kept}; start a new run "
+                               "with a lower learning rate (--lr, or TrainConfig.lr) in a fresh --out folder.")
+
+    def _record(self, bar) -> None:
+        """Evaluate, append the history entry, show it, and tell on_eval."""
+        entry = self.meter.record(self.step, self.evaluate(self.config.eval_batches), self.scheduler.get_last_lr()[0])
+        self.history.append(entry)
+        bar.set_postfix(loss=f"{entry['train_loss']:.3f}", val=f"{entry['val_loss']:.3f}")
+        if self.on_eval is not None:
+            self.on_eval(self.history)
 
     def _stop(self, why: str) -> None:
         """Save at this step boundary (unless just saved) and raise Stopped."""
         if self.out is None:
             raise Stopped(f"stopped by {why} after step {self.step} of {self.total}; no checkpoint (no output folder).")
-        if self._last_saved != self.step:
+        if self.checkpoints.last_saved != self.step:
             self.save()
-            self._last_saved = self.step
         raise Stopped(f"stopped by {why} after step {self.step} of {self.total}; checkpoint saved in {self.out}; "
                       "continue with --resume.")
-
-    def _record(self) -> None:
-        acc = self.acc
-        entry = {"step": self.step, "train_loss": acc["loss"] / max(1, acc["n"]),
-                 "val_loss": self.evaluate(self.config.eval_batches),
-                 "lr": self.scheduler.get_last_lr()[0],
-                 "tokens_per_s": acc["tokens"] / max(acc["time"], 1e-9), "elapsed": self.elapsed}
-        self.history.append(entry)
-        self.acc = {"loss": 0.0, "n": 0, "tokens": 0, "time": 0.0}
-        if self.on_eval is not None:
-            self.on_eval(self.history)
 
     def summary(self, val_loss: float | None = None) -> dict:
         """Numbers for a results table: params, seconds, s/epoch, tokens/s, val loss, PPL."""
         val_loss = self.evaluate_full() if val_loss is None else val_loss
-        seconds, spe = self.elapsed, self.steps_per_epoch
+        seconds, spe = self.meter.elapsed, self.steps_per_epoch
         return {"model": self.meta["model_name"],
                 "params": sum(p.numel() for p in self.model.parameters()),
-                "steps": self.step, "seconds": seconds, "cpu_seconds": self.cpu_seconds,
+                "steps": self.step, "seconds": seconds, "cpu_seconds": self.meter.cpu_seconds,
                 "s_per_epoch": seconds / self.step * spe if spe and self.step else None,
-                "tokens_per_s": self.tokens / seconds if seconds else None,
+                "tokens_per_s": self.meter.tokens / seconds if seconds else None,
                 "val_loss": val_loss, "ppl": perplexity(val_loss)}
 
 

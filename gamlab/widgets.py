@@ -1,7 +1,8 @@
 """Explorers for notebooks/06_inside_gam.ipynb: look inside a trained GAM, token by token.
 
-Two paths to the same views (gamlab.plots builds every figure, gamlab.probes computes every
-number; this module only wires them together):
+Two paths to the same views (gamlab.views describes each view once, gamlab.plots builds every
+figure, gamlab.probes computes every number, gamlab.tokenizer gives the token texts; this module
+only wires them together):
 
 - "widget": ipywidgets controls (a text box, example texts, a layer slider, a token dropdown,
   a slot picker) wired with `observe` to plotly FigureWidgets that are updated in place.
@@ -35,9 +36,11 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from . import plots
+from . import plots, views
 from .errors import GamlabError
 from .probes import GAMInternals, SlotTable, can_probe, gam_blocks, probe, probeable_models, slot_table
+from .tokenizer import encode_idx, token_texts
+from .views import View
 
 MODES = ("auto", "widget", "static")
 
@@ -71,19 +74,6 @@ def widgets_supported() -> bool:
     return int(ipywidgets.__version__.split(".")[0]) >= 8
 
 
-# Tokenizers: gamlab's own and Hugging Face's both have encode/decode; HF's encode returns an
-# Encoding whose token ids are in .ids.
-
-def encode(tokenizer, text: str) -> list[int]:
-    out = tokenizer.encode(text)
-    return list(getattr(out, "ids", out))
-
-
-def token_texts(tokenizer, ids: Sequence[int]) -> list[str]:
-    """The text of each token on its own, for axis labels."""
-    return [tokenizer.decode([int(i)]) for i in ids]
-
-
 class _Inside:
     """What both paths share: the model, the tokenizer, probing a text, corpus slot tables."""
 
@@ -106,17 +96,13 @@ class _Inside:
         self.corpus = list(corpus) if corpus is not None else [torch.tensor(self.ids(t)) for t in self.texts]
         self._tables: dict[int, SlotTable] = {}
 
-    def views(self, internals: GAMInternals) -> list[str]:
-        """The views this model has: gate views need gates, slot views need the memory (an
-        ablation without a path simply has fewer figures); contributions always exist."""
-        gates = internals.gate_local is not None or internals.gate_global is not None
-        memory = internals.weights is not None
-        return [name for name, has in (("gates", gates), ("channels", gates), ("top_slots", memory),
-                                       ("retrieval", memory), ("contributions", True), ("slot_tokens", memory))
-                if has]
+    def views_for(self, internals: GAMInternals) -> list[View]:
+        """The views this model has, in gamlab.views.VIEWS's order (an ablation without a path
+        simply has fewer figures)."""
+        return [view for view in views.VIEWS if view.shown_for(internals)]
 
     def ids(self, text: str) -> list[int]:
-        ids = encode(self.tokenizer, text)[: self.model.config.block_size]
+        ids = encode_idx(self.tokenizer, text)[: self.model.config.block_size]
         if not ids:
             raise GamlabError("the text is empty after tokenizing; type a few words.")
         return ids
@@ -131,13 +117,9 @@ class _Inside:
         return self._tables[layer]
 
     def slot_tokens(self, layer: int, slot: int) -> tuple[list[str], torch.Tensor]:
+        """The corpus tokens that read `slot` of `layer` most: (token texts (top,), mean weights (top,))."""
         ids, weights = self.table(layer).top_tokens(slot, self.top)
         return token_texts(self.tokenizer, ids.tolist()), weights
-
-    def busiest_slots(self, layer: int, n: int) -> list[int]:
-        """The n slots with the most total retrieval weight over the corpus."""
-        t = self.table(layer)
-        return torch.topk((t.mean * t.count[:, None]).sum(0), min(n, self.n_slots)).indices.tolist()
 
 
 def refresh_figure(widget, fig) -> None:
@@ -190,12 +172,15 @@ class LiveView:
                 "text/plain": self.text}
 
 
-def _mean(g: torch.Tensor | None) -> torch.Tensor | None:
-    return None if g is None else g.mean(-1)  # (L, T, C) -> (L, T)
-
-
-def _at(x: torch.Tensor | None, *index) -> torch.Tensor | None:
-    return None if x is None else x[index]
+def _rows(shown: list[View]) -> list[list[View]]:
+    """The widget layout: views in order, one after another with the same `row` side by side."""
+    rows: list[list[View]] = []
+    for view in shown:
+        if rows and view.row is not None and rows[-1][-1].row == view.row:
+            rows[-1].append(view)
+        else:
+            rows.append([view])
+    return rows
 
 
 class WidgetExplorer(_Inside):
@@ -209,7 +194,8 @@ class WidgetExplorer(_Inside):
         import plotly.graph_objects as go
 
         self.internals, self.tokens = self.run(self.texts[0])
-        self.shown = self.views(self.internals)
+        self.shown = self.views_for(self.internals)
+        used = {control for view in self.shown for control in view.controls}  # controls without a view stay out
         self.examples = W.Dropdown(options=self.texts, value=self.texts[0], description="example",
                                    layout=W.Layout(width="95%"))
         self.text = W.Text(value=self.texts[0], continuous_update=False, description="text",
@@ -217,17 +203,16 @@ class WidgetExplorer(_Inside):
         self.layer = W.IntSlider(value=0, min=0, max=self.n_layer - 1, description="layer",
                                  continuous_update=False)
         self.token = W.Dropdown(options=self._token_options(), value=0, description="token")
-        memory = "slot_tokens" in self.shown
-        self.slot = W.BoundedIntText(value=self.busiest_slots(0, 1)[0] if memory else 0, min=0,
+        self.slot = W.BoundedIntText(value=self.table(0).busiest(1)[0] if "slot" in used else 0, min=0,
                                      max=self.n_slots - 1, description="slot")
         self.status = W.HTML()
         self._new_text = False  # set while _on_text resets the token dropdown
 
-        l, t, s = 0, 0, self.slot.value
-        self.figures = {name: go.FigureWidget(fig) for name, fig in self._build(l, t, s).items()}
-        side = [name for name in ("channels", "top_slots") if name in self.figures]
-        for name in side if len(side) == 2 else ():  # side by side; builders leave width unset, so it stays
-            self.figures[name].layout.width = 450
+        self.figures = {name: go.FigureWidget(fig) for name, fig in self._build(0, 0, self.slot.value).items()}
+        rows = [[self.figures[view.name] for view in row] for row in _rows(self.shown)]
+        for row in rows:
+            for fig in row if len(row) > 1 else ():  # side by side; builders leave width unset, so it stays
+                fig.layout.width = 900 // len(row)
         self._say()
 
         self.examples.observe(lambda c: setattr(self.text, "value", c["new"]), names="value")
@@ -236,10 +221,9 @@ class WidgetExplorer(_Inside):
         self.token.observe(self._on_token, names="value")
         self.slot.observe(self._on_slot, names="value")
 
-        f = self.figures
-        controls = [self.layer] + ([self.token] if side else []) + ([self.slot] if memory else [])
-        figures = ([f["gates"]] if "gates" in f else []) + ([W.HBox([f[name] for name in side])] if side else []) \
-            + [f[name] for name in ("retrieval", "contributions", "slot_tokens") if name in f]
+        # the text box has its own line above; the other controls the shown views use share one
+        controls = [getattr(self, control) for control in views.CONTROLS[1:] if control in used]
+        figures = [W.HBox(row) if len(row) > 1 else row[0] for row in rows]
         self.box = W.VBox([
             W.HTML("<b>Inside GAM</b>: choose or type a text; the figures follow the controls."),
             self.examples, self.text, W.HBox(controls), self.status, *figures,
@@ -264,21 +248,13 @@ class WidgetExplorer(_Inside):
         return [(f"{i}: {label}", i) for i, label in enumerate(plots.token_labels(self.tokens))]
 
     def _build(self, layer: int, token: int, slot: int, which: Iterable[str] | None = None) -> dict:
-        """Fresh figures for the current state (the views named in `which`, default all)."""
-        i, tok = self.internals, self.tokens
-        views = {
-            "gates": lambda: plots.gate_heatmap(_mean(i.gate_local), _mean(i.gate_global), tok),
-            "channels": lambda: plots.gate_channels(_at(i.gate_local, layer, token), _at(i.gate_global, layer, token),
-                                                    tok[token], layer),
-            "top_slots": lambda: plots.top_slots_bar(*i.top_slots(layer, token, self.k), tok[token], layer),
-            "retrieval": lambda: plots.retrieval_heatmap(i.weights[layer], tok, layer),
-            "contributions": lambda: plots.contributions(_at(i.local_norm, layer), _at(i.global_norm, layer),
-                                                         tok, layer),
-            "slot_tokens": lambda: plots.slot_tokens_bar(*self.slot_tokens(layer, slot), slot, layer),
-        }
-        return {name: views[name]() for name in (which or views) if name in self.shown}
+        """Fresh figures for the given control values (the views named in `which`, default all shown)."""
+        return {view.name: view.live(self, layer, token, slot) for view in self.shown
+                if which is None or view.name in which}
 
-    def _show(self, *which: str) -> None:
+    def _redraw(self, control: str) -> None:
+        """Redraw, in place, the views whose figure depends on `control` (View.controls)."""
+        which = [view.name for view in self.shown if control in view.controls]
         for name, fig in self._build(self.layer.value, self.token.value, self.slot.value, which).items():
             refresh_figure(self.figures[name], fig)
 
@@ -301,17 +277,17 @@ class WidgetExplorer(_Inside):
                 self.token.value = 0
         finally:
             self._new_text = False
-        self._show("gates", "channels", "top_slots", "retrieval", "contributions")
+        self._redraw("text")
 
     def _on_layer(self, change) -> None:
-        self._show("channels", "top_slots", "retrieval", "contributions", "slot_tokens")
+        self._redraw("layer")
 
     def _on_token(self, change) -> None:
         if change["new"] is not None and not self._new_text:
-            self._show("channels", "top_slots")
+            self._redraw("token")
 
     def _on_slot(self, change) -> None:
-        self._show("slot_tokens")
+        self._redraw("slot")
 
 
 class StaticExplorer(_Inside):
@@ -322,25 +298,14 @@ class StaticExplorer(_Inside):
     def __init__(self, model, tokenizer, texts, corpus=None, k: int = 5, top: int = 10, slot_layer: int | None = None,
                  n_slots_shown: int = 12):
         super().__init__(model, tokenizer, texts, corpus, k, top)
-        i, tok = self.internals, self.tokens = self.run(self.texts[0])
-        self.shown = self.views(i)
-        layer = self.n_layer - 1 if slot_layer is None else slot_layer
-        if not 0 <= layer < self.n_layer:
-            raise GamlabError(f"slot_layer {layer} does not exist; this model has GAM layers 0..{self.n_layer - 1}.")
-
-        def slot_tokens():
-            tables = {s: list(zip(*self.slot_tokens(layer, s))) for s in self.busiest_slots(layer, n_slots_shown)}
-            return plots.slot_tokens_explorer({s: [(t, float(w)) for t, w in v] for s, v in tables.items()}, layer)
-
-        views = {
-            "gates": lambda: plots.gate_heatmap(_mean(i.gate_local), _mean(i.gate_global), tok),
-            "channels": lambda: plots.gate_channels_explorer(i, tok),
-            "top_slots": lambda: plots.top_slots_explorer(i, tok, k),
-            "retrieval": lambda: plots.retrieval_explorer(i, tok),
-            "contributions": lambda: plots.contributions_explorer(i, tok),
-            "slot_tokens": slot_tokens,
-        }
-        self.figures = {name: views[name]() for name in self.shown}  # only the views this model has
+        self.internals, self.tokens = self.run(self.texts[0])
+        self.slot_layer = self.n_layer - 1 if slot_layer is None else slot_layer
+        if not 0 <= self.slot_layer < self.n_layer:
+            raise GamlabError(f"slot_layer {self.slot_layer} does not exist; this model has GAM layers "
+                              f"0..{self.n_layer - 1}.")
+        self.n_slots_shown = n_slots_shown
+        self.shown = self.views_for(self.internals)
+        self.figures = {view.name: view.static(self) for view in self.shown}  # only the views this model has
 
     def _ipython_display_(self):
         from IPython.display import display

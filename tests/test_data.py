@@ -172,7 +172,7 @@ def fake_hub(calls):
 def test_hub_loading_code_on_made_splits(monkeypatch):
     import datasets
 
-    from gamlab.commands.reproduce import load_rows
+    from gamlab.reproduce import load_rows
 
     calls = []
     monkeypatch.setattr(datasets, "load_dataset", fake_hub(calls))

@@ -83,6 +83,16 @@ def test_the_tightest_limit_wins_and_meminfo_can_be_it(tmp_path, meminfo):
     assert runtime.available_memory("cpu", root=str(tmp_path / "cg"), meminfo=meminfo) == 20 * GiB
 
 
+def test_proc_bytes_reads_kib_lines(tmp_path, meminfo):
+    """One parser for /proc's `Key: N kB` lines serves bench's peak memory and available_memory."""
+    write(tmp_path / "status", "Name:\tpython\nVmHWM:\t    2048 kB\nVmRSS:\t    1024 kB\n")
+    assert runtime.proc_bytes("VmRSS", str(tmp_path / "status")) == 2**20
+    assert runtime.proc_bytes("VmHWM", str(tmp_path / "status")) == 2**21
+    assert runtime.proc_bytes("VmData", str(tmp_path / "status")) is None
+    assert runtime.proc_bytes("VmRSS", str(tmp_path / "missing")) is None
+    assert runtime.proc_bytes("MemAvailable", meminfo) == 20 * GiB
+
+
 @pytest.fixture
 def binder(tmp_path, monkeypatch, meminfo):
     """Binder as the guards see it: 2 GiB cgroup v2 limit, 0.5 GiB used, a host with 20 GiB free."""

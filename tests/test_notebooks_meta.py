@@ -1,4 +1,4 @@
-"""The notebooks as files: committed clean, launchable, and consistent with gamlab/links.py.
+"""The notebooks as files: committed clean, launchable, and consistent with tools/links.py.
 
 Runs without a kernel. (tests run the notebooks themselves with nbval: `pytest notebooks --nbval-lax`.)
 """
@@ -16,14 +16,15 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from gamlab import links
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))  # tools/ is not a package: its scripts import as top-level modules
+import links  # noqa: E402  (tools/links.py)
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(ROOT.glob("notebooks/[0-9]*.ipynb"))  # the student notebooks, which the badges open
 SOLUTIONS = sorted(ROOT.glob("notebooks/solutions/[0-9]*.ipynb"))  # the same lessons, exercises solved
 ALL = NOTEBOOKS + SOLUTIONS
@@ -64,7 +65,7 @@ def test_install_cell_then_describe(path):
     cells = code_cells(nbformat.read(path, as_version=4))
     install = cells[0].source
     assert install == links.INSTALL_CELL, (
-        f"{rel(path)}: the first code cell must be gamlab.links.INSTALL_CELL; run `python -m gamlab.links`")
+        f"{rel(path)}: the first code cell must be links.INSTALL_CELL; run `python tools/links.py`")
     assert f'%pip install -q "{links.PIP_SPEC}"' in install and "except ImportError" in install
     assert not re.search(r"(--upgrade|\s-U\b|--force-reinstall)", install)
     assert not any(re.search(rf"\b{pkg}\b", line) for pkg in NEVER_UPGRADE for line in install.splitlines()
@@ -140,7 +141,7 @@ def test_readme_table_text_is_current():
     table = links.notebook_table(pairs)
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert links.TABLE_START in text, "README.md lost its notebook-table markers"
-    assert links.replace_between_markers(text, table) == text, "README's notebook table is stale; run `python -m gamlab.links`"
+    assert links.replace_between_markers(text, table) == text, "README's notebook table is stale; run `python tools/links.py`"
     for url in re.findall(r"https://colab\.research\.google\.com/github/[^)\s\"]+", text):
         assert url.startswith(f"https://colab.research.google.com/github/{links.REPO}/blob/{links.BRANCH}/"), url
     for url in re.findall(r"https://mybinder\.org/v2/gh/[^)\s\"]+", text):

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from gamlab import plots
+from gamlab.tasks import MQAR
 
 
 def rows(memory=True):
@@ -163,7 +164,7 @@ def test_recall_predictions_mark_right_and_wrong_by_symbol_not_colour_alone():
     y = torch.full((8,), -100)
     y[5], y[7] = 41, 40
     preds = {"gam": torch.tensor([0, 0, 0, 0, 0, 41, 0, 33]), "gam-fw": torch.tensor([0, 0, 0, 0, 0, 41, 0, 40])}
-    fig = plots.recall_predictions(x, y, preds, read_weights=torch.eye(8))
+    fig = plots.recall_predictions(x, y, preds, read_weights=torch.eye(8), **MQAR(seq_len=8, n_pairs=2).positions(x, y))
     gam, fw = fig.data[0], fig.data[1]
     assert list(gam.marker.symbol) == ["circle", "x"] and list(fw.marker.symbol) == ["circle", "circle"]
     assert list(gam.text) == ["✓ 41", "✗ 33"] and list(fw.text) == ["✓ 41", "✓ 40"]

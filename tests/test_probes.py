@@ -127,3 +127,26 @@ def test_probe_works_on_gam_fw_and_gives_its_read_weights():
         torch.testing.assert_close(p.logits, model(idx[None])[0][0], rtol=1e-5, atol=1e-5)
     with pytest.raises(gamlab.GamlabError, match="read earlier tokens, not memory slots"):
         slot_table(model, [idx], layer=0)  # the slot views still refuse it, in one sentence
+
+
+def test_gate_means_and_what_a_probe_has():
+    """The explorer's statistics live with the data: gate means on GAMInternals (over channels)."""
+    idx = torch.randint(0, 256, (9,))
+    p = probe(tiny(n_layer=2), idx)
+    local, global_ = p.gate_means()
+    torch.testing.assert_close(local, p.gate_local.mean(-1))
+    assert global_.shape == (2, 9) and p.has_gates and p.has_slots
+    s = probe(tiny("gam-sum"), idx)  # no gates: both means None, slots still there
+    assert s.gate_means() == (None, None) and not s.has_gates and s.has_slots
+    local_only = probe(tiny("gam-local"), idx)
+    assert local_only.gate_means()[1] is None and local_only.has_gates and not local_only.has_slots
+    assert not probe(tiny("gam-fw", n_layer=2), idx).has_slots  # it reads earlier tokens, not slots
+
+
+def test_busiest_slots_are_the_ones_the_corpus_reads_most():
+    model = tiny()
+    batches = [torch.randint(0, 256, (2, 16)) for _ in range(2)]
+    table = slot_table(model, batches, layer=0)
+    by_hand = sum(probe(model, b[i]).weights[0].sum(0) for b in batches for i in range(len(b)))  # (S,) over every token
+    assert table.busiest(3) == torch.topk(by_hand, 3).indices.tolist()
+    assert len(table.busiest(10_000)) == model.config.n_slots  # no more than there are

@@ -18,7 +18,7 @@ from gamlab.errors import GamlabError
 from gamlab.model import build_model, shapes_only
 from gamlab.paper import EXPERIMENTS, TABLE3
 from gamlab.recipes import RECIPES, differences, get_recipe
-from gamlab.commands.reproduce import load_splits
+from gamlab.reproduce import load_splits
 from gamlab.tokenizer import PaperBPETokenizer, tokenizer_from_dict
 from gamlab.train import Trainer, TrainConfig, evaluate
 

@@ -12,7 +12,7 @@ import pytest
 from gamlab.cli import main
 from gamlab.corpus import make_corpus
 from gamlab.paper import EXPERIMENTS, TABLE1, TABLE3
-from gamlab.commands.reproduce import format_rows
+from gamlab.reproduce import format_rows
 
 TINY = ["--set", "d_model=32", "--set", "n_layer=1", "--set", "n_head=2", "--set", "n_slots=16",
         "--set", "d_state=4", "--set", "block_size=32", "--set", "batch_size=4", "--set", "vocab_size=300",
@@ -85,3 +85,34 @@ def test_format_rows_shows_paper_ours_and_difference():
     assert line.split()[1:4] == ["22.60", "22.60", "+0.00"]
     assert line.split()[4:7] == ["117.2", "100.0", "-17.2"]
     assert line.split()[-3:] == ["882.57", "800.00", "-82.57"]
+
+
+def test_train_configs_layer_the_recipe_then_the_changes():
+    from gamlab.recipes import RECIPES
+    from gamlab.reproduce import train_configs
+
+    tcs = train_configs([RECIPES["careful"], RECIPES["paper"]], {"min_lr_ratio": 0.5, "eval_every": 7, "seed": 3})
+    assert list(tcs) == ["careful", "paper"] and [tc.recipe for tc in tcs.values()] == ["careful", "paper"]
+    assert all(tc.min_lr_ratio == 0.5 and tc.checkpoint_every == 7 and tc.seed == 3 for tc in tcs.values())
+    assert train_configs([RECIPES["paper"]], {}, checkpoint_every=5)["paper"].checkpoint_every == 5
+
+
+def test_the_library_runs_without_a_command_line(folders, tmp_path, capsys):
+    """gamlab.reproduce takes plain arguments: experiments, configs, folders; no argparse namespace."""
+    import torch
+
+    from gamlab.config import ModelConfig
+    from gamlab.recipes import RECIPES
+    from gamlab.reproduce import check_machine, reproduce, train_configs
+
+    exps = [e for e in EXPERIMENTS if e.table == 1 and e.dataset == "wikitext2" and e.model == "gam"]
+    mc = ModelConfig.preset("paper", d_model=32, n_layer=1, n_head=2, n_slots=16, block_size=32, vocab_size=300)
+    tcs = train_configs([RECIPES["careful"]], {"steps": 2, "batch_size": 4, "eval_every": 2, "eval_batches": 2,
+                                               "device": "cpu"})
+    check_machine(exps, mc, tcs, torch.device("cpu"), tmp_path / "out")
+    results = reproduce(exps, mc, tcs, torch.device("cpu"), {"wikitext2": folders / "wikitext2", "tinystories": None},
+                        tmp_path / "out", max_rows=30, progress=False)
+    assert [(r["run"], r["recipe"], r["steps"]) for r in results["rows"]] == [("wikitext2-gam", "careful", 2)]
+    assert results["max_rows"] == 30 and "Table 1, WikiText-2, recipe careful" in capsys.readouterr().out
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["rows"] == results["rows"]
+    assert (tmp_path / "out" / "runs" / "careful" / "wikitext2-gam" / "checkpoint.pt").is_file()

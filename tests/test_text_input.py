@@ -143,7 +143,7 @@ def _folder(tmp_path, data):
 
 
 def _reproduce(tmp_path, data):
-    from gamlab.commands.reproduce import load_rows
+    from gamlab.reproduce import load_rows
 
     (tmp_path / "w").mkdir()
     (tmp_path / "w" / "validation.txt").write_bytes(RAW)

@@ -153,3 +153,41 @@ def test_the_train_shortcut_takes_the_data_batch_size(data, monkeypatch):
     assert TrainConfig.preset("tiny").batch_size != data.batch_size  # the case the shortcut must handle
     monkeypatch.setattr(Trainer, "fit", lambda self: [self.config.batch_size])  # no need to train here
     assert train(_model("gam", data), data.get_batch, progress=False) == [data.batch_size]
+
+
+def test_building_a_trainer_leaves_the_global_generators_alone_and_fit_seeds_a_new_run(data):
+    """No hidden reseeding in the constructor; a new run draws its dropout from config.seed."""
+    tc = TrainConfig.preset("tiny", steps=3, eval_every=3, eval_batches=1, batch_size=data.batch_size)
+
+    def run(seed, disturb):
+        model = _model("gam", data, dropout=0.1)
+        torch.manual_seed(disturb)
+        before = torch.get_rng_state()
+        trainer = Trainer(model, tc.replace(seed=seed), data.get_batch, progress=False)
+        assert torch.equal(torch.get_rng_state(), before)  # the constructor drew and seeded nothing
+        torch.manual_seed(disturb + 1)  # whatever happens before fit must not matter
+        return _key(trainer.fit())
+
+    assert run(0, 11) == run(0, 22)
+    assert run(0, 11) != run(1, 11)  # the seed is config.seed, applied by fit
+
+
+def test_a_trainer_under_torchrun_needs_the_process_group_joined_first(data, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    tc = TrainConfig.preset("tiny", steps=2, batch_size=data.batch_size)
+    with pytest.raises(GamlabError, match=r"not joined the process group; call gamlab.distributed.setup"):
+        Trainer(_model("gam", data), tc, data.get_batch, progress=False)
+
+
+def test_the_checkpoint_keeps_its_keys(data, tmp_path):
+    """Old checkpoints resume: the collaborators write the same keys the format always had."""
+    tc = TrainConfig.preset("tiny", steps=2, eval_every=2, eval_batches=1, batch_size=data.batch_size)
+    Trainer(_model("gam", data), tc, data.get_batch, out=tmp_path, progress=False,
+            meta={"tokenizer": data.tokenizer.to_dict()}).fit()
+    state = load_checkpoint(tmp_path)
+    assert set(state) == {"format", "version", "model", "optimizer", "scheduler", "step", "history", "elapsed",
+                          "tokens", "cpu_seconds", "acc", "rng", "train_config", "resumes", "model_name",
+                          "model_config", "tokenizer"}
+    assert set(state["acc"]) == {"loss", "n", "tokens", "time"} and set(state["rng"]) >= {"python", "torch"}
+    assert state["tokens"] == 2 * data.batch_size * 32

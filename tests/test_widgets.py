@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import gamlab
-from gamlab import widgets
+from gamlab import views, widgets
+from gamlab.tokenizer import encode_idx, token_texts
 from gamlab.widgets import StaticExplorer, WidgetExplorer, explore, pick_mode
 
 
@@ -135,6 +136,59 @@ def test_slot_picker_updates_the_slot_tokens(explorer):
     assert "slot 9" in fig.layout.title.text
     labels, w = explorer.slot_tokens(0, 9)
     np.testing.assert_allclose(fig.data[0].x, w.numpy(), rtol=1e-6)
+
+
+def update_view():
+    """A view the explorer does not have: the size of each block's whole update, per token."""
+    import plotly.graph_objects as go
+
+    def bar(internals, layer):
+        return go.Figure(go.Bar(y=internals.update_norm[layer].numpy()), layout=dict(title=f"update, layer {layer}"))
+    return views.View("update", None, ("text", "layer"), live=lambda e, layer, token, slot: bar(e.internals, layer),
+                      static=lambda e: bar(e.internals, e.n_layer - 1))
+
+
+def test_a_new_view_is_one_entry_in_the_list(model, monkeypatch):
+    """Both explorers, their layout and their callbacks follow gamlab.views.VIEWS: nothing else to edit."""
+    monkeypatch.setattr(views, "VIEWS", [*views.VIEWS, update_view()])
+    static = explore(model, CharTokenizer(), TEXTS, mode="static")
+    assert list(static.figures)[-1] == "update"
+    np.testing.assert_allclose(static.figures["update"].data[0].y, static.internals.update_norm[-1].numpy(), rtol=1e-6)
+    pytest.importorskip("anywidget", reason="plotly's FigureWidget needs anywidget")
+    live = explore(model, CharTokenizer(), TEXTS, mode="widget")
+    fig = live.figures["update"]
+    assert live.box.children[-1] is fig  # shown, below the others
+    live.layer.value = 1  # a control it depends on redraws it in place
+    assert live.figures["update"] is fig and fig.layout.title.text == "update, layer 1"
+    np.testing.assert_allclose(fig.data[0].y, live.internals.update_norm[1].numpy(), rtol=1e-6)
+    live.text.value = "hello"
+    assert len(fig.data[0].y) == 5
+
+
+def test_views_without_their_needs_or_controls_are_left_out(model, monkeypatch):
+    """A view names what it needs and which controls it follows; a control no view uses is not shown."""
+    pytest.importorskip("anywidget", reason="plotly's FigureWidget needs anywidget")
+    gates_only = [v for v in views.VIEWS if v.name in ("gates", "contributions")]
+    monkeypatch.setattr(views, "VIEWS", gates_only)
+    e = explore(model, CharTokenizer(), TEXTS, mode="widget")
+    assert list(e.figures) == ["gates", "contributions"]
+    assert list(e.box.children[3].children) == [e.layer]  # no token dropdown, no slot picker
+    with pytest.raises(gamlab.GamlabError, match="choose from text, layer, token, slot"):
+        views.View("odd", None, ("page",), live=None, static=None)
+    with pytest.raises(gamlab.GamlabError, match="needs 'memory'"):
+        views.View("odd", "memory", ("text",), live=None, static=None)
+
+
+def test_token_helpers_serve_any_tokenizer():
+    """gamlab.tokenizer's helpers: gamlab's tokenizers return lists, Hugging Face's an Encoding with .ids."""
+    class Encoding:
+        ids = [104, 105]
+
+    class HFStyle(CharTokenizer):
+        def encode(self, text):
+            return Encoding()
+    assert encode_idx(HFStyle(), "hi") == encode_idx(CharTokenizer(), "hi") == [104, 105]
+    assert token_texts(CharTokenizer(), torch.tensor([104, 32])) == ["h", " "]
 
 
 HISTORY = [{"step": 10, "train_loss": 3.0, "val_loss": 2.9}, {"step": 20, "train_loss": 2.5, "val_loss": 2.4}]

@@ -7,8 +7,8 @@
 A source is a Python script in jupytext's percent format (`# %%` starts a code cell,
 `# %% [markdown]` a markdown cell, written as one triple-quoted string so that the source reads
 as plain Python). Three things are added here, from one place each:
-    `# %% install`            an empty cell that becomes gamlab.links.INSTALL_CELL
-    the Colab and Binder badges under the first heading (gamlab.links)
+    `# %% install`            an empty cell that becomes links.INSTALL_CELL (tools/links.py)
+    the Colab and Binder badges under the first heading (tools/links.py)
     exercises: the solution is kept in the instructor notebook (notebooks/solutions/) and
     replaced by a stub in the student notebook that the README's badges open:
         lines between `# BEGIN SOLUTION` and `# END SOLUTION`  ->  `...  # your code here`
@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES, NOTEBOOKS = ROOT / "tools" / "lessons", ROOT / "notebooks"
 SOLUTIONS = NOTEBOOKS / "solutions"
 VARIANTS = ("student", "instructor")
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))  # tools/links.py, also when the tests load this file
 
-from gamlab.links import INSTALL_CELL, binder_badge, colab_badge  # noqa: E402
+from links import INSTALL_CELL, binder_badge, colab_badge  # noqa: E402
 
 METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},

@@ -74,8 +74,8 @@ def run(args) -> int:
     print(f"training {args.model} ({model.num_params():,} params) on {data.name} for {trainer.total} steps ...", flush=True)
     if args.stop_after is not None and args.stop_after < trainer.total:
         trainer.fit(args.stop_after)
-        print(f"stopped after step {trainer.step} as asked; the last checkpoint is step {trainer._last_saved}; "
-              f"continue with --resume")
+        print(f"stopped after step {trainer.step} as asked; the last checkpoint is step "
+              f"{trainer.checkpoints.last_saved}; continue with --resume")
         return 0
     trainer.fit()
     val = trainer.evaluate_full()

@@ -199,7 +199,7 @@ acc = {name: torch.tensor(per_len) for name, per_len in results["accuracy"].item
 assert torch.all(acc["gam"] < 3 * results["chance"])  # GAM near chance: the pairs lie beyond its reach
 if loaded:  # the saved run: attention answers (nearly) every query; the memory the sequence writes helps
     assert torch.all(acc["transformer"] > 0.95) and torch.all(acc["gam-fw"] > 5 * results["chance"])
-plots.recall_heatmaps(results)
+plots.recall_heatmaps(results, task="Associative recall (MQAR)")
 
 # %% [markdown]
 """
@@ -297,7 +297,9 @@ def one_sequence(seed: int):
             preds[name] = model(x.to(device))[0].argmax(-1)[0].cpu()
     inside = probe(trained["gam-fw"][T], x[0])  # every layer's internals (gamlab.probes)
     a = inside.read_weights[-1].mean(0)  # (T, T): the last layer's read weights, heads averaged
-    return plots.recall_predictions(x[0], y[0], preds, read_weights=a)
+    # the task says where the queries, their keys and values sit; the figure marks them
+    return plots.recall_predictions(x[0], y[0], preds, read_weights=a, **task.positions(x[0], y[0]),
+                                    title="One MQAR sequence: what each model answers")
 
 
 fig = one_sequence(0)
@@ -347,7 +349,8 @@ $\kappa$:
 
 # %%
 n_pairs = grid.pairs[0]
-idx, targets = MQAR(seq_len=T, n_pairs=n_pairs, vocab_size=grid.vocab_size).sample(1, 0)  # (1, T) each
+task = MQAR(seq_len=T, n_pairs=n_pairs, vocab_size=grid.vocab_size)
+idx, targets = task.sample(1, 0)  # (1, T) each
 onehot = torch.eye(grid.vocab_size, dtype=torch.float64)  # (V, V): one feature per token id
 before = torch.cat([idx.new_zeros(1, 1), idx[:, :-1]], dim=1)  # (1, T): the token before each one
 is_value = torch.zeros_like(idx, dtype=torch.bool)
@@ -360,7 +363,8 @@ asked = targets[0] != IGNORE
 assert torch.equal(answer[asked], targets[0][asked])  # every query reads back its value
 on_value = a[asked][:, is_value[0]].amax(-1)  # (n_pairs,): each query's largest weight on a value token
 print("each query's weight on the value it reads back:", [round(float(w), 2) for w in on_value])
-plots.recall_predictions(idx[0], targets[0], {"wired by hand": answer}, read_weights=a)
+plots.recall_predictions(idx[0], targets[0], {"wired by hand": answer}, read_weights=a,
+                         **task.positions(idx[0], targets[0]), title="One MQAR sequence, a memory wired by hand")
 
 # %% [markdown]
 """

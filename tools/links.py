@@ -1,8 +1,10 @@
 """The one place that holds the repository's address; badges and install cells derive from it.
 
-The repository is not public yet: change REPO (owner/name) here, then run
-`python -m gamlab.links` to rewrite the README's notebook table and every notebook's install
-cell. tests/test_notebooks_meta.py fails while anything disagrees with this file.
+Repository tooling, not part of the gamlab package (tools/notebooks.py and
+tests/test_notebooks_meta.py import it). The repository is not public yet: change REPO
+(owner/name) here, then run `python tools/links.py` to rewrite the README's notebook table and
+every notebook's install cell. tests/test_notebooks_meta.py fails while anything disagrees
+with this file.
 """
 
 from __future__ import annotations
@@ -100,11 +102,13 @@ def sync_notebook(path, notebook: str) -> bool:
     return True
 
 
-def main(root: str = ".") -> None:
-    """`python -m gamlab.links`: rewrite install cells and badges, and README's notebook table."""
+def main(root=None) -> None:
+    """`python tools/links.py`: rewrite install cells and badges, and README's notebook table.
+
+    root: the repository (default: the one this file is in), so it runs from any folder."""
     from pathlib import Path
 
-    root_path = Path(root)
+    root_path = Path(root) if root is not None else Path(__file__).resolve().parents[1]
     notebooks = sorted(p.relative_to(root_path).as_posix() for p in root_path.glob("notebooks/[0-9]*.ipynb"))
     solutions = sorted(p.relative_to(root_path).as_posix() for p in root_path.glob("notebooks/solutions/[0-9]*.ipynb"))
     for nb in notebooks + solutions:  # the README's table lists the student notebooks only

@@ -1,0 +1,26 @@
+"""What the scripts in benchmarks/ share (they import it as `common`: run as scripts, their folder
+is on the import path). The gamlab package keeps what `gamlab bench` and the lessons use."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from gamlab.runtime import keep_freed_memory
+
+
+def script_options(description: str, repeats: int) -> argparse.Namespace:
+    """Parse and apply the options the scripts in benchmarks/ share: --threads, --repeats, and
+    --glibc-default (without it, freed memory is kept for reuse as by the command line)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+    ap.add_argument("--repeats", type=int, default=repeats, help="timed rounds")
+    ap.add_argument("--glibc-default", action="store_true",
+                    help="leave glibc's thresholds alone (freed blocks of 32 MiB or more go back to the system)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not args.glibc_default:
+        keep_freed_memory()
+    return args
