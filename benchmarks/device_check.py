@@ -7,7 +7,7 @@ It needs torch, numpy, einops and tqdm, not an installed gamlab (the repository 
 the import path) nor plotly or datasets: what a bare GPU image holds.
 
 1. Same numbers on the device: each block (gam, transformer, mamba, gam-fw) in its fast forms
-   against its reference forms (gamlab.fast) in float32, and GAM's two forms under bf16 autocast.
+   against its reference forms (gamlab.blocks.fast) in float32, and GAM's two forms under bf16 autocast.
 2. Training: a tiny GAM language model on the embedded corpus through the Trainer (bf16
    autocast on CUDA); the loss must fall and stay finite.
 3. Issue 6's ratios on the device: the default block against the reference block at the
@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the repository's gamlab, installed or not
 
 from gamlab import ModelConfig, build_model  # noqa: E402
-from gamlab.bench import build_block, flops, matmul_rate, time_blocks  # noqa: E402
-from gamlab.data import load_data  # noqa: E402
+from gamlab.experiments.bench import build_block, flops, matmul_rate, time_blocks  # noqa: E402
 from gamlab.runtime import autocast, describe, pick_device, seed_everything  # noqa: E402
-from gamlab.train import TrainConfig, Trainer  # noqa: E402
+from gamlab.training.data import load_data  # noqa: E402
+from gamlab.training.train import TrainConfig, Trainer  # noqa: E402
 
 
 def same_numbers(device: torch.device, quick: bool) -> dict:

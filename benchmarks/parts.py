@@ -1,12 +1,12 @@
-"""Each fast form (gamlab.fast.FORMS) against the reference layer it replaces, side by side.
+"""Each fast form (gamlab.blocks.fast.FORMS) against the reference layer it replaces, side by side.
 
     .venv/bin/python benchmarks/parts.py [--threads 1] [--repeats 15] [--glibc-default]
 
 Forward+backward at B=8, T=1024, C=128, S=512 (the size of benchmarks/targets.py), on CPU:
     convolution  CausalConv1d (left-padded conv1d)  vs  ShiftAddCausalConv1d (shift and add)
     mamba conv   the same at Mamba's d = 2C channels and kernel 4
-    dropout      nn.Dropout(0.1)                    vs  gamlab.dropout.Dropout(0.1)
-    linear       nn.Linear(C, 4C)                   vs  gamlab.fast.Linear (bias added after the product)
+    dropout      nn.Dropout(0.1)                    vs  gamlab.blocks.dropout.Dropout(0.1)
+    linear       nn.Linear(C, 4C)                   vs  gamlab.blocks.fast.Linear (bias added after the product)
     retrieval    AssociativeMemory: softmax(h M^T) M, w kept  vs  FusedAssociativeMemory (fused SDPA kernel)
 Steps of the two forms alternate; the best step is reported, the median beside it.
 """
@@ -17,13 +17,13 @@ import statistics
 import time
 
 import torch
+from common import script_options
 from torch import nn
 
-from common import script_options
-from gamlab.conv import CausalConv1d
-from gamlab.dropout import Dropout
-from gamlab.fast import FusedAssociativeMemory, Linear, ShiftAddCausalConv1d
-from gamlab.memory import AssociativeMemory
+from gamlab.blocks.conv import CausalConv1d
+from gamlab.blocks.dropout import Dropout
+from gamlab.blocks.fast import FusedAssociativeMemory, Linear, ShiftAddCausalConv1d
+from gamlab.blocks.memory import AssociativeMemory
 
 B, T, C, S, K = 8, 1024, 128, 512, 3
 

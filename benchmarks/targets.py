@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/targets.py [--threads 1] [--repeats 9] [--glibc-default]
 
 0. Each block (gam, transformer, mamba, gam-fw) in its reference forms (as its file writes it),
-   in gamlab.fast.DEFAULT (what build_model gives) and in DEFAULT plus the opt-in forms, at
+   in gamlab.blocks.fast.DEFAULT (what build_model gives) and in DEFAULT plus the opt-in forms, at
    B=8, T=1024, C=128, S=512, all twelve interleaved: the ratios that decide the policy.
 1. GAM's default block against the reference block (the speed baseline): speed and
    peak-memory ratio; GAM's memory against the fair Transformer block's.
@@ -21,10 +21,10 @@ beside it. Like `gamlab bench`, it lets glibc keep freed memory (gamlab.runtime.
 from __future__ import annotations
 
 import torch
-
 from common import script_options
-from gamlab.bench import build_block, flops, growth_exponent, matmul_rate, measure_block, time_blocks
-from gamlab.fast import DEFAULT, FORMS
+
+from gamlab.blocks.fast import DEFAULT, FORMS
+from gamlab.experiments.bench import build_block, flops, growth_exponent, matmul_rate, measure_block, time_blocks
 
 MODELS = ("gam", "transformer", "mamba", "gam-fw")
 

@@ -16,11 +16,11 @@ import time
 
 import torch
 
-from gamlab.compare import parse_models
-from gamlab.runs import PRESETS, matched_config, model_config
+from gamlab.experiments.compare import parse_models
+from gamlab.experiments.runs import PRESETS, matched_config, model_config
 from gamlab.model import build_model
 from gamlab.runtime import autocast, describe, pick_device, seed_everything
-from gamlab.train import TrainConfig, make_optimizer
+from gamlab.training.train import TrainConfig, make_optimizer
 
 
 def main() -> None:

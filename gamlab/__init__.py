@@ -4,17 +4,17 @@
     model = build_model("gam", ModelConfig.preset("tiny"))
 """
 
+from .blocks.conv import CausalConv1d, receptive_field
+from .blocks.gam import GAMBlock
+from .blocks.mamba import MambaBlock, MambaMixer
+from .blocks.memory import AssociativeMemory
+from .blocks.transformer import TransformerBlock
 from .config import ModelConfig
-from .conv import CausalConv1d, receptive_field
-from .data import load_data
 from .errors import GamlabError
-from .gam import GAMBlock
-from .mamba import MambaBlock, MambaMixer
-from .memory import AssociativeMemory
 from .model import LanguageModel, build_model, list_models
 from .runtime import autocast, describe, fast_mode, pick_device, seed_everything
-from .train import TrainConfig, Trainer, load_run
-from .transformer import TransformerBlock
+from .training.data import load_data
+from .training.train import TrainConfig, Trainer, load_run
 
 __version__ = "0.1.0"
 

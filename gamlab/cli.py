@@ -10,10 +10,10 @@ import argparse
 import importlib
 import sys
 
-from .distributed import quiet_unless_main
 from .errors import GamlabError
 from .runtime import keep_freed_memory
-from .stopping import Stopped
+from .training.distributed import quiet_unless_main
+from .training.stopping import Stopped
 
 # command name -> the module that does the work (it adds its own options to the parser)
 COMMANDS = {

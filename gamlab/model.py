@@ -4,8 +4,8 @@
                -> N blocks -> final LayerNorm -> head (tied to the token embedding)
                -> logits (B, T, vocab)
 
-Blocks are gamlab.block.Block subclasses, each in its own file: a new mixer is its file plus
-one line in MODELS. build_model puts every model's layers in the same fast forms (gamlab.fast).
+Blocks are gamlab.blocks.block.Block subclasses, each in its own file: a new mixer is its file plus
+one line in MODELS. build_model puts every model's layers in the same fast forms (gamlab.blocks.fast).
 
 Used in notebooks/03_gating.ipynb onwards; 04_gam_block.ipynb describes the shell and checks the
 paper's parameter counts with it.
@@ -22,18 +22,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .blocks.fast import use_fast_forms
+from .blocks.fastweight import FastWeightGAMBlock
+from .blocks.gam import GAMBlock
+from .blocks.mamba import MambaBlock
+from .blocks.transformer import TransformerBlock
 from .config import ModelConfig
 from .errors import GamlabError
-from .fast import use_fast_forms
-from .fastweight import FastWeightGAMBlock
-from .gam import GAMBlock
-from .mamba import MambaBlock
-from .transformer import TransformerBlock
 
 
 class LanguageModel(nn.Module):
     """init: how the embeddings start, "careful" (gamlab's) or "paper" (the author's script;
-    see init_embeddings and gamlab/recipes.py)."""
+    see init_embeddings and gamlab/training/recipes.py)."""
 
     def __init__(self, config: ModelConfig, block: Callable[[ModelConfig], nn.Module], name: str = "",
                  init: str = "careful"):
@@ -133,7 +133,7 @@ class LanguageModel(nn.Module):
 
     def forward_with_internals(self, idx: torch.Tensor) -> tuple[torch.Tensor, list]:
         """idx: (B, T) token ids -> (logits (B, T, vocab), one record per block: what its
-        `forward_with_internals` returns, None for a block that keeps none). gamlab.probes reads it.
+        `forward_with_internals` returns, None for a block that keeps none). gamlab.inspection.probes reads it.
         Raises GamlabError for ids check_input refuses."""
         self.check_input(idx)
         x, records = self.drop(self.embed(idx)), []
@@ -192,7 +192,7 @@ class LanguageModel(nn.Module):
         return idx
 
 
-IGNORE = -100  # a target that is not scored (F.cross_entropy's ignore_index; gamlab.tasks.IGNORE)
+IGNORE = -100  # a target that is not scored (F.cross_entropy's ignore_index; gamlab.training.tasks.IGNORE)
 
 
 def _integer(dtype: torch.dtype) -> bool:
@@ -269,9 +269,9 @@ def build_model(name: str, config: ModelConfig | None = None, init: str = "caref
     """A language model with the named mixer; the variant's fixed fields override `config`.
 
     init: "careful" or "paper", how the embeddings start (LanguageModel.init_embeddings).
-    fast: the faster layer forms to use, the same for every model (gamlab.fast.use_fast_forms):
-    True the measured default (gamlab.fast.DEFAULT), False the reference forms only, or names
-    from gamlab.fast.FORMS. Same parameters and function either way.
+    fast: the faster layer forms to use, the same for every model (gamlab.blocks.fast.use_fast_forms):
+    True the measured default (gamlab.blocks.fast.DEFAULT), False the reference forms only, or names
+    from gamlab.blocks.fast.FORMS. Same parameters and function either way.
     Raises GamlabError for an unknown name or form."""
     block = block_class(name)
     config = config if config is not None else ModelConfig.preset("tiny")

@@ -108,7 +108,7 @@ def _own_cgroups(proc_cgroup: str) -> list[str]:
 def proc_bytes(key: str, path: str = "/proc/self/status") -> int | None:
     """The byte count of a `Key: N kB` line of a Linux /proc file, None where there is none (macOS).
 
-    e.g. VmRSS, VmHWM or VmData of /proc/self/status (gamlab.bench's peak memory), or
+    e.g. VmRSS, VmHWM or VmData of /proc/self/status (gamlab.experiments.bench's peak memory), or
     MemAvailable of /proc/meminfo (available_memory).
     """
     try:

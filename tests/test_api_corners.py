@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gamlab import GamlabError, ModelConfig, build_model
-from gamlab.runs import sample
-from gamlab.context import context_profile, effective_length
+from gamlab.experiments.runs import sample
+from gamlab.inspection.context import context_profile, effective_length
+from gamlab.inspection.probes import can_probe, probe, probeable_models, slot_table, slot_usage
+from gamlab.inspection.widgets import explore
 from gamlab.model import MODELS
-from gamlab.probes import can_probe, probe, probeable_models, slot_table, slot_usage
-from gamlab.tokenizer import BPETokenizer, CharTokenizer
-from gamlab.widgets import explore
+from gamlab.training.tokenizer import BPETokenizer, CharTokenizer
 
 V, BLOCK = 11, 16
 CFG = ModelConfig.preset("tiny", d_model=16, n_layer=1, block_size=BLOCK, vocab_size=V, n_slots=8,

@@ -1,9 +1,9 @@
 """The one place that holds the repository's address; badges and install cells derive from it.
 
 Repository tooling, not part of the gamlab package (tools/notebooks.py and
-tests/test_notebooks_meta.py import it). The repository is not public yet: change REPO
+tests/lessons/test_notebooks_meta.py import it). The repository is not public yet: change REPO
 (owner/name) here, then run `python tools/links.py` to rewrite the README's notebook table and
-every notebook's install cell. tests/test_notebooks_meta.py fails while anything disagrees
+every notebook's install cell. tests/lessons/test_notebooks_meta.py fails while anything disagrees
 with this file.
 """
 

@@ -15,7 +15,7 @@ as plain Python). Three things are added here, from one place each:
         `name = value  # SOLUTION`                             ->  `name = ...  # your answer`
     and the instructor notebook calls `exercises.check(..., strict=True)`, so that running
     it proves every exercise solvable (gamlab/exercises).
-Edit the source, then build: tests/test_notebooks_meta.py checks that each notebook matches it.
+Edit the source, then build: tests/lessons/test_notebooks_meta.py checks that each notebook matches it.
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ import time
 
 import torch
 
-from ..bench import BLOCKS, growth_exponent, matmul_rate, run_grid
 from ..errors import GamlabError
-from ..runs import out_folder
+from ..experiments.bench import BLOCKS, growth_exponent, matmul_rate, run_grid
+from ..experiments.runs import out_folder
 from ..runtime import describe, pick_device
 
 DEFAULTS = {  # device type -> sizes
@@ -133,7 +133,7 @@ def run(args) -> int:
     print(table(rows, s["blocks"]))
     stats = summary(rows, s["blocks"])
     print("\nfitted growth (log-log slope over the lengths measured; 1 = linear, 2 = quadratic)"
-          " and achieved fraction of the matmul rate (analytic FLOPs, gamlab.bench.flops):")
+          " and achieved fraction of the matmul rate (analytic FLOPs, gamlab.experiments.bench.flops):")
     for b, st in stats.items():
         fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
         print(f"  {b:<18} time ~ T^{fmt(st['time_exponent'], '.2f')}  memory ~ T^{fmt(st['memory_exponent'], '.2f')}"
@@ -145,7 +145,7 @@ def run(args) -> int:
     with open(os.path.join(args.out, "bench.json"), "w") as f:
         json.dump(record, f, indent=1)
     try:  # the chart needs plotly; the numbers do not (a bare GPU image may lack it)
-        from ..plots import scaling_chart
+        from ..inspection.plots import scaling_chart
     except ImportError:
         print(f"\nwrote {args.out}/bench.json; no chart: plotly is not installed (pip install plotly)"
               f" ({time.perf_counter() - t0:.0f} s)")

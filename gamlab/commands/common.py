@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 
-from ..runs import PRESETS, train_config
+from ..experiments.runs import PRESETS, train_config
 
 
 def add_common_arguments(p) -> None:

@@ -4,7 +4,7 @@ Each model trains at its own learning rate (stored by `gamlab sweep`, or --lr fo
 per seed (--seeds). Prints the paper's Table 1 layout with mean±std over seeds, the count-table
 baselines, the context gain beyond GAM's reach, a reading of the table, and a sample per
 model; writes results.json and loss_curves.html (plotly, self-contained: validation loss per
-step and per second of training) to --out. The race itself is gamlab.compare.compare.
+step and per second of training) to --out. The race itself is gamlab.experiments.compare.compare.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import time
 
-from .. import distributed
-from ..compare import DEFAULT_MODELS, compare, parse_models, reading
+from ..experiments.compare import DEFAULT_MODELS, compare, parse_models, reading
+from ..experiments.runs import check_fits, format_table, guess_vocab, matched_config, model_config, out_folder
+from ..experiments.sweep import learning_rates
 from ..model import shapes_only
-from ..runs import check_fits, format_table, guess_vocab, matched_config, model_config, out_folder
 from ..runtime import describe, pick_device
-from ..sweep import learning_rates
+from ..training import distributed
 from .common import add_common_arguments, command_line, resolve_job, show_progress
 
 
@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
     p.add_argument("--models", default=",".join(DEFAULT_MODELS),
                    help=f"comma-separated model names (default: {','.join(DEFAULT_MODELS)})")
     p.add_argument("--seeds", type=int, default=1, help="seeds per model; the table shows mean±std (default 1)")
-    p.add_argument("--no-context", action="store_true", help="skip the context-gain measure (gamlab.context_use)")
+    p.add_argument("--no-context", action="store_true", help="skip the context-gain measure (gamlab.inspection.context_use)")
     p.add_argument("--out", default="runs/compare", help="folder for results.json and loss_curves.html")
     p.set_defaults(run=run)
 
@@ -45,7 +45,7 @@ def _command(args, names) -> str:
 
 
 def run(args) -> int:
-    from ..plots import loss_panels
+    from ..inspection.plots import loss_panels
 
     names = parse_models(args.models)
     preset, tc = resolve_job(args)

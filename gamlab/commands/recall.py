@@ -1,6 +1,6 @@
 """`gamlab recall`: train models on associative recall (MQAR) over a grid; a table and heatmaps.
 
-The grid and its training are gamlab.recall; this shell maps the options onto RecallGrid and
+The grid and its training are gamlab.experiments.recall; this shell maps the options onto RecallGrid and
 writes results.json and heatmap.html to --out.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 from ..errors import GamlabError
-from ..recall import DEFAULT_MODELS, RecallGrid, format_table, run_grid
-from ..runs import out_folder
+from ..experiments.recall import DEFAULT_MODELS, RecallGrid, format_table, run_grid
+from ..experiments.runs import out_folder
 from ..runtime import fast_mode
 
 
@@ -55,7 +55,7 @@ def run(args) -> int:
     print(f"\nquery accuracy (chance {results['chance']:.2f}), device {results['device']}:\n")
     print(format_table(results))
     (out / "results.json").write_text(json.dumps(results, indent=1))
-    from ..plots import recall_heatmaps  # plotting only when writing the figure
+    from ..inspection.plots import recall_heatmaps  # plotting only when writing the figure
     recall_heatmaps(results).write_html(out / "heatmap.html", include_plotlyjs=True)  # self-contained: opens offline
     print(f"\nwrote {out / 'results.json'} and {out / 'heatmap.html'}")
     return 0

@@ -6,13 +6,13 @@
     gamlab reproduce --tables 3 --max-rows 2000        # the ablation on a slice of WikiText-2
     torchrun --nproc_per_node 4 -m gamlab reproduce    # the same on 4 GPUs (DDP; careful recipe)
 
-Runs (gamlab/paper.py): Table 1 on WikiText-2 (GAM, the paper's naive-attention Transformer,
+Runs (gamlab/experiments/paper.py): Table 1 on WikiText-2 (GAM, the paper's naive-attention Transformer,
 its bare Mamba stack) and TinyStories (GAM, Transformer), Table 3's ablation on WikiText-2
 (its own full GAM, and the paper's three variants without gates), and gamlab's variants
 marked * (fused SDPA attention; Mamba with residuals and norms; a gated single path) beside
 the paper's rows. Settings: ModelConfig.preset("paper") and TrainConfig.preset("paper")
 (vocabulary 10,000, block 256, batch 32, AdamW 3e-4, 5 epochs), changed only by the options,
-trained by a recipe (gamlab/recipes.py): "careful" (gamlab's, the default) or "paper" (the
+trained by a recipe (gamlab/training/recipes.py): "careful" (gamlab's, the default) or "paper" (the
 author's benchmark.py: decay on every parameter, warm-up from lr 0, cosine to 0, BPE on all
 splits, 5,000 TinyStories validation rows, N(0, 1) positions, partial batches kept, validation
 a mean of batch means).
@@ -26,10 +26,10 @@ session cut off (SIGTERM saves at the next step; SIGKILL keeps the last checkpoi
 at most --checkpoint-every steps.
 
 Offline, --wikitext2 DIR / --tinystories DIR replace the Hugging Face downloads by a folder
-holding train.txt and validation.txt, read like any local text file (gamlab/text.py).
+holding train.txt and validation.txt, read like any local text file (gamlab/training/text.py).
 
 This shell checks the options and turns them into plain arguments; the runs, the data and the
-table are gamlab/reproduce.py's.
+table are gamlab/experiments/reproduce.py's.
 """
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ import dataclasses
 import math
 from pathlib import Path
 
-from .common import show_progress
 from ..config import ModelConfig
 from ..errors import GamlabError
-from ..paper import EXPERIMENTS, Experiment
-from ..reproduce import DATASET_LABEL, SPLIT_FILES, check_machine, reproduce, train_configs
+from ..experiments.paper import EXPERIMENTS, Experiment
+from ..experiments.reproduce import DATASET_LABEL, SPLIT_FILES, check_machine, reproduce, train_configs
 from ..runtime import pick_device
+from .common import show_progress
 
 NOT_SETTABLE = {"device", "seed", "steps", "epochs", "betas", "checkpoint_every", "recipe"}  # own options, or not a scalar
 
@@ -76,7 +76,7 @@ def add_parser(sub) -> None:
 
 def parse_sets(items: list[str]) -> tuple[dict, dict]:
     """--set KEY=VALUE items -> (ModelConfig changes, TrainConfig changes), values typed by the field."""
-    from ..train import TrainConfig
+    from ..training.train import TrainConfig
 
     fields = {"model": {f.name: f for f in dataclasses.fields(ModelConfig)},
               "train": {f.name: f for f in dataclasses.fields(TrainConfig)}}
@@ -145,8 +145,8 @@ def local_folder(dataset: str, path: str | None) -> Path | None:
 
 
 def chosen_recipes(text: str) -> list:
-    """--recipe careful | paper | careful,paper -> the Recipe objects (gamlab/recipes.py), in order."""
-    from ..recipes import RECIPES
+    """--recipe careful | paper | careful,paper -> the Recipe objects (gamlab/training/recipes.py), in order."""
+    from ..training.recipes import RECIPES
 
     names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
     if not names or any(n not in RECIPES for n in names):
@@ -156,7 +156,7 @@ def chosen_recipes(text: str) -> list:
 
 def check(args):
     """Every option checked, nothing written: (experiments, ModelConfig, {recipe name: TrainConfig},
-    device, folders). The options first, then what the machine allows (gamlab.reproduce.check_machine)."""
+    device, folders). The options first, then what the machine allows (gamlab.experiments.reproduce.check_machine)."""
     exps = selected(args)
     for name in ("epochs", "steps", "max_rows", "checkpoint_every"):
         value = getattr(args, name)

@@ -1,7 +1,7 @@
-"""`gamlab sweep`: each model's learning rate, chosen on a log grid (gamlab/sweep.py).
+"""`gamlab sweep`: each model's learning rate, chosen on a log grid (gamlab/experiments/sweep.py).
 
 Prints every model's validation loss at every learning rate and the best; writes sweep.json
-to --out, and with --save stores the chosen values in gamlab/tuned_lr.json, where
+to --out, and with --save stores the chosen values in gamlab/experiments/tuned_lr.json, where
 `gamlab compare` reads them.
 """
 
@@ -11,11 +11,11 @@ import json
 import statistics
 import time
 
-from ..compare import DEFAULT_MODELS, parse_models
 from ..errors import GamlabError
-from ..runs import out_folder
+from ..experiments.compare import DEFAULT_MODELS, parse_models
+from ..experiments.runs import out_folder
+from ..experiments.sweep import GRID, save_tuned, sweep
 from ..runtime import describe, pick_device
-from ..sweep import GRID, save_tuned, sweep
 from .common import add_common_arguments, command_line, resolve_job, show_progress
 
 
@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
     p.add_argument("--sweep-steps", type=int, help="steps per run (default: half the preset's --steps)")
     p.add_argument("--seeds", type=int, default=1, help="seeds per learning rate (default 1)")
     p.add_argument("--save", action="store_true",
-                   help="store the chosen learning rates in gamlab/tuned_lr.json (what `gamlab compare` uses)")
+                   help="store the chosen learning rates in gamlab/experiments/tuned_lr.json (what `gamlab compare` uses)")
     p.add_argument("--out", default="runs/sweep", help="folder for sweep.json")
     p.set_defaults(run=run)
 

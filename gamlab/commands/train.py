@@ -6,7 +6,7 @@
 --steps counts the run's total optimizer steps, so the resumed run stops where an
 uninterrupted one would, with the same losses (CPU, same seed). The folder then holds
 checkpoint.pt (model, optimizer, scheduler, step, random state, configs, tokenizer) and
-history.json; gamlab.train.load_run(DIR) rebuilds the model and its tokenizer.
+history.json; gamlab.training.train.load_run(DIR) rebuilds the model and its tokenizer.
 """
 
 from __future__ import annotations
@@ -14,14 +14,22 @@ from __future__ import annotations
 import json
 import math
 
-from ..checkpoint import check_matches, checkpoint_path
-from ..distributed import is_main, setup
 from ..errors import GamlabError
+from ..experiments.runs import (
+    check_fits,
+    guess_vocab,
+    load_run_data,
+    make_trainer,
+    model_config,
+    open_run_folder,
+    out_folder,
+    sample,
+)
 from ..model import MODELS, shapes_only
-from ..runs import (check_fits, guess_vocab, load_run_data, make_trainer, model_config, open_run_folder, out_folder,
-                    sample)
 from ..runtime import describe, pick_device
-from ..tokenizer import tokenizer_from_dict
+from ..training.checkpoint import check_matches, checkpoint_path
+from ..training.distributed import is_main, setup
+from ..training.tokenizer import tokenizer_from_dict
 from .common import add_common_arguments, resolve_job, show_progress
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..conv import receptive_field
+from ..blocks.conv import receptive_field
 from . import call, exercise
 
 
@@ -75,7 +75,7 @@ def causal_conv_loop(fn) -> str | None:
     problem = _explain(seen, want)
     if problem:
         return problem
-    from ..conv import CausalConv1d
+    from ..blocks.conv import CausalConv1d
 
     conv = CausalConv1d(x.size(2), k).double()
     with torch.no_grad():

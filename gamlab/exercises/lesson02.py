@@ -14,8 +14,8 @@ import numbers
 
 import torch
 
-from ..memory import AssociativeMemory
-from ..transformer import naive_attention
+from ..blocks.memory import AssociativeMemory
+from ..blocks.transformer import naive_attention
 from . import NotAnswered, as_number, call, exercise, unanswered
 
 T_SEQ, CHANGED = 10, 3  # 2.1: a sequence of T = 10 tokens (section 3's T); token 3 is changed

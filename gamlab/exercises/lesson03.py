@@ -2,7 +2,7 @@
 
 3.1 predicts one channel's update from its two gate logits (two independent sigmoids, not a
 softmax); 3.2 writes the whole gate, logits and fusion, from plain tensor operations; 3.3 reads
-the gate's parameter count off the lesson's ablation table. Symbols as in gamlab/gating.py:
+the gate's parameter count off the lesson's ablation table. Symbols as in gamlab/blocks/gating.py:
 h the normalised state (B, T, C), W (2C, C) and b (2C,) the gate's Linear, g_l and g_g the two
 halves of its logits, σ the sigmoid.
 """
@@ -162,7 +162,7 @@ def gated_update(fn) -> str | None:
             return (f"your update has 2C = {2 * C} channels; split the logits into g_l and g_g (C = {C} each) "
                     "and add the two gated paths, so the update has C channels like local and global_.")
         return f"your update has shape {tuple(y.shape)}; it should be (B, T, C) = {tuple(local.shape)}, like local."
-    from ..gating import fuse
+    from ..blocks.gating import fuse
 
     right, _ = fuse("gated", h @ W.T + b, local, global_)
     if torch.allclose(y, right, atol=1e-9):
@@ -191,8 +191,8 @@ def gated_update(fn) -> str | None:
 
 def _block_params(fusion: str):
     """Parameters of one block of the tiny preset with this fusion (the rows of section 4's table)."""
+    from ..blocks.gam import GAMBlock
     from ..config import ModelConfig
-    from ..gam import GAMBlock
 
     return sum(p.numel() for p in GAMBlock(ModelConfig.preset("tiny", fusion=fusion)).parameters())
 

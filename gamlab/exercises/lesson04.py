@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import torch
 
+from ..blocks.gam import GAMBlock
 from ..config import ModelConfig
-from ..gam import GAMBlock
 from ..model import build_model
 from . import call, exercise
 

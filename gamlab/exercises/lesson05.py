@@ -12,8 +12,8 @@ import numbers
 
 import torch
 
-from ..conv import receptive_field
-from ..ngram import ngram_loss, order_for_reach
+from ..blocks.conv import receptive_field
+from ..experiments.ngram import ngram_loss, order_for_reach
 from . import as_number, call, exercise
 
 PAPER_LAYERS, PAPER_KERNEL, PAPER_BLOCK = 6, 3, 256  # the paper's GAM (DESIGN.md)

@@ -1,14 +1,14 @@
 """Checks for the exercises of notebooks/06_inside_gam.ipynb (a trained GAM, token by token).
 
 6.1 predicts how far back a layer's memory read looks, 6.2 builds the slot-usage table from
-plain tensor ops, 6.3 reads a slot for capital letters off the explorer (gamlab.widgets).
+plain tensor ops, 6.3 reads a slot for capital letters off the explorer (gamlab.inspection.widgets).
 """
 
 from __future__ import annotations
 
 import torch
 
-from ..conv import receptive_field
+from ..blocks.conv import receptive_field
 from . import NotAnswered, call, exercise
 
 # 6.1: the model of the question

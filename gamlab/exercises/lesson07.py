@@ -1,6 +1,6 @@
 """Checks for the exercises of notebooks/07_beyond_the_paper.ipynb (recall, a memory the sequence writes).
 
-Shapes as in gamlab/fastweight.py: B batch, nh heads, T tokens, hs channels per head; q and k
+Shapes as in gamlab/blocks/fastweight.py: B batch, nh heads, T tokens, hs channels per head; q and k
 arrive already feature-mapped (phi = elu + 1), so every q_t . k_s is positive.
 """
 
@@ -10,9 +10,9 @@ import numbers
 
 import torch
 
-from ..conv import receptive_field
-from ..fastweight import feature_map, memory_sequential, read_weights
-from ..tasks import MQAR
+from ..blocks.conv import receptive_field
+from ..blocks.fastweight import feature_map, memory_sequential, read_weights
+from ..training.tasks import MQAR
 from . import call, exercise
 
 # 7.1's setting: the tiny preset's GAM (L = 2, k = 3) on MQAR with every query 8 or more tokens after its key

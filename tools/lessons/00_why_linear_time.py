@@ -20,6 +20,9 @@ read the growth off a log-log plot.
 **Paper:** the abstract and introduction (why O(N)); Table 2 (one block's time and memory from
 `T = 256` to `8192`).
 
+**The code behind this lesson:** `gamlab/experiments/bench.py` (the measured step and its
+FLOPs), `gamlab/inspection/plots.py`.
+
 Shapes: `B` batch, `T` tokens (sequence length), `C` channels, `S` memory slots, `nh` heads.
 """
 
@@ -31,8 +34,8 @@ import math
 import numpy as np
 
 import gamlab
-from gamlab import plots
-from gamlab.bench import flops, measure_block
+from gamlab.experiments.bench import flops, measure_block
+from gamlab.inspection import plots
 from gamlab.runtime import available_memory
 
 device = gamlab.pick_device()
@@ -59,7 +62,7 @@ about **`T = S − C`**, and GAM is cheaper above it. A fused causal kernel skip
 half, `T/2` tokens on average (`2TC`), so its crossover sits twice as far out, at about
 **`T = 2(S − C)`**.
 
-`gamlab.bench.flops` counts one forward + backward pass (three times the forward) for one
+`gamlab.experiments.bench.flops` counts one forward + backward pass (three times the forward) for one
 sequence, at width `C = 128` with `S = 512` slots as in the measurements below. Both counts grow
 with the batch size in the same proportion, so the ratio does not depend on it.
 """
@@ -85,7 +88,7 @@ assert flops("gam", 2048, batch=1) == 2 * flops("gam", 1024, batch=1)   # linear
 """
 ## 2. Measuring, live
 
-Now the real code. `gamlab.bench.measure_block(name, T)` runs one block forward and backward on
+Now the real code. `gamlab.experiments.bench.measure_block(name, T)` runs one block forward and backward on
 random input `(B, T, C)` and reports milliseconds (the best of a few repeats: other programs on
 the machine only ever add time) and the extra memory the step needed. Three blocks:
 
@@ -211,7 +214,7 @@ Memory grows with `T`, time with `T²`.
 | [0 Why linear time](00_why_linear_time.ipynb) | timing one block against `T` | cost of attention vs GAM |
 | [1 The local path](01_local_path.ipynb) | a causal convolution from shifts and adds | never sees the future; reach `L(k-1)+1` |
 | [2 The global path](02_global_path.ipynb) | softmax retrieval from a memory bank | equals a weighted sum; moves nothing between tokens |
-| [3 Gating](03_gating.ipynb) | sigmoid gates that fuse the two paths | equals `gamlab.gating.fuse`; the paper's ablations |
+| [3 Gating](03_gating.ipynb) | sigmoid gates that fuse the two paths | equals `gamlab.blocks.gating.fuse`; the paper's ablations |
 | [4 The GAM block](04_gam_block.ipynb) | the whole block and language model | equals `gamlab.GAMBlock`; the paper's 22.6M / 24.2M / 20.5M |
 | [5 The showdown](05_showdown.ipynb) | training GAM, a Transformer and a Mamba-style model alike | loss curves, speed, a fair comparison |
 | [6 Inside GAM](06_inside_gam.ipynb) | probes of a trained GAM | gate values, retrieval weights, each path's share |

@@ -15,6 +15,8 @@ at the future, measure how far back a stack of them can see, and confirm that
 **Paper:** the local context pathway (a causal depthwise 1D convolution, kernel `k = 3`), the
 left branch of the block in the paper's Figure 1.
 
+**The code behind this lesson:** `gamlab/blocks/conv.py`.
+
 Shapes: `B` batch, `T` tokens, `C` channels, `k` kernel size, `L` layers.
 """
 
@@ -25,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 import gamlab
-from gamlab import plots
+from gamlab.inspection import plots
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
@@ -200,6 +202,7 @@ forward + backward, best of a few repeats.
 # %%
 import time
 
+
 def best_ms(fn, x, repeats):
     """Best time of fn(x).sum().backward() over `repeats` runs, in ms (other programs only add time)."""
     times = []
@@ -211,7 +214,7 @@ def best_ms(fn, x, repeats):
 
 Bt, Tt, Ct = (2, 128, 64) if gamlab.fast_mode() else (8, 1024, 128)   # the block's sizes at C = 128
 xt = torch.randn(Bt, Tt, Ct, requires_grad=True)
-conv_t = gamlab.fast.ShiftAddCausalConv1d(Ct, 3)   # CausalConv1d's shift-and-add form, what models use on CPU
+conv_t = gamlab.blocks.fast.ShiftAddCausalConv1d(Ct, 3)   # CausalConv1d's shift-and-add form, what models use on CPU
 ms_lib = best_ms(conv_t, xt, 3 if gamlab.fast_mode() else 10)
 ms_ref = best_ms(lambda x: causal_conv_conv1d(x, conv_t.weight[:, 0, :], conv_t.bias), xt, 3 if gamlab.fast_mode() else 10)
 faster, slower = ("shift-and-add", "conv1d") if ms_lib <= ms_ref else ("conv1d", "shift-and-add")
@@ -290,7 +293,7 @@ exercises.check("1.3", causal_conv_dilated)
 **What we saw:** a causal convolution is a few shifted copies of the sequence added together;
 it never sees the future; `L` layers of kernel `k` see only `L(k-1)+1` tokens back (13 in the
 paper's model); `gamlab.CausalConv1d` is exactly this piece. On a CPU models use its
-shift-and-add form (`gamlab.fast.ShiftAddCausalConv1d`) by default; which of it and `conv1d` is
+shift-and-add form (`gamlab.blocks.fast.ShiftAddCausalConv1d`) by default; which of it and `conv1d` is
 faster, and by how much, you measured above: it depends on the CPU and on its load.
 
 **Further reading:** van den Oord et al., *WaveNet* (2016), stacks of causal convolutions (and

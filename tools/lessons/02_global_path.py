@@ -19,6 +19,9 @@ moves nothing between tokens.
 **Paper:** the global context pathway (a memory bank of `S = 512` slots, xavier-uniform, scores
 `h Mᵀ` without `1/√C`, softmax over slots, read-out `w M`), the right branch of Figure 1.
 
+**The code behind this lesson:** `gamlab/blocks/memory.py`; the attention it is compared with in
+`gamlab/blocks/transformer.py`.
+
 Shapes: `B` batch, `T` tokens, `C` channels, `S` slots, `P` stored patterns. Symbols as in the
 paper: `h` the token's (normalised) state, `M` the bank `(S, C)`, `w` the retrieval weights.
 """
@@ -30,8 +33,8 @@ import torch
 import torch.nn.functional as F
 
 import gamlab
-from gamlab import plots
-from gamlab.transformer import naive_attention
+from gamlab.blocks.transformer import naive_attention
+from gamlab.inspection import plots
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))

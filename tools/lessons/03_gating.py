@@ -5,17 +5,20 @@
 A GAM block has two candidate updates for every token: `local`, from the causal convolution
 (Lesson 1), and `global`, from the memory bank (Lesson 2). **Gates** decide how much of each
 reaches the residual stream, separately for every token and every channel. In this lesson we
-build the gated fusion by hand, check it against `gamlab.gating.fuse`, look at gate values
+build the gated fusion by hand, check it against `gamlab.blocks.gating.fuse`, look at gate values
 token by token, and switch between the paper's ablation variants.
 
 **You will:** build the gated fusion from a sigmoid and one linear layer; check it against
-`gamlab.gating.fuse`; look at gate values per token and channel; switch between the paper's
+`gamlab.blocks.gating.fuse`; look at gate values per token and channel; switch between the paper's
 ablations and count what each one removes.
 
 **Time:** about 25 minutes.
 
 **Paper:** the gating and fusion step (`σ(g_l)·local + σ(g_g)·global`, added to the residual
 stream), the middle of Figure 1; Table 3 for the ablations.
+
+**The code behind this lesson:** `gamlab/blocks/gating.py`; `gamlab/inspection/probes.py` reads
+the gates.
 
 Shapes: `B` batch, `T` tokens, `C` channels. Symbols as in the paper: `h` the normalised state,
 `g_l` and `g_g` the two gate logits, `σ` the sigmoid.
@@ -27,10 +30,11 @@ Shapes: `B` batch, `T` tokens, `C` channels. Symbols as in the paper: `h` the no
 import torch
 
 import gamlab
-from gamlab import ModelConfig, plots
+from gamlab import ModelConfig
+from gamlab.blocks.gating import fuse, make_gate
 from gamlab.config import FUSIONS
-from gamlab.gating import fuse, make_gate
-from gamlab.probes import probe
+from gamlab.inspection import plots
+from gamlab.inspection.probes import probe
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
@@ -90,16 +94,16 @@ with torch.no_grad():
 
 print("gate logits", tuple(gate(h).shape), "-> g_l", tuple(g_l.shape), "g_g", tuple(g_g.shape))
 assert isinstance(make_gate(C, "gated"), torch.nn.Linear) and make_gate(C, "gated").out_features == 2 * C
-assert torch.allclose(lib_update, update, atol=1e-6), "gamlab.gating.fuse differs from the hand-built fusion"
+assert torch.allclose(lib_update, update, atol=1e-6), "gamlab.blocks.gating.fuse differs from the hand-built fusion"
 assert torch.allclose(lib_gates["gate_local"], torch.sigmoid(g_l)) and torch.allclose(lib_gates["gate_global"], torch.sigmoid(g_g))
-print("hand-built gated fusion == gamlab.gating.fuse('gated', ...)")
+print("hand-built gated fusion == gamlab.blocks.gating.fuse('gated', ...)")
 
 # %% [markdown]
 """
 ## 3. Gate values, token by token
 
 Now the real thing: a small GAM language model (untrained, so its gates sit near 1/2 and vary
-only by the random initial weights), fed one sentence byte by byte. `gamlab.probes.probe`
+only by the random initial weights), fed one sentence byte by byte. `gamlab.inspection.probes.probe`
 records every block's gates. Top: both gates of the first block, channels by tokens. Bottom: the
 `C` gate values of one token; the slider picks the token. Lesson 6 probes a *trained* GAM the
 same way and draws its gates averaged over the channels, per layer and token (and one token's
@@ -236,7 +240,7 @@ exercises.check("3.3", gate_params)
 # %% [markdown]
 """
 **What we saw:** a sigmoid gate is a soft, learnable switch; GAM computes one per token and per
-channel for each path from `h` with a single `Linear(C, 2C)`; `gamlab.gating.fuse` is exactly
+channel for each path from `h` with a single `Linear(C, 2C)`; `gamlab.blocks.gating.fuse` is exactly
 the hand-built fusion; the paper's ablations (no gates) are one `fusion=` switch away, and the
 paper quotes the full model at 900.84 (Table 3) and 882.57 (Table 1).
 

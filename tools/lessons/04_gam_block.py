@@ -18,6 +18,9 @@ reproduce the paper's three parameter counts; run an untrained language model to
 experimental setup (vocabulary 10,000, block size 256, `C = 512`, 6 layers); Table 1's
 parameter counts (22.6M, 24.2M, 20.5M).
 
+**The code behind this lesson:** `gamlab/blocks/gam.py`, `gamlab/blocks/ffn.py`,
+`gamlab/model.py`.
+
 Shapes: `B` batch, `T` tokens, `C` channels (`d_model`), `S` slots, `k` kernel size, `L` layers
 (blocks), `V` vocabulary.
 """
@@ -32,9 +35,10 @@ import torch.nn.functional as F
 from torch import nn
 
 import gamlab
-from gamlab import ModelConfig, build_model, plots
-from gamlab.ffn import feed_forward
-from gamlab.tokenizer import CharTokenizer
+from gamlab import ModelConfig, build_model
+from gamlab.blocks.ffn import feed_forward
+from gamlab.inspection import plots
+from gamlab.training.tokenizer import CharTokenizer
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
@@ -55,7 +59,7 @@ With `x` the residual stream `(B, T, C)`, pre-norm as in the paper:
     x      = x + σ(g_l) * local + σ(g_g) * global
     x      = x + FFN(LayerNorm2(x))             FFN: C -> 4C -> GELU -> C -> dropout
 
-The same as a picture (drawn by `gamlab.plots.gam_block_diagram`): two paths side by side, each
+The same as a picture (drawn by `gamlab.inspection.plots.gam_block_diagram`): two paths side by side, each
 multiplied by its own gate, both added to the residual stream, then the FFN with its own
 residual.
 """

@@ -17,6 +17,10 @@ context that GAM cannot see; see where a longer run reverses the ranking.
 
 **Paper:** Section 4 (experiments) and Table 1, the comparison with a Transformer and Mamba.
 
+**The code behind this lesson:** `gamlab/experiments/runs.py` (one run),
+`gamlab/experiments/compare.py` (the race), `gamlab/experiments/sweep.py` (learning rates),
+`gamlab/training/train.py` (the loop).
+
 What we keep the same, and what we cannot:
 
 - **same data, same batches in the same order** for a given seed (the batch of step `s`
@@ -47,13 +51,13 @@ from pathlib import Path
 from IPython.display import display
 
 import gamlab
-from gamlab.compare import compare, reading
-from gamlab.data import load_data
-from gamlab.plots import context_gain, loss_panels, lr_sweep
-from gamlab.runs import PRESETS, format_table, matched_config, model_config
-from gamlab.sweep import learning_rates, load_tuned
-from gamlab.train import TrainConfig
-from gamlab.widgets import LiveLoss
+from gamlab.experiments.compare import compare, reading
+from gamlab.experiments.runs import PRESETS, format_table, matched_config, model_config
+from gamlab.experiments.sweep import learning_rates, load_tuned
+from gamlab.inspection.plots import context_gain, loss_panels, lr_sweep
+from gamlab.inspection.widgets import LiveLoss
+from gamlab.training.data import load_data
+from gamlab.training.train import TrainConfig
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
@@ -123,7 +127,7 @@ for name, config in configs.items():
 destabilise another, so a race at one shared rate measures the rate as much as the models.
 `gamlab sweep` trains every model at six rates (factors of 2 from 0.001 to 0.032) for a shorter
 run (240 steps) and keeps the one with the lowest validation loss; the chosen rates are stored in
-`gamlab/tuned_lr.json` with the command that made them, and `gamlab compare` uses them. The
+`gamlab/experiments/tuned_lr.json` with the command that made them, and `gamlab compare` uses them. The
 figure shows the sweep's validation loss per rate: a flat bottom says the choice matters
 little, a steep one that a shared rate would have tilted the race.
 """
@@ -209,7 +213,7 @@ rows = race["rows"]
 In the layout of the paper's Table 1: parameters, learning rate, training time (seconds, and
 seconds per epoch over the training split), throughput, validation loss and perplexity
 (`exp(loss)`), each as mean ± standard deviation over the seeds, and the context gain of
-section 6. Below the models: the unigram baseline, and count tables (n-grams, `gamlab.ngram`)
+section 6. Below the models: the unigram baseline, and count tables (n-grams, `gamlab.experiments.ngram`)
 counted on the same training split. The row marked (R) sees exactly what this GAM sees: the
 last R tokens (section 6 explains R). For reference, the paper reports on WikiText-2 (BPE,
 10,000 tokens, 5 epochs on a GPU):
@@ -258,7 +262,7 @@ loss_panels({name: runs[0] for name, runs in race["histories"].items()}, unigram
 
 GAM's memory bank is the same for every text, so the only path from an early token to a late
 one is the stack of convolutions: a GAM of `L` blocks with kernel `k` sees the last
-`R = L·(k−1)+1` tokens and nothing before them. `gamlab.context_use` measures what each model
+`R = L·(k−1)+1` tokens and nothing before them. `gamlab.inspection.context_use` measures what each model
 draws from further back: it swaps every token at lag `d` or more for the tokens of another
 validation text (positions kept) and reports how much the loss rises. For GAM the rise is
 exactly zero from `d = R` on, by construction; for the Transformer and Mamba it is what they
@@ -328,7 +332,7 @@ else:
 Each exercise ends with a check: `exercises.check` says whether your answer is right, and if not,
 what is wrong in it. Uncomment the `exercises.hint` line for a hint (run it again for the next one).
 
-**5.1 Predict.** A count table (an *n-gram*, `gamlab.ngram`) predicts the next token from the
+**5.1 Predict.** A count table (an *n-gram*, `gamlab.experiments.ngram`) predicts the next token from the
 n − 1 tokens before it, by counting. The paper's GAM has L = 6 blocks with kernel k = 3. Which
 order n gives a count table that sees exactly the context the paper's GAM sees when it
 predicts token t + 1? Decide before you compute.
@@ -390,13 +394,13 @@ exercises.check("5.3", bigram_loss)
 """
 Once 5.3 is right, read the race against the count tables: a model below the bigram uses more
 than the previous token. And 5.1's idea for this lesson's GAM: the count table of order
-`reach + 1` sees exactly what this GAM sees (`gamlab.ngram` counts it for you). Is the GAM
+`reach + 1` sees exactly what this GAM sees (`gamlab.experiments.ngram` counts it for you). Is the GAM
 below it, or has it not yet learned all that its window holds? What about the Transformer,
 which sees the whole block?
 """
 
 # %%
-from gamlab.ngram import ngram_loss, order_for_reach
+from gamlab.experiments.ngram import ngram_loss, order_for_reach
 
 if exercises.check("5.3", bigram_loss) and data.vocab_size <= 4096:  # a (V, V) table: fine for characters
     n = order_for_reach(reach)

@@ -22,6 +22,9 @@ with Lesson 2's norms; find what a memory slot stands for; explore all of it wit
 and the retrieval weights `w = softmax(h Mᵀ)` of the global path, read in a trained model. The
 paper reports no such look inside; this lesson makes it.
 
+**The code behind this lesson:** `gamlab/inspection/probes.py`, `gamlab/inspection/views.py`,
+`gamlab/inspection/widgets.py`.
+
 Shapes: `L` layers, `T` tokens, `C` channels, `S` memory slots. Symbols as in the paper:
 `σ(g_l)`, `σ(g_g)` the two gates, `w = softmax(h Mᵀ)` the retrieval weights.
 """
@@ -34,12 +37,12 @@ from pathlib import Path
 import torch
 
 import gamlab
-from gamlab import plots
-from gamlab.checkpoint import load_checkpoint
-from gamlab.data import load_data, load_texts, run_dataset, unigram_loss
-from gamlab.probes import probe, slot_usage
-from gamlab.train import Trainer, TrainConfig, load_run
-from gamlab.widgets import explore, pick_mode
+from gamlab.inspection import plots
+from gamlab.inspection.probes import probe, slot_usage
+from gamlab.inspection.widgets import explore, pick_mode
+from gamlab.training.checkpoint import load_checkpoint
+from gamlab.training.data import load_data, load_texts, run_dataset, unigram_loss
+from gamlab.training.train import TrainConfig, Trainer, load_run
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
@@ -89,7 +92,7 @@ else:
     val_ids = data.val[:20_000]
     print(f"trained {model.num_params():,} parameters for {steps} steps in {trainer.elapsed:.0f} s")
 
-# Evaluate on validation text only: no preset's run (up to 6000 stories, gamlab.compare.JOBS) trains on it.
+# Evaluate on validation text only: no preset's run (up to 6000 stories, gamlab.experiments.runs.PRESETS) trains on it.
 if dataset == "embedded":
     training_stories = set(load_texts("embedded", n_stories=6000)[0].split("\n\n"))
     assert not training_stories & set(val_text.split("\n\n")), "the validation stories are in a training split"
@@ -113,7 +116,7 @@ assert float(val_loss) < unigram, "the model has not learned anything beyond tok
 """
 ## 2. Probing one text
 
-`gamlab.probes.probe(model, ids)` runs the text once through every GAM block's
+`gamlab.inspection.probes.probe(model, ids)` runs the text once through every GAM block's
 `forward_with_internals`, which returns the block's output and a record of what it computed,
 and stacks those records per layer and per token. A normal forward stores nothing, and probing
 leaves the outputs as they were (up to float rounding: a probed block computes `w` explicitly

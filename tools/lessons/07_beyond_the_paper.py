@@ -25,11 +25,14 @@ minutes, section 4).
 "associative memory" (Section 3, Figure 1's memory bank), with the recall task of Arora et al.
 (2023) and the fast weights of Schlag et al. (2021).
 
+**The code behind this lesson:** `gamlab/blocks/fastweight.py`, `gamlab/training/tasks.py`,
+`gamlab/experiments/recall.py`, `gamlab/inspection/context.py`.
+
 Shapes and symbols, as in the earlier lessons and `docs/naming.md`: `B` batch, `T` tokens, `C`
 channels, `L` layers, `k` the convolution's kernel size (never a key), `nh` heads, `hs = C / nh`
 channels per head. The recall task's pairs are written *key*, *value* in words; the fast-weight
 memory's queries, keys and values are $q$, $\kappa$, $v$ in formulas and `q`, `kappa`, `v` in
-this lesson's code (`gamlab.fastweight`, like attention code, calls the keys `k`; here `k` stays
+this lesson's code (`gamlab.blocks.fastweight`, like attention code, calls the keys `k`; here `k` stays
 the kernel size), and its state is $F$ (`state` in code; `S` stays the number of slots).
 """
 
@@ -40,12 +43,12 @@ import torch
 from IPython.display import Markdown, display
 
 import gamlab
-from gamlab import plots
-from gamlab.context import context_profile, effective_length
-from gamlab.fastweight import feature_map, memory_chunked, memory_sequential, read_weights
-from gamlab.probes import probe
-from gamlab.recall import SAVED, RecallGrid, format_table, run_grid, saved_results
-from gamlab.tasks import IGNORE, MQAR
+from gamlab.blocks.fastweight import feature_map, memory_chunked, memory_sequential, read_weights
+from gamlab.experiments.recall import SAVED, RecallGrid, format_table, run_grid, saved_results
+from gamlab.inspection import plots
+from gamlab.inspection.context import context_profile, effective_length
+from gamlab.inspection.probes import probe
+from gamlab.training.tasks import IGNORE, MQAR
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
@@ -148,7 +151,7 @@ Every model (same width and depth, the `tiny` preset) is trained on MQAR at each
 length, on a mix of pair counts, with the project's trainer, and scored on fresh sequences:
 the fraction of queries answered right. The full grid (T = 64; 4, 8 and 16 pairs; 1000 steps
 for each model) is too long for a lesson on a CPU: when `gamlab recall` wrote
-`gamlab/recall_results.json` on a 2-core CPU shared with other jobs, training took 206 s (GAM),
+`gamlab/experiments/recall_results.json` on a 2-core CPU shared with other jobs, training took 206 s (GAM),
 246 s (Transformer), 825 s (Mamba-style) and 510 s (`gam-fw`), 30 minutes in all;
 [docs/recall.md](https://github.com/gamlab-dev/gamlab/blob/main/docs/recall.md) records 5½
 minutes for the same grid on a quiet one. On a CPU the next cell therefore loads those numbers
@@ -295,7 +298,7 @@ def one_sequence(seed: int):
         model = trained[name][T].eval()
         with torch.no_grad():
             preds[name] = model(x.to(device))[0].argmax(-1)[0].cpu()
-    inside = probe(trained["gam-fw"][T], x[0])  # every layer's internals (gamlab.probes)
+    inside = probe(trained["gam-fw"][T], x[0])  # every layer's internals (gamlab.inspection.probes)
     a = inside.read_weights[-1].mean(0)  # (T, T): the last layer's read weights, heads averaged
     # the task says where the queries, their keys and values sit; the figure marks them
     return plots.recall_predictions(x[0], y[0], preds, read_weights=a, **task.positions(x[0], y[0]),
@@ -313,7 +316,7 @@ also works in Colab and on static viewers).
 """
 
 # %%
-from gamlab.widgets import LiveView, pick_mode
+from gamlab.inspection.widgets import LiveView, pick_mode
 
 if pick_mode() == "widget":
     import ipywidgets as W

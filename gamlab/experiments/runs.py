@@ -1,0 +1,240 @@
+"""The run layer: what every experiment and lesson goes through to set up a training run.
+
+    preset = PRESETS["tiny"]                                  # model + training + data, defined once
+    tc = train_config(preset, steps=200, lr=2e-3)              # its TrainConfig, with checked changes
+    data = load_run_data(preset, tc, "embedded")               # text -> tokenizer -> TextData
+    trainer = make_trainer("gam", model_config(preset, data.vocab_size), data, tc, out="runs/gam")
+    trainer.fit()
+
+and, for a run folder: out_folder(path) refuses a file before any work; open_run_folder(out,
+name, resume) says whether the folder is new, a run to resume, or another run's, in one
+sentence each; gamlab.training.train.load_run(out) rebuilds a finished run.
+
+`gamlab compare`, `gamlab train` and `gamlab reproduce` use these pieces (their command-line
+options map onto the arguments here); nothing here reads a command line.
+
+Used in notebooks/05_showdown.ipynb.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..config import ModelConfig
+from ..errors import GamlabError
+from ..model import budget_knob, build_model, shapes_only
+from ..runtime import available_memory, eval_mode, seed_everything
+from ..training import distributed
+from ..training.checkpoint import checkpoint_path, load_checkpoint
+
+
+@dataclass
+class RunPreset:
+    """A run's sizes, defined once: a ModelConfig preset and a TrainConfig preset with changes,
+    and the keyword arguments of gamlab.training.data.load_data."""
+
+    model_preset: str
+    train_preset: str
+    model_changes: dict = field(default_factory=dict)
+    train_changes: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+
+
+# "tiny" is the CPU default: a block of 512 characters covers a whole story (334-543
+# characters: its hero, pet and treasure come back 300+ characters after they are named), so
+# models that can look that far back have something to find; 2 layers of width 64, 300 steps
+# of 4 x 512 characters (2,048 tokens a step), so that `make run` (three models, one seed, and
+# the install) fits 3 minutes on 2 CPU cores. "small": the same block on a GPU. "fast":
+# seconds, for CI and tests (the numbers mean little).
+PRESETS: dict[str, RunPreset] = {
+    "tiny": RunPreset("tiny", "tiny", dict(block_size=512, n_slots=64, d_state=8),
+                      dict(steps=300, eval_every=30, eval_batches=4, batch_size=4),
+                      dict(tokenizer="char", n_stories=2000)),
+    "small": RunPreset("small", "small", dict(block_size=512), dict(steps=1000, batch_size=8),
+                       dict(tokenizer="char", n_stories=6000)),
+"paper": RunPreset("paper", "paper", {}, {}, dict(tokenizer="bpe", vocab_size=10_000, n_stories=6000)),
+    "fast": RunPreset("tiny", "tiny", dict(block_size=32, d_model=32, n_layer=1, n_slots=32, d_state=4, n_head=2),
+                      dict(steps=12, eval_every=6, eval_batches=2, batch_size=8, warmup_steps=2),
+                      dict(tokenizer="char", n_stories=150)),
+}
+
+
+def get_preset(name: str) -> RunPreset:
+    if name not in PRESETS:
+        raise GamlabError(f"Unknown run preset {name!r}; choose one of {', '.join(PRESETS)}.")
+    return PRESETS[name]
+
+
+# ---------------------------------------------------------------- configurations
+
+def train_config(preset: RunPreset, *, steps: int | None = None, epochs: float | None = None,
+                 batch_size: int | None = None, lr: float | None = None, seed: int = 0, device: str = "auto",
+                 checkpoint_every: int | None = None):
+    """The preset's TrainConfig with the changes given (None: the preset's); GamlabError for a
+    number that is not positive, named as the command-line option that sets it."""
+    from ..training.train import TrainConfig
+
+    for name, value in (("steps", steps), ("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
+                        ("checkpoint_every", checkpoint_every)):
+        if value is not None and not value > 0:
+            raise GamlabError(f"--{name.replace('_', '-')} must be positive, got {value}.")
+    changes = dict(preset.train_changes, seed=seed, device=device, checkpoint_every=checkpoint_every)
+    if epochs is not None:
+        changes["steps"], changes["epochs"] = None, epochs
+    changes.update({k: v for k, v in (("steps", steps), ("batch_size", batch_size), ("lr", lr)) if v is not None})
+    return TrainConfig.preset(preset.train_preset, **changes)
+
+
+def model_config(preset: RunPreset, vocab_size: int) -> ModelConfig:
+    return ModelConfig.preset(preset.model_preset, **dict(preset.model_changes, vocab_size=vocab_size))
+
+
+def matched_config(name: str, config: ModelConfig, target: int | None) -> ModelConfig:
+    """The model's parameter-budget knob (its block's `budget_knob`, e.g. Mamba's expand) set
+    to the value 1..8 whose parameter count is closest to `target` (GAM's); the config as it
+    is for a block without a knob, or without a target."""
+    knob = budget_knob(name)
+    if target is None or knob is None:
+        return config
+    counts = {e: shapes_only(name, config.replace(**{knob: e})).num_params() for e in range(1, 9)}
+    return config.replace(**{knob: min(counts, key=lambda e: abs(counts[e] - target))})
+
+
+def guess_vocab(preset: RunPreset, tokenizer: str | None = None) -> int:
+    """The vocabulary size before any tokenizer exists (for the memory check): BPE's target, or 256."""
+    kind = tokenizer or preset.data.get("tokenizer", "char")
+    return preset.data.get("vocab_size", 10_000) if kind == "bpe" else 256
+
+
+def check_fits(model, batch_size: int, device: torch.device, preset: str) -> None:
+    """Refuse, in one sentence, a preset whose training would not fit the device's memory (a
+    container's limit included: gamlab.runtime.available_memory)."""
+    from ..training.train import estimate_train_memory
+
+    need, free = estimate_train_memory(model, batch_size), available_memory(device)
+    if free is not None and need > 0.9 * free:
+        raise GamlabError(f"preset {preset!r} with batch size {batch_size} needs about {need / 2**30:.1f} GiB to train "
+                          f"{model.name} on {device}, but only {free / 2**30:.1f} GiB is free; "
+                          "use a smaller --preset or --batch-size.")
+
+
+# ---------------------------------------------------------------- data, model, trainer
+
+def load_run_data(preset: RunPreset, tc, dataset: str = "embedded", tokenizer=None):
+    """The run's TextData. tokenizer: a kind ("char", "bpe"), a tokenizer object (a resumed run's,
+    restored from its checkpoint), or None (the preset's kind, trained on the training split)."""
+    from ..training.data import load_data
+    from ..training.tokenizer import tokenizer_from_dict
+
+    kwargs = dict(preset.data)
+    if tokenizer is not None:
+        kwargs["tokenizer"] = tokenizer
+    block = ModelConfig.preset(preset.model_preset, **preset.model_changes).block_size
+
+    def load():
+        return load_data(dataset, block_size=block, batch_size=tc.batch_size, seed=tc.seed, **kwargs)
+
+    if not isinstance(kwargs["tokenizer"], str) or not distributed.is_distributed():
+        return load()
+    # Under torchrun every rank takes rank 0's tokenizer: Hugging Face's BPE trainer numbers
+    # tokens in hash-map order, so ranks training their own would disagree on token ids.
+    data = load() if distributed.is_main() else None
+    shared = distributed.broadcast(data.tokenizer.to_dict() if data is not None else None)
+    if data is None:
+        kwargs["tokenizer"] = tokenizer_from_dict(shared)
+        data = load()
+    return data
+
+
+def make_trainer(name: str, config: ModelConfig, data, tc, *, out=None, progress: bool = True, on_eval=None,
+                 init: str = "careful"):
+    """Join torchrun's process group (a no-op for one process), seed, build model `name` with
+    `config` (init: how its embeddings start, gamlab.training.recipes), and a Trainer on `data` whose
+    checkpoint meta (gamlab.training.train.run_meta) holds everything a resume compares. The seed here
+    draws the initial weights; fit() seeds again when the run starts, for the dropout masks."""
+    from ..runtime import pick_device
+    from ..training.train import Trainer, run_meta
+
+    distributed.setup(pick_device(tc.device))  # before anything a rank computes with the others
+    seed_everything(tc.seed)
+    model = build_model(name, config, init=init)
+    return Trainer(model, tc, data.get_batch, val_batches=data.val_batches, out=out,
+                   steps_per_epoch=data.steps_per_epoch, progress=progress, on_eval=on_eval,
+                   meta=run_meta(model, data))
+
+
+def sample(model, tokenizer, prompt: str = "Once upon a time", n: int = 160, seed: int = 0) -> str:
+    """A short continuation of `prompt` (temperature 0.8), for a first look at what was learned.
+
+    Returns the prompt's decoded tokens followed by n sampled ones. Raises GamlabError when the
+    prompt gives no tokens ("" or, with a BPE tokenizer, only whitespace): there is nothing to
+    continue from, so give at least one token. Used in notebooks/05_showdown.ipynb.
+    """
+    device = next(model.parameters()).device
+    out = tokenizer.encode(prompt)
+    ids = list(getattr(out, "ids", out))  # a Hugging Face Encoding keeps its ids in .ids
+    if not ids:
+        raise GamlabError(f"the prompt is empty; give at least one token (the prompt {prompt!r} "
+                          "gave none after tokenizing).")
+    idx = torch.tensor([ids], dtype=torch.long, device=device)
+    g = torch.Generator(device=device).manual_seed(seed)
+    with eval_mode(model):
+        out = model.generate(idx, n, temperature=0.8, generator=g)
+    return tokenizer.decode(out[0].tolist())
+
+
+def _cell(row: dict, key: str, fmt: str) -> str:
+    """row[key] in format fmt, with "±std" when the row has a spread over seeds; "-" when absent."""
+    value, std = row.get(key), row.get(key + "_std")
+    if value is None:
+        return "-"
+    return f"{value:{fmt}}" + (f"±{std:{fmt}}" if std is not None else "")
+
+
+def format_table(rows: list[dict], unigram: float | None = None, ngrams: dict[int, float] | None = None,
+                 reach: int | None = None) -> str:
+    """The paper's Table 1 layout: model, params, learning rate, steps, training seconds,
+    s/epoch, tokens/s, val loss (nats/token), PPL, and the context gain beyond GAM's reach R
+    (gamlab.inspection.context_use); mean±std over seeds where a row has them (gamlab.experiments.compare.aggregate).
+    Below: the unigram row and the n-gram count tables {n: val loss} (n = R + 1 sees R tokens)."""
+    cols = [("Model", 14, "<"), ("Params", 9, ">"), ("LR", 8, ">"), ("Steps", 6, ">"), ("Time (s)", 12, ">"),
+            ("s/epoch", 12, ">"), ("Tokens/s", 14, ">"), ("Val loss", 14, ">"), ("PPL", 14, ">"),
+            (f"Gain>R={reach}" if reach else "Gain>R", 14, ">")]
+    line = lambda cells: "".join(f"{c:{a}{w}}" for c, (_, w, a) in zip(cells, cols))  # noqa: E731
+    head = line([c[0] for c in cols])
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(line([r["model"], f"{r['params'] / 1e6:.3f}M", f"{r['lr']:.0e}" if r.get("lr") else "-",
+                           str(r["steps"]), _cell(r, "seconds", ".1f"), _cell(r, "s_per_epoch", ".1f"),
+                           _cell(r, "tokens_per_s", ",.0f"), _cell(r, "val_loss", ".3f"), _cell(r, "ppl", ".2f"),
+                           _cell(r, "context_gain", ".3f")]))
+    baselines = ([("unigram", unigram)] if unigram is not None else []) + [
+        (f"{n}-gram" + (" (R)" if reach and n == reach + 1 else ""), loss) for n, loss in (ngrams or {}).items()]
+    for name, loss in baselines:
+        lines.append(line([name, "-", "-", "-", "-", "-", "-", f"{loss:.3f}", f"{math.exp(loss):.2f}", "-"]))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the run folder
+
+def out_folder(path: str | Path) -> Path:
+    """The --out folder of a run, refused before any work if it is a file."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise GamlabError(f"--out {str(path)!r} is a file; give a folder.")
+    return out
+
+
+def open_run_folder(out: Path, model_name: str, resume: bool) -> dict | None:
+    """The checkpoint to resume (resume=True), or None for a new run; one sentence when the
+    folder holds no checkpoint to resume, another run's model, or a run that --resume should
+    continue. Whether the saved settings match is checked by checkpoint.check_matches."""
+    if resume:
+        return load_checkpoint(out, model_name=model_name)
+    if checkpoint_path(out).is_file():
+        raise GamlabError(f"{out} already holds a checkpoint; add --resume to continue it, or choose another --out.")
+    return None

@@ -1,0 +1,2 @@
+"""Text, tokenizers and batches, and the training loop with its checkpoints, torchrun support
+and clean stop (lessons 05-06)."""

@@ -1,0 +1,110 @@
+"""The scaling benchmark: tiny sizes, correctness of what it reports (never its timings)."""
+
+import json
+
+import pytest
+
+from gamlab.cli import main
+from gamlab.commands.bench import table
+from gamlab.errors import GamlabError
+from gamlab.experiments.bench import BLOCKS, flops, growth_exponent, measure_block, run_grid
+from gamlab.inspection.plots import scaling_chart
+
+TINY = dict(batch=2, d_model=16, n_slots=8, repeats=1)
+
+
+@pytest.mark.parametrize("name", list(BLOCKS))
+def test_measure_block_in_process(name):
+    r = measure_block(name, 12, memory=False, **TINY)
+    assert r["oom"] is False and r["ms"] > 0 and r["peak_mb"] is None
+
+
+def test_measure_block_subprocess_reports_memory_that_grows_with_length():
+    small = measure_block("gam-reference", 32, batch=2, d_model=32, n_slots=64, repeats=1)
+    large = measure_block("gam-reference", 2048, batch=2, d_model=32, n_slots=64, repeats=1)
+    assert small["peak_mb"] is not None and large["peak_mb"] > small["peak_mb"]
+    # the (B, T, S) weights alone are 2*2048*64*4 bytes = 1 MiB
+    assert large["peak_mb"] > 1.0
+
+
+def test_out_of_memory_is_a_row_not_a_crash():
+    r = measure_block("transformer-naive", 4096, batch=2, d_model=16, n_slots=8, repeats=1, mem_limit_mb=64)
+    assert r == {"ms": None, "peak_mb": None, "oom": True}
+
+
+def test_flops_formula():
+    C, S, T, B = 128, 512, 1024, 8
+    assert flops("gam", T, B, C, S) == 3 * B * T * (20 * C * C + 4 * S * C + 2 * 3 * C)
+    # naive attention computes the whole T x T matrix, the fused kernel the causal half
+    assert flops("transformer-naive", T, B, C) - flops("transformer", T, B, C) == 3 * B * T * 2 * T * C
+    # Mamba (expand 2, d_state 16, d_conv 4, dt_rank C/16) and the reference GAM block: the blocks count
+    D, N, R = 2 * C, 16, C // 16
+    assert flops("mamba", T, B, C) == 3 * B * T * (4 * C * D + 2 * D * (R + 2 * N) + 2 * R * D + 2 * D * C + 8 * D + 6 * D * N)
+    assert flops("gam-reference", T, B, C, S) == flops("gam", T, B, C, S)
+    hs, tc = C // 8, 64  # gam-fw: 8 heads, chunks of 64 tokens
+    assert flops("gam-fw", T, B, C, S) == 3 * B * T * (20 * C * C + 6 * C + 8 * C * C + 4 * tc * C + 4 * hs * C)
+
+
+def test_growth_exponent():
+    assert growth_exponent([1, 2, 4], [3, 6, 12]) == pytest.approx(1.0)
+    assert growth_exponent([1, 2, 4], [1, 4, 16]) == pytest.approx(2.0)
+    assert growth_exponent([1, 2], [5, None]) is None
+
+
+def test_grid_table_and_chart():
+    rows = run_grid(["gam", "transformer"], [8, 16], memory=False, rate=1e9, **TINY)
+    assert len(rows) == 4 and all(r["fraction"] > 0 for r in rows)
+    text = table(rows, ["gam", "transformer"])
+    assert "gam ms" in text and text.count("\n") == 3
+    fig = scaling_chart(rows, {"gam": 1.0, "transformer": None})
+    assert any(t.name == "gam (time ~ T^1.00)" for t in fig.data)
+
+
+def test_cli_writes_json_and_html(tmp_path, capsys):
+    code = main(["bench", "--blocks", "gam,mamba", "--lengths", "8,16", "--batch", "2", "--d-model", "16",
+                 "--slots", "8", "--repeats", "1", "--no-memory", "--out", str(tmp_path)])
+    assert code == 0
+    record = json.loads((tmp_path / "bench.json").read_text())
+    assert {r["name"] for r in record["rows"]} == {"gam", "mamba"}
+    assert (tmp_path / "bench.html").stat().st_size > 1000
+    assert "matmul rate" in capsys.readouterr().out
+
+
+def test_cli_writes_the_numbers_without_plotly(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gamlab.inspection.plots", None)  # as on a GPU image without plotly
+    code = main(["bench", "--blocks", "gam", "--lengths", "8,16", "--batch", "2", "--d-model", "16",
+                 "--slots", "8", "--repeats", "1", "--no-memory", "--out", str(tmp_path)])
+    assert code == 0 and (tmp_path / "bench.json").is_file() and not (tmp_path / "bench.html").exists()
+    assert "no chart: plotly is not installed" in capsys.readouterr().out
+
+
+def test_cli_rejects_unknown_block(capsys):
+    assert main(["bench", "--blocks", "gpt", "--no-memory"]) == 2
+    with pytest.raises(GamlabError):
+        measure_block("gpt", 8)
+
+
+def test_device_check_script_runs_every_check_on_cpu_at_tiny_sizes(tmp_path):
+    """benchmarks/device_check.py is what a session lent a GPU runs first; here its --quick
+    form proves the script itself works, so that device time is not lost to a typo."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # as on the GPU image: no plotly, datasets or widgets (sitecustomize runs before the script)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "sitecustomize.py").write_text(
+        "import sys\nfor m in ('plotly', 'datasets', 'ipywidgets', 'anywidget'):\n    sys.modules[m] = None\n")
+    env = dict(os.environ, PYTHONPATH=str(bare))
+    script = Path(__file__).parents[2] / "benchmarks" / "device_check.py"
+    done = subprocess.run([sys.executable, str(script), "--quick", "--device", "cpu", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads((tmp_path / "device_check.json").read_text())
+    assert all(report[k]["ok"] for k in ("same_numbers", "training", "ratios", "paper_bench"))
+    assert report["same_numbers"]["forward"] < 1e-4 and report["ratios"]["speed_up"] > 0
+    assert (tmp_path / "bench" / "bench.json").is_file() and "no chart" in (tmp_path / "bench" / "log.txt").read_text()

@@ -1,0 +1,166 @@
+"""Notebook 06's widgets in a real browser: JupyterLab on loopback, headless Chromium via Playwright.
+
+The test copies notebooks/06_inside_gam.ipynb into a temporary root, starts JupyterLab there
+(fast mode), opens the notebook, runs all cells, waits for the explorer's plotly figures to be
+drawn inside the widget, then moves the layer slider and types a new text and checks that
+what the retrieval heatmap shows changes each time. Screenshots go to test-artifacts/.
+
+Needs Debian's chromium (`apt-get install chromium`) and the `playwright` Python package;
+Playwright's own browser download is not used. Without them the test skips, unless
+GAMLAB_REQUIRE_BROWSER=1 (CI) makes a missing browser a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "06_inside_gam.ipynb"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("GAMLAB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install playwright)"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 serving a copy of notebook 06: yields its base URL and token."""
+    why = _missing()
+    if why:
+        if os.environ.get("GAMLAB_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"GAMLAB_REQUIRE_BROWSER=1 but {why}.")
+        pytest.skip(why)
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    port, token = _free_port(), secrets.token_hex(16)
+    # Fresh user settings: no "get notified about Jupyter news?" toast over the figures.
+    settings = root / ".settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    env = dict(os.environ, GAMLAB_FAST="1", HF_HUB_OFFLINE="1", JUPYTER_CONFIG_DIR=str(root / ".cfg"),
+               JUPYTER_RUNTIME_DIR=str(root / ".runtime"), JUPYTERLAB_SETTINGS_DIR=str(root / ".settings"),
+               PYTHONPATH=str(ROOT))
+    env.pop("GAMLAB_WIDGETS", None)  # the notebook must pick the widget path by itself
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--allow-root", "--no-browser", f"--port={port}",
+           "--ServerApp.ip=127.0.0.1", "--ServerApp.open_browser=False", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={root / '.ws'}",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    log = open(root / "jupyter.log", "w")
+    server = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            if server.poll() is not None:
+                pytest.fail(f"JupyterLab exited early:\n{(root / 'jupyter.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not answer within 60 s")
+        yield url, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+# JavaScript run in the page: what the retrieval heatmap (a FigureWidget inside the explorer)
+# shows right now, read from the plotly graph div's data and its drawn title.
+READ_HEATMAP = """() => {
+  for (const gd of document.querySelectorAll('.jupyter-widgets .js-plotly-plot')) {
+    const title = gd.querySelector('.gtitle');
+    if (title && title.textContent.startsWith('Retrieval weights')) {
+      const z = gd.data[0].z;
+      return {title: title.textContent, rows: z.length, cols: z[0].length, corner: z[0][0]};
+    }
+  }
+  return null;
+}"""
+
+
+def test_notebook_06_widgets_in_chromium(lab):
+    from playwright.sync_api import sync_playwright
+
+    url, token = lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/lab/tree/{NOTEBOOK.name}?token={token}")
+            # Wait until the kernel is up (the status bar says Idle), then Run > Run All Cells.
+            page.wait_for_selector(".jp-Notebook", timeout=60_000)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.jp-StatusBar-TextItem, .jp-Toolbar-kernelStatus')]"
+                ".some(e => /Idle/.test(e.textContent) || e.getAttribute('data-status') === 'idle')",
+                timeout=60_000)
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+            # The explorer is drawn: its plotly figures live inside the widget output.
+            page.wait_for_function(f"() => ({READ_HEATMAP})() !== null", timeout=120_000)
+            before = page.evaluate(READ_HEATMAP)
+            assert before["title"].startswith("Retrieval weights, layer 0"), before
+            heatmap = page.locator(".jupyter-widgets .js-plotly-plot", has_text="Retrieval weights").first
+            heatmap.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "inside_gam_layer0.png"))
+
+            # Move the layer slider one step with the keyboard (continuous_update=False sends
+            # the value on release, as a keyboard step does).
+            handle = page.locator(".widget-slider .noUi-handle").first
+            handle.scroll_into_view_if_needed()
+            handle.focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(f"() => ({READ_HEATMAP})().title.includes('layer 1')", timeout=30_000)
+            after = page.evaluate(READ_HEATMAP)
+            assert after["rows"] == before["rows"] and after["corner"] != before["corner"], (before, after)
+            heatmap.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "inside_gam_layer1.png"))
+
+            # Type a new, shorter text and press Enter: the model runs again, the heatmap has
+            # one row per token of the new text.
+            box = page.locator(".widget-text input[type=text]").first
+            box.scroll_into_view_if_needed()
+            box.fill("The cat sat.")
+            box.press("Enter")
+            page.wait_for_function(f"() => ({READ_HEATMAP})().rows !== {after['rows']}", timeout=30_000)
+            typed = page.evaluate(READ_HEATMAP)
+            assert 0 < typed["rows"] < after["rows"], typed
+            page.locator(".jupyter-widgets .js-plotly-plot").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "inside_gam_text.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "inside_gam_failure.png"))
+            raise
+        finally:
+            browser.close()
