@@ -11,7 +11,9 @@ built from the same lesson source with the solutions in, calls `check(..., stric
 raises on anything but a right answer, so running it proves every exercise solvable.
 
 Each lesson's checks live in their own module (`lesson01.py`, ...); a check is a function
-answer -> None (right) or a sentence saying what is wrong, registered with `@exercise`.
+answer -> None (right) or a sentence saying what is wrong, registered with `@exercise`. The
+answer-reading helpers at the end (`whole_number`, `one_number`) raise `Wrong` with that
+sentence, so that a check reads its answer in one line.
 
 Used in every lesson's "Exercises" section (notebooks/01_local_path.ipynb onwards).
 """
@@ -33,6 +35,10 @@ LESSONS = ("lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06
 
 class NotAnswered(Exception):
     """Raised inside a check when the answer is still the notebook's stub."""
+
+
+class Wrong(Exception):
+    """Raised inside a check with what is wrong in the answer: the same as returning that sentence."""
 
 
 @dataclass
@@ -120,6 +126,8 @@ def check(key: str, answer, *, strict: bool = False) -> Feedback:
         problem = ex.check(answer)
     except (NotAnswered, NotImplementedError):
         fb = Feedback(key, ex.title, "unanswered", f"not answered yet; exercises.hint({key!r}) gives a hint.")
+    except Wrong as exc:
+        fb = Feedback(key, ex.title, "wrong", str(exc))
     except Exception as exc:  # the student's code raised: say what, where it matters
         fb = Feedback(key, ex.title, "wrong", f"your answer raised {type(exc).__name__}: {exc}")
     else:
@@ -163,6 +171,20 @@ def call(fn, *args, **kwargs):
     return out
 
 
+def as_whole(x, *, floats: bool = False) -> int | None:
+    """x as an int when it is a whole number (a Python or numpy integer, a one-element integer tensor;
+    with floats=True also a float with nothing after the point, 12.0), else None (bools, strings, 12.5)."""
+    if isinstance(x, bool) or (isinstance(x, torch.Tensor) and x.dtype == torch.bool):
+        return None
+    if isinstance(x, torch.Tensor) and x.numel() == 1:
+        x = x.item()
+    if isinstance(x, numbers.Integral):
+        return int(x)
+    if floats and isinstance(x, numbers.Real) and float(x).is_integer():
+        return int(x)
+    return None
+
+
 def as_number(x) -> float | None:
     """x as a float when it is one number (a Python or numpy number, a one-element tensor), else None."""
     if isinstance(x, bool):
@@ -174,3 +196,19 @@ def as_number(x) -> float | None:
     if hasattr(x, "item") and getattr(x, "size", 0) == 1:  # numpy scalars and 1-element arrays
         return float(x.item())
     return None
+
+
+def whole_number(answer, ask: str, *, floats: bool = False) -> int:
+    """answer as an int (see as_whole); else Wrong(f"{ask}, not {answer!r}."), ask saying what to give."""
+    value = as_whole(answer, floats=floats)
+    if value is None:
+        raise Wrong(f"{ask}, not {answer!r}.")
+    return value
+
+
+def one_number(answer, ask: str) -> float:
+    """answer as a float (see as_number); else Wrong(f"{ask}, not {answer!r}."), ask saying what to give."""
+    value = as_number(answer)
+    if value is None:
+        raise Wrong(f"{ask}, not {answer!r}.")
+    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..blocks.conv import receptive_field
-from . import call, exercise
+from . import call, exercise, whole_number
 
 
 @exercise("1.1", "The reach of a stack", hints=(
@@ -15,8 +15,7 @@ from . import call, exercise
 def reach_of_a_stack(answer) -> str | None:
     """answer: how many tokens (the current one included) a stack of L = 4 layers with k = 5 sees."""
     right = receptive_field(4, 5)
-    if not isinstance(answer, int) or isinstance(answer, bool):
-        return f"give a whole number of tokens, not {answer!r}."
+    answer = whole_number(answer, "give a whole number of tokens")
     if answer == right:
         return None
     if answer == 4 * 5:

@@ -10,28 +10,16 @@ and says what is wrong in the lesson's terms.
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 
 from ..blocks.memory import AssociativeMemory
 from ..blocks.transformer import naive_attention
-from . import NotAnswered, as_number, call, exercise, unanswered
+from . import NotAnswered, as_number, as_whole, call, exercise, unanswered
 
 T_SEQ, CHANGED = 10, 3  # 2.1: a sequence of T = 10 tokens (section 3's T); token 3 is changed
 TEMPERATURES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # 2.3: the slider of section 2's figure
 TARGET = 2  # 2.3: the pattern section 1's query q is a noisy copy of
-
-
-def _whole(x) -> int | None:
-    """x as an int when it is a whole number (Python, numpy or one-element tensor), else None."""
-    if isinstance(x, bool):
-        return None
-    if isinstance(x, numbers.Integral):
-        return int(x)
-    if isinstance(x, torch.Tensor) and x.numel() == 1 and not x.is_floating_point() and x.dtype != torch.bool:
-        return int(x)
-    return None
 
 
 def changed_positions(T: int = T_SEQ, changed: int = CHANGED, C: int = 32, S: int = 16) -> tuple[int, int]:
@@ -65,7 +53,7 @@ def where_a_change_shows(answer) -> str | None:
         return f"give two whole numbers (memory, attention), for example (2, 5), not {answer!r}."
     if any(unanswered(a) for a in answer):
         raise NotAnswered
-    mem, att = (_whole(a) for a in answer)
+    mem, att = (as_whole(a) for a in answer)
     if mem is None or att is None:
         return f"give two whole numbers (memory, attention), for example (2, 5), not {tuple(answer)!r}."
     right_mem, right_att = changed_positions()

@@ -10,11 +10,10 @@ halves of its logits, σ the sigmoid.
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 
-from . import as_number, call, exercise
+from . import call, exercise, one_number, whole_number
 
 # 3.1's channel: the local path says 2, the global path says 6; g_l = 0 (undecided), g_g = 10 (wide open)
 LOCAL_31, GLOBAL_31, G_L_31, G_G_31 = 2.0, 6.0, 0.0, 10.0
@@ -26,9 +25,7 @@ LOCAL_31, GLOBAL_31, G_L_31, G_G_31 = 2.0, 6.0, 0.0, 10.0
 ))
 def one_channel_update(answer) -> str | None:
     """answer: σ(g_l)·local + σ(g_g)·global for local = 2, global = 6, g_l = 0, g_g = 10 (about 7.00)."""
-    value = as_number(answer)
-    if value is None:
-        return f"give one number (the update added to this channel), not {answer!r}."
+    value = one_number(answer, "give one number (the update added to this channel)")
     s = torch.sigmoid(torch.tensor([G_L_31, G_G_31], dtype=torch.float64)).tolist()  # [σ(g_l), σ(g_g)]
     right = s[0] * LOCAL_31 + s[1] * GLOBAL_31
     softmax = torch.softmax(torch.tensor([G_L_31, G_G_31], dtype=torch.float64), 0).tolist()
@@ -215,9 +212,7 @@ def gate_cost(answer) -> str | None:
     from ..config import FUSIONS, ModelConfig
 
     C = ModelConfig.preset("tiny").d_model
-    if not isinstance(answer, numbers.Integral) or isinstance(answer, bool):
-        return f"give a whole number of parameters, not {answer!r}."
-    answer = int(answer)
+    answer = whole_number(answer, "give a whole number of parameters")
     rows = {fusion: _block_params(fusion) for fusion in FUSIONS}
     right = rows["gated"] - rows["sum"]
     if answer == right:

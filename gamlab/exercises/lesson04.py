@@ -9,7 +9,6 @@ the lesson's terms (which part was left out or counted twice, which line of the 
 from __future__ import annotations
 
 import itertools
-import numbers
 from collections.abc import Callable
 
 import torch
@@ -17,7 +16,7 @@ import torch
 from ..blocks.gam import GAMBlock
 from ..config import ModelConfig
 from ..model import build_model
-from . import call, exercise
+from . import call, exercise, one_number, whole_number
 
 C41, S41, K41 = 512, 1024, 3  # exercise 4.1: the paper's width and kernel, the memory doubled to S = 2C
 
@@ -31,11 +30,10 @@ def gam_minus_transformer(answer) -> str | None:
     """answer: GAM block minus Transformer block parameters at C = 512, S = 1024, k = 3 (signed)."""
     C, S, k = C41, S41, K41
     right = C * (S + k - 1 - 2 * C)  # +1,024
-    if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
-        return f"give one whole number (positive when GAM has more), not {answer!r}."
-    if answer != int(answer):
+    value = one_number(answer, "give one whole number (positive when GAM has more)")
+    if not value.is_integer():
         return f"parameters come in whole numbers; {answer} is not one."
-    answer = int(answer)
+    answer = int(value)
     if answer == right:
         return None
     if answer == -right:
@@ -115,19 +113,6 @@ CONFIGS_42 = (  # small and uneven on purpose, so that no two slips take away th
 )
 
 
-def _whole(x) -> int | None:
-    """x as an int when it is a whole number (int, integral float, one-element tensor), else None."""
-    if isinstance(x, bool):
-        return None
-    if isinstance(x, torch.Tensor) and x.numel() == 1:
-        x = x.item()
-    if isinstance(x, numbers.Integral):
-        return int(x)
-    if isinstance(x, numbers.Real) and float(x).is_integer():
-        return int(x)
-    return None
-
-
 @exercise("4.2", "Count a whole GAM language model", hints=(
     "The shell (section 3): token embedding V·C, position embedding block_size·C, L blocks, a final "
     "LayerNorm (2C), and a head tied to the token embedding (nothing new).",
@@ -140,9 +125,7 @@ def lm_params(fn) -> str | None:
     for dims in CONFIGS_42:
         config = ModelConfig(n_head=1, dropout=0.0, **dims)
         out = call(fn, config)
-        got = _whole(out)
-        if got is None:
-            return f"return one whole number of parameters, not {out!r}."
+        got = whole_number(out, "return one whole number of parameters", floats=True)  # 12.0 is fine too
         right = build_model("gam", config).num_params()
         rows.append((tuple(dims.values()), right, got))  # dims in the slips' order: V, T, C, L, S, k
     if all(got == right for _, right, got in rows):

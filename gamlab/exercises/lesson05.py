@@ -8,13 +8,12 @@ yardstick above the lesson's unigram row. Each check says what is wrong in the l
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 
 from ..blocks.conv import receptive_field
 from ..experiments.ngram import ngram_loss, order_for_reach
-from . import as_number, call, exercise
+from . import as_number, call, exercise, whole_number
 
 PAPER_LAYERS, PAPER_KERNEL, PAPER_BLOCK = 6, 3, 256  # the paper's GAM (DESIGN.md)
 
@@ -32,9 +31,7 @@ def ngram_order(answer) -> str | None:
     """answer: the n-gram order n whose context is exactly what the paper's GAM (L = 6, k = 3) sees."""
     reach = receptive_field(PAPER_LAYERS, PAPER_KERNEL)  # 13
     right = order_for_reach(reach)  # 14
-    if not isinstance(answer, numbers.Integral) or isinstance(answer, bool):
-        return f"give a whole number n (the order of the count table), not {answer!r}."
-    answer = int(answer)
+    answer = whole_number(answer, "give a whole number n (the order of the count table)")
     if answer == right:
         return None
     if answer == reach:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..blocks.conv import receptive_field
-from . import NotAnswered, call, exercise
+from . import NotAnswered, as_whole, call, exercise, whole_number
 
 # 6.1: the model of the question
 L_61, K_61 = 3, 5
@@ -26,8 +26,7 @@ def read_reach(answer) -> str | None:
     right = receptive_field(L_61 - 1, K_61) - 1  # layers 0 and 1 carry token 0 forward: 2 * (k-1) = 8
     if isinstance(answer, str) and answer.strip().lower() in ("all", "every", "everywhere"):
         answer = 10**9
-    if not isinstance(answer, int) or isinstance(answer, bool):
-        return f"give a position (a whole number such as 5), not {answer!r}."
+    answer = whole_number(answer, "give a position (a whole number such as 5)")
     if answer == right:
         return None
     if answer >= 64:
@@ -123,10 +122,9 @@ def capital_slot(answer) -> str | None:
     explorer, choice = answer
     if choice is None or choice is Ellipsis:
         raise NotAnswered
-    if not (isinstance(choice, tuple) and len(choice) == 2
-            and all(isinstance(i, int) and not isinstance(i, bool) for i in choice)):
+    if not (isinstance(choice, tuple) and len(choice) == 2 and None not in map(as_whole, choice)):
         return f"give (layer, slot), two whole numbers such as (0, 12), not {choice!r}."
-    layer, slot = choice
+    layer, slot = map(as_whole, choice)
     if not 0 <= layer < explorer.n_layer:
         return f"layer {layer} does not exist; this model has layers 0..{explorer.n_layer - 1}."
     if not 0 <= slot < explorer.n_slots:

@@ -6,14 +6,12 @@ arrive already feature-mapped (phi = elu + 1), so every q_t . k_s is positive.
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 
 from ..blocks.conv import receptive_field
 from ..blocks.fastweight import feature_map, memory_sequential, read_weights
 from ..training.tasks import MQAR
-from . import call, exercise
+from . import call, exercise, one_number
 
 # 7.1's setting: the tiny preset's GAM (L = 2, k = 3) on MQAR with every query 8 or more tokens after its key
 TASK_71 = MQAR(seq_len=64, n_pairs=4, vocab_size=64, min_gap=8)
@@ -30,9 +28,7 @@ N_VALUES_71 = TASK_71.vocab_size - 2 - TASK_71.n_keys  # 31 values; chance is 1 
 def gam_beyond_reach(answer) -> str | None:
     """answer: the fraction of queries (0..1) the tiny GAM answers right after any amount of training."""
     chance = 1 / N_VALUES_71
-    if not isinstance(answer, numbers.Real) or isinstance(answer, bool):
-        return f"give a fraction of the queries between 0 and 1, such as 0.5, not {answer!r}."
-    answer = float(answer)
+    answer = one_number(answer, "give a fraction of the queries between 0 and 1, such as 0.5")
     if 1 < answer <= 100:
         return f"give a fraction between 0 and 1, not a percentage: {answer:g}% is {answer / 100:g}."
     if not 0 <= answer <= 1:

@@ -38,10 +38,14 @@ IGNORE = -100  # targets == IGNORE: no answer asked at this position (cross_entr
 BLANK, MARK, FIRST_CONTENT = 0, 1, 2
 
 
-def _check_positive(task: str, **knobs: int) -> None:
+def _check_knobs(task: str, **knobs: int) -> None:
+    """Every knob a positive integer, and a vocab_size (where given) with room for a content token."""
     for name, value in knobs.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise GamlabError(f"{task}: {name} must be a positive integer, got {value!r}.")
+    if "vocab_size" in knobs and knobs["vocab_size"] <= FIRST_CONTENT:
+        raise GamlabError(f"{task}: vocab_size must be at least {FIRST_CONTENT + 1} "
+                          f"(BLANK, MARK and one content token), got {knobs['vocab_size']}.")
 
 
 def _generator(seed_or_generator: int | torch.Generator | None) -> torch.Generator:
@@ -73,7 +77,7 @@ class MQAR:
     min_gap: int = 1
 
     def __post_init__(self) -> None:
-        _check_positive("MQAR", seq_len=self.seq_len, n_pairs=self.n_pairs,
+        _check_knobs("MQAR", seq_len=self.seq_len, n_pairs=self.n_pairs,
                         vocab_size=self.vocab_size, min_gap=self.min_gap)
         if self.n_keys < self.n_pairs:
             raise GamlabError(f"MQAR: {self.n_pairs} pairs need {self.n_pairs} distinct keys but vocab_size "
@@ -94,7 +98,7 @@ class MQAR:
 
     def sample(self, batch_size: int, generator: int | torch.Generator | None = None):
         """-> (idx, targets), both (B, T) int64; targets == IGNORE but at the n_pairs query positions."""
-        _check_positive("MQAR", batch_size=batch_size)
+        _check_knobs("MQAR", batch_size=batch_size)
         gen, B, T, n = _generator(generator), batch_size, self.seq_len, self.n_pairs
         n_values = self.vocab_size - FIRST_CONTENT - self.n_keys
         keys = FIRST_CONTENT + _rand_rows(B, self.n_keys, n, gen)  # (B, n) distinct per row
@@ -140,17 +144,14 @@ class SelectiveCopy:
     vocab_size: int = 64
 
     def __post_init__(self) -> None:
-        _check_positive("SelectiveCopy", seq_len=self.seq_len, n_tokens=self.n_tokens, vocab_size=self.vocab_size)
-        if self.vocab_size <= FIRST_CONTENT:
-            raise GamlabError(f"SelectiveCopy: vocab_size must be at least {FIRST_CONTENT + 1} "
-                              f"(BLANK, MARK and one content token), got {self.vocab_size}.")
+        _check_knobs("SelectiveCopy", seq_len=self.seq_len, n_tokens=self.n_tokens, vocab_size=self.vocab_size)
         if self.seq_len < 2 * self.n_tokens:
             raise GamlabError(f"SelectiveCopy: {self.n_tokens} tokens and their {self.n_tokens} answers need "
                               f"seq_len >= {2 * self.n_tokens}, got {self.seq_len}; use fewer tokens or a longer sequence.")
 
     def sample(self, batch_size: int, generator: int | torch.Generator | None = None):
         """-> (idx, targets), both (B, T) int64; targets == IGNORE but at the last n_tokens positions."""
-        _check_positive("SelectiveCopy", batch_size=batch_size)
+        _check_knobs("SelectiveCopy", batch_size=batch_size)
         gen, B, T, n = _generator(generator), batch_size, self.seq_len, self.n_tokens
         tokens = torch.randint(FIRST_CONTENT, self.vocab_size, (B, n), generator=gen)
         pos = _rand_rows(B, T - n, n, gen).sort(dim=1).values  # (B, n) increasing: order is kept
@@ -173,16 +174,14 @@ class InductionHead:
     min_gap: int = 2
 
     def __post_init__(self) -> None:
-        _check_positive("InductionHead", seq_len=self.seq_len, vocab_size=self.vocab_size, min_gap=self.min_gap)
-        if self.vocab_size <= FIRST_CONTENT:
-            raise GamlabError(f"InductionHead: vocab_size must be at least {FIRST_CONTENT + 1}, got {self.vocab_size}.")
+        _check_knobs("InductionHead", seq_len=self.seq_len, vocab_size=self.vocab_size, min_gap=self.min_gap)
         if self.min_gap < 2 or self.seq_len - 1 - self.min_gap < 0:
             raise GamlabError(f"InductionHead: min_gap must be in [2, seq_len - 1] (the answer sits between the "
                               f"two MARKs), got min_gap {self.min_gap} with seq_len {self.seq_len}.")
 
     def sample(self, batch_size: int, generator: int | torch.Generator | None = None):
         """-> (idx, targets), both (B, T) int64; targets == IGNORE except at the last position."""
-        _check_positive("InductionHead", batch_size=batch_size)
+        _check_knobs("InductionHead", batch_size=batch_size)
         gen, B, T = _generator(generator), batch_size, self.seq_len
         idx = torch.randint(FIRST_CONTENT, self.vocab_size, (B, T), generator=gen)
         p = torch.randint(0, T - self.min_gap, (B,), generator=gen)  # first MARK, <= T-1-min_gap

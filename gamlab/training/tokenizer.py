@@ -100,15 +100,12 @@ class BPETokenizer:
 
     @classmethod
     def train(cls, text: str, vocab_size: int = 10_000) -> BPETokenizer:
-        from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+        from tokenizers import Regex, decoders, pre_tokenizers
 
-        text = training_text(text)
-        tk = Tokenizer(models.BPE(unk_token=cls.UNKNOWN))
-        tk.pre_tokenizer = pre_tokenizers.Split(Regex(cls.SPLIT), behavior="isolated")
+        tk = _train_bpe(list(_pieces(training_text(text))), cls.UNKNOWN,
+                        pre_tokenizers.Split(Regex(cls.SPLIT), behavior="isolated"), vocab_size,
+                        initial_alphabet=[cls.UNKNOWN])
         tk.decoder = decoders.Fuse()  # tokens back to back: the pieces hold their own spaces
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=[cls.UNKNOWN], show_progress=False)
-        pieces = list(_pieces(text))
-        tk.train_from_iterator((pieces[i:i + 1000] for i in range(0, len(pieces), 1000)), trainer=trainer)
         return cls(tk)
 
     @property
@@ -162,15 +159,12 @@ class PaperBPETokenizer:
     @classmethod
     def train(cls, texts, vocab_size: int = 10_000) -> PaperBPETokenizer:
         """texts: a str, or a list of str (one per split), each checked by training_text."""
-        from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+        from tokenizers import pre_tokenizers
 
         texts = [training_text(t) for t in ([texts] if isinstance(texts, str) else texts)]
-        tk = Tokenizer(models.BPE(unk_token="[UNK]"))
-        tk.pre_tokenizer = pre_tokenizers.Whitespace()
-        trainer = trainers.BpeTrainer(special_tokens=list(cls.SPECIALS), vocab_size=vocab_size, show_progress=False)
         lines = [line for t in texts for line in t.split("\n")]
-        tk.train_from_iterator((lines[i:i + 1000] for i in range(0, len(lines), 1000)), trainer=trainer)
-        return cls(tk)
+        return cls(_train_bpe(lines, "[UNK]", pre_tokenizers.Whitespace(), vocab_size,
+                              special_tokens=list(cls.SPECIALS)))
 
     @property
     def vocab_size(self) -> int:
@@ -187,6 +181,21 @@ class PaperBPETokenizer:
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "json": self.tk.to_str()}
+
+
+def _train_bpe(pieces: list[str], unk_token: str, pre_tokenizer, vocab_size: int, **trainer_options):
+    """A Hugging Face BPE tokenizer trained on `pieces` (strings, fed 1000 at a time).
+
+    The two BPE tokenizers above differ only in what they pass: the unknown token, the
+    pre-tokenizer, and BpeTrainer's options (an initial alphabet, or special tokens).
+    """
+    from tokenizers import Tokenizer, models, trainers
+
+    tk = Tokenizer(models.BPE(unk_token=unk_token))
+    tk.pre_tokenizer = pre_tokenizer
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False, **trainer_options)
+    tk.train_from_iterator((pieces[i:i + 1000] for i in range(0, len(pieces), 1000)), trainer=trainer)
+    return tk
 
 
 _CUT = 2000  # characters: longer lines are cut at spaces too

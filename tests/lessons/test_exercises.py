@@ -106,3 +106,31 @@ def test_every_exercise_gives_at_least_two_hints_one_at_a_time(key):
     assert first.startswith(f"Hint 1 of {len(ex.hints)} for exercise {key}:")
     assert second.startswith(f"Hint 2 of {len(ex.hints)} for exercise {key}:")
     ex.shown_hints = 0
+
+
+def test_answer_readers_take_what_is_a_number_and_say_what_to_give_otherwise():
+    import numpy as np
+
+    from gamlab.exercises import Wrong, as_whole, one_number, whole_number
+
+    assert [as_whole(x) for x in (3, np.int64(3), torch.tensor(3), torch.tensor([3]))] == [3, 3, 3, 3]
+    not_whole = (True, 3.0, "3", torch.tensor(3.0), torch.tensor([1, 2]), torch.tensor(True), None)
+    assert [as_whole(x) for x in not_whole] == [None] * len(not_whole)
+    assert as_whole(12.0, floats=True) == 12 and as_whole(torch.tensor(12.0), floats=True) == 12
+    assert as_whole(12.5, floats=True) is None and as_whole(True, floats=True) is None
+    assert whole_number(np.int64(7), "give a count") == 7
+    with pytest.raises(Wrong, match=r"^give a count, not 7\.5\.$"):
+        whole_number(7.5, "give a count")
+    assert one_number(torch.tensor(0.5), "give a fraction") == 0.5
+    with pytest.raises(Wrong, match=r"^give a fraction, not 'half'\.$"):
+        one_number("half", "give a fraction")
+
+
+def test_a_check_that_raises_wrong_is_wrong_with_that_sentence():
+    import numpy as np
+
+    fb = exercises.check("1.1", "17")
+    assert fb.status == "wrong" and fb.message == "give a whole number of tokens, not '17'."
+    with pytest.raises(AssertionError, match="give a whole number of tokens"):
+        exercises.check("1.1", 17.0, strict=True)
+    assert exercises.check("1.1", np.int64(17))  # a numpy integer is a whole number too

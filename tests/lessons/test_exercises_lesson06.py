@@ -14,23 +14,17 @@ from gamlab.inspection.widgets import explore
 from gamlab.training.tokenizer import train_tokenizer
 
 
-def message(key, answer) -> str:
-    fb = exercises.check(key, answer)
-    assert fb.status == "wrong", str(fb)
-    return fb.message
-
-
 # ---------------------------------------------------------------- 6.1 how far back a read looks
 
-def test_6_1_right_answer_and_typical_wrong_ones():
+def test_6_1_right_answer_and_typical_wrong_ones(wrong):
     assert exercises.check("6.1", 8, strict=True)
-    assert "counts layer 2's own convolution" in message("6.1", 12)
-    assert "is the model's reach" in message("6.1", 13)
-    assert "counts the positions 0..8" in message("6.1", 9)
-    assert "each convolution adds k-1 = 4 positions, not k = 5" in message("6.1", 10)
-    assert "M is one parameter, the same for every text" in message("6.1", "all")
-    assert "position 0 is layer 0's answer" in message("6.1", 0)
-    assert "give a position" in message("6.1", 8.0)
+    assert "counts layer 2's own convolution" in wrong("6.1", 12)
+    assert "is the model's reach" in wrong("6.1", 13)
+    assert "counts the positions 0..8" in wrong("6.1", 9)
+    assert "each convolution adds k-1 = 4 positions, not k = 5" in wrong("6.1", 10)
+    assert "M is one parameter, the same for every text" in wrong("6.1", "all")
+    assert "position 0 is layer 0's answer" in wrong("6.1", 0)
+    assert "give a position" in wrong("6.1", 8.0)
     assert exercises.check("6.1", ...).status == "unanswered"
     assert exercises.check("6.1", None).status == "unanswered"
 
@@ -72,19 +66,19 @@ def test_6_2_solution_is_the_table_the_explorer_shows():
     assert torch.allclose(slot_means(ids, w, 12), table, atol=1e-6)
 
 
-def test_6_2_explains_typical_mistakes():
+def test_6_2_explains_typical_mistakes(wrong):
     def sums(ids, w, V):
         return torch.zeros(V, w.size(1), dtype=w.dtype).index_add_(0, ids, w)
 
     def nan_for_unseen(ids, w, V):
         return sums(ids, w, V) / torch.bincount(ids, minlength=V)[:, None]
 
-    assert "is the sum of its" in message("6.2", sums)
-    assert "never occurs and your row for it is nan" in message("6.2", nan_for_unseen)
-    assert "divided every row by all N = 40 reads" in message("6.2", lambda ids, w, V: sums(ids, w, V) / len(ids))
-    assert "is (S, V) = (5, 7)" in message("6.2", lambda ids, w, V: slot_means(ids, w, V).T)
-    assert "mean of all N reads" in message("6.2", lambda ids, w, V: w.mean(0).expand(V, -1).clone())
-    assert "is off at slot" in message("6.2", lambda ids, w, V: slot_means(ids, w, V) * 1.1)
+    assert "is the sum of its" in wrong("6.2", sums)
+    assert "never occurs and your row for it is nan" in wrong("6.2", nan_for_unseen)
+    assert "divided every row by all N = 40 reads" in wrong("6.2", lambda ids, w, V: sums(ids, w, V) / len(ids))
+    assert "is (S, V) = (5, 7)" in wrong("6.2", lambda ids, w, V: slot_means(ids, w, V).T)
+    assert "mean of all N reads" in wrong("6.2", lambda ids, w, V: w.mean(0).expand(V, -1).clone())
+    assert "is off at slot" in wrong("6.2", lambda ids, w, V: slot_means(ids, w, V) * 1.1)
 
 
 def test_6_2_stub_is_unanswered_and_a_raising_answer_is_named():
@@ -110,22 +104,22 @@ class FakeExplorer:
         return self.lists[layer, slot], None
 
 
-def test_6_3_mostly_capitals_is_right_and_others_are_told_what_they_hold():
+def test_6_3_mostly_capitals_is_right_and_others_are_told_what_they_hold(wrong):
     ex = FakeExplorer()
     assert exercises.check("6.3", (ex, (0, 1)), strict=True)
-    msg = message("6.3", (ex, (1, 1)))
+    msg = wrong("6.3", (ex, (1, 1)))
     assert "slot 1 of layer 1 is read most by 'M', 'T', 'a', 'e', 'i', ...: 2 of its top 6 begin with a capital" in msg
     assert "this model has a slot with 7" in msg
-    assert "layer 5 does not exist; this model has layers 0..1" in message("6.3", (ex, (5, 0)))
-    assert "slot 9 does not exist" in message("6.3", (ex, (0, 9)))
-    assert "give (layer, slot)" in message("6.3", (ex, 1))
+    assert "layer 5 does not exist; this model has layers 0..1" in wrong("6.3", (ex, (5, 0)))
+    assert "slot 9 does not exist" in wrong("6.3", (ex, (0, 9)))
+    assert "give (layer, slot)" in wrong("6.3", (ex, 1))
     for stub in (None, ...):
         assert exercises.check("6.3", (ex, stub)).status == "unanswered"
     fb = exercises.check("6.3", 12)  # the slot alone, without the explorer
     assert fb.status == "wrong" and "ValueError: pass (explorer, (layer, slot))" in fb.message
 
 
-def test_6_3_on_a_real_explorer():
+def test_6_3_on_a_real_explorer(wrong):
     """The lesson's solution, a search over the explorer's slots, passes; the slot with fewest capitals does not."""
     gamlab.seed_everything(0)
     text = "There was a girl named Mia. Mia had a red ball. Tom had a dog. Once upon a time Ava sang."
@@ -139,7 +133,7 @@ def test_6_3_on_a_real_explorer():
     assert exercises.check("6.3", (explorer, max(slots, key=count.get)), strict=True)
     worst = min(slots, key=count.get)
     if 2 * count[worst] <= len(explorer.slot_tokens(*worst)[0]) and count[worst] < max(count.values()):
-        assert "begin with a capital; this model has a slot with" in message("6.3", (explorer, worst))
+        assert "begin with a capital; this model has a slot with" in wrong("6.3", (explorer, worst))
     else:  # pragma: no cover - depends on the random model
         pytest.skip("every slot of this random model is read mostly by capitals")
 

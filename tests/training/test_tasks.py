@@ -67,6 +67,8 @@ def test_induction_answer_follows_the_first_mark():
     (lambda: MQAR(n_pairs=0), "positive"),
     (lambda: SelectiveCopy(seq_len=10, n_tokens=6), "seq_len"),
     (lambda: InductionHead(seq_len=10, min_gap=12), "min_gap"),
+    (lambda: InductionHead(vocab_size=2), r"vocab_size must be at least 3 \(BLANK, MARK and one content token\)"),
+    (lambda: SelectiveCopy(vocab_size=2), r"SelectiveCopy: vocab_size must be at least 3"),
     (lambda: make_task("nope"), "Unknown task"),
     (lambda: make_task("mqar", pairs=3), "knobs"),
 ])

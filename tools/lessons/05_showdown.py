@@ -57,7 +57,7 @@ from gamlab.experiments.sweep import learning_rates, load_tuned
 from gamlab.inspection.plots import context_gain, loss_panels, lr_sweep
 from gamlab.inspection.widgets import LiveLoss
 from gamlab.training.data import load_data
-from gamlab.training.train import TrainConfig
+from gamlab.training.train import TrainConfig, Trainer
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
@@ -139,6 +139,24 @@ for source in dict.fromkeys(source for _, source in lrs.values()):
 stored = load_tuned().get(preset)
 if stored:
     lr_sweep(stored).show()
+
+# %% [markdown]
+"""
+**One loop for every model.** Every model in the race trains through the same `Trainer`
+(`gamlab/training/train.py`), whose loop fits on one screen: take batch `step`, run the model
+to get the loss, backpropagate, clip the gradient norm, take an AdamW step and a step of the
+learning-rate schedule, then count time and tokens. Every `eval_every` steps it records the
+validation loss, and now and then it saves a checkpoint. Helper objects keep the rest out of
+sight: where batches come from, the meters, and checkpoints with their random state. The cell
+prints the loop from the library itself.
+"""
+
+# %%
+import inspect
+
+loop = inspect.getsource(Trainer.fit)
+print(loop)
+assert "loss.backward()" in loop and "self.optimizer.step()" in loop
 
 # %% [markdown]
 """
