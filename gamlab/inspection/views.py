@@ -16,7 +16,7 @@ Builders read the explorer `e` they are given (gamlab.inspection.widgets):
 A live builder also gets the controls' values, `live(e, layer, token, slot)`; a static builder
 gets the explorer alone, `static(e)`, and precomputes every state its own controls show.
 
-Used in notebooks/06_inside_gam.ipynb (through gamlab.inspection.widgets.explore).
+Used in notebooks/06_inside_gam.ipynb (through gamlab.inspection.widgets, its explore).
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def test_lessons_05_and_07_fixed_claims():
 def test_lesson_07_says_what_was_measured_and_keeps_one_set_of_symbols():
     seven = source("07_beyond_the_paper")
     # time: what gamlab/experiments/recall_results.json records, not "about 5 minutes" or "in seconds"
-    saved = json.loads((ROOT / "gamlab" / "recall_results.json").read_text(encoding="utf-8"))
+    saved = json.loads((ROOT / "gamlab" / "experiments" / "recall_results.json").read_text(encoding="utf-8"))
     seconds = [s for per_len in saved["seconds"].values() for s in per_len]
     assert round(sum(seconds) / 60) == 30 and "30 minutes in all" in seven
     assert all(f"{s:.0f} s" in seven for s in seconds)

@@ -14,7 +14,7 @@ from gamlab.inspection.probes import probe
 from gamlab.model import MODELS, LanguageModel
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = sorted((ROOT / "gamlab").glob("*.py"))
+MODULES = sorted((ROOT / "gamlab").rglob("*.py"))
 LESSONS = ROOT / "tools" / "lessons"
 POINTER = re.compile(r"(taught|used) in notebooks/", re.IGNORECASE)
 
@@ -29,20 +29,27 @@ def pointers(source: str) -> list[tuple[str, list[str], str | None]]:
         for para in re.split(r"\n\s*\n", ast.get_docstring(node) or ""):
             if POINTER.search(para):
                 para = " ".join(para.split())
-                via = re.search(r"through gamlab\.(\w+)", para)
+                via = re.search(r"through gamlab\.([\w.]*\w)", para)
                 found.append((para, re.findall(r"\b(\d\d_\w+?)\.ipynb", para), via and via.group(1)))
     return found
 
 
+def dotted(path: Path) -> str:
+    """gamlab/blocks/conv.py -> "blocks.conv": the module's name under gamlab."""
+    return ".".join(path.relative_to(ROOT / "gamlab").with_suffix("").parts)
+
+
 def mentions(lesson: str, module: str, source: str) -> bool:
-    """The lesson imports the module, names one of its public names, or its registry name ("mamba")."""
+    """The lesson imports the module (`module` as in gamlab.<module>), names one of its public
+    names, or its registry name ("mamba")."""
     names = {n.name for n in ast.parse(source).body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
     words = set(re.findall(r"\w+", lesson))
-    registry = module in MODELS and f'"{module}"' in lesson  # a model built by name, e.g. build_model("mamba")
+    stem = module.rsplit(".", 1)[-1]
+    registry = stem in MODELS and f'"{stem}"' in lesson  # a model built by name, e.g. build_model("mamba")
     return f"gamlab.{module}" in lesson or registry or bool(words & {n for n in names if n[0] != "_"})
 
 
-@pytest.mark.parametrize("path", MODULES, ids=[p.name for p in MODULES])
+@pytest.mark.parametrize("path", MODULES, ids=[dotted(p) for p in MODULES])
 def test_taught_and_used_lines_name_lessons_that_use_the_module(path):
     source = path.read_text(encoding="utf-8")
     for para, stems, via in pointers(source):
@@ -54,7 +61,7 @@ def test_taught_and_used_lines_name_lessons_that_use_the_module(path):
             if via:
                 assert f"gamlab.{via}" in lesson, f"{path.name}: {stem} does not use gamlab.{via}"
             else:
-                assert mentions(lesson, path.stem, source), f"{path.name}: {stem} never uses gamlab.{path.stem}"
+                assert mentions(lesson, dotted(path), source), f"{path.name}: {stem} never uses gamlab.{dotted(path)}"
 
 
 def test_pointers_are_found():
@@ -62,7 +69,7 @@ def test_pointers_are_found():
     stems = {s for p in MODULES for _, found, _ in pointers(p.read_text(encoding="utf-8")) for s in found}
     assert {"00_why_linear_time", "01_local_path", "02_global_path", "03_gating", "04_gam_block",
             "05_showdown", "06_inside_gam", "07_beyond_the_paper"} <= stems
-    conv = pointers((ROOT / "gamlab" / "conv.py").read_text(encoding="utf-8"))
+    conv = pointers((ROOT / "gamlab" / "blocks" / "conv.py").read_text(encoding="utf-8"))
     assert [p[0] for p in conv] == ["Taught in notebooks/01_local_path.ipynb."]
 
 
@@ -101,7 +108,7 @@ def stored_names(source: str) -> set[str]:
 
 def test_mamba_keeps_its_capitals_for_matrices():
     """A, B, C, D are Mamba's matrices and skip vector; no size in mamba.py takes a capital letter."""
-    source = (ROOT / "gamlab" / "mamba.py").read_text(encoding="utf-8")
+    source = (ROOT / "gamlab" / "blocks" / "mamba.py").read_text(encoding="utf-8")
     capitals = {n for n in dimension_names(source) if n.isupper()}
     assert not capitals, f"mamba.py names sizes {sorted(capitals)}; use lower case or spelled-out names"
     assert dimension_names("B, T, D = u.shape\nN = A.size(1)") == {"B", "T", "D", "N"}  # the check sees them
@@ -109,7 +116,7 @@ def test_mamba_keeps_its_capitals_for_matrices():
 
 def test_fast_weight_state_is_not_s_and_heads_are_not_h():
     """S counts slots and h is LayerNorm1(x): the fast-weight state is `state`, heads are `nh`."""
-    source = (ROOT / "gamlab" / "fastweight.py").read_text(encoding="utf-8")
+    source = (ROOT / "gamlab" / "blocks" / "fastweight.py").read_text(encoding="utf-8")
     clash = stored_names(source) & {"S", "H", "D", "A", "L"}
     assert not clash, f"fastweight.py binds {sorted(clash)}; see docs/naming.md"
     for path in MODULES:
