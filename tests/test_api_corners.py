@@ -19,6 +19,7 @@ from gamlab import GamlabError, ModelConfig, build_model
 from gamlab.experiments.runs import sample
 from gamlab.inspection.context import context_profile, effective_length
 from gamlab.inspection.probes import can_probe, probe, probeable_models, slot_table, slot_usage
+from gamlab.inspection.views import VIEWS
 from gamlab.inspection.widgets import explore
 from gamlab.model import MODELS
 from gamlab.training.tokenizer import BPETokenizer, CharTokenizer
@@ -81,10 +82,18 @@ def test_explore_draws_the_views_each_model_has(monkeypatch):
     monkeypatch.delenv("GAMLAB_WIDGETS", raising=False)
     gated, slotted = ["gates", "channels"], ["top_slots", "retrieval", "slot_tokens"]
     e = explore(tiny("gam-sum"), TOK, ["Once upon a time"], mode="static")  # was: make_subplots ValueError
-    assert set(e.figures) == {"contributions", *slotted}
+    assert {"contributions", *slotted} <= set(e.figures) and not set(gated) & set(e.figures)
+    assert set(e.figures) == views_needing({None, "slots"})
     e = explore(tiny("gam-local"), TOK, ["Once upon a time"], mode="static")  # was: a GamlabError
-    assert set(e.figures) == {"contributions", *gated}
-    assert set(explore(tiny("gam"), TOK, ["abc"], mode="static").figures) == {"contributions", *gated, *slotted}
+    assert {"contributions", *gated} <= set(e.figures) and not set(slotted) & set(e.figures)
+    assert set(e.figures) == views_needing({None, "gates"})
+    figures = set(explore(tiny("gam"), TOK, ["abc"], mode="static").figures)
+    assert {"contributions", *gated, *slotted} <= figures and figures == views_needing({None, "gates", "slots"})
+
+
+def views_needing(met: set) -> set[str]:
+    """The explorer's views (gamlab.inspection.views.VIEWS) whose needs are among `met`."""
+    return {view.name for view in VIEWS if view.needs in met}
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -101,7 +110,9 @@ def test_every_model_name_is_explored_or_refused_by_capability(name, monkeypatch
     memory = internals.weights is not None
     want = {"contributions"} | ({"gates", "channels"} if gates else set()) | \
         ({"top_slots", "retrieval", "slot_tokens"} if memory else set())
-    assert set(explore(model, TOK, ["Once upon a time"], mode="static").figures) == want
+    figures = set(explore(model, TOK, ["Once upon a time"], mode="static").figures)
+    assert want <= figures
+    assert figures == views_needing({None} | ({"gates"} if gates else set()) | ({"slots"} if memory else set()))
 
 
 @pytest.mark.parametrize("name", ["gam-sum", "gam-local"])

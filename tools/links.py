@@ -116,11 +116,16 @@ def main(root=None) -> None:
             print(f"updated install cell and links: {nb}")
     table = notebook_table([(nb, notebook_title(root_path / nb)) for nb in notebooks])
     readme = root_path / "README.md"
-    if readme.exists() and TABLE_START in readme.read_text(encoding="utf-8"):
-        readme.write_text(replace_between_markers(readme.read_text(encoding="utf-8"), table), encoding="utf-8")
+    text = readme.read_text(encoding="utf-8") if readme.exists() else ""
+    if TABLE_START in text and replace_between_markers(text, table) != text:
+        readme.write_text(replace_between_markers(text, table), encoding="utf-8")
         print("updated README.md notebook table")
     print(table)
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description="Rewrite every notebook's install cell and badges, and README's "
+                                        "notebook table, from this file's repository address.").parse_args()
     main()

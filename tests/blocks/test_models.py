@@ -11,6 +11,11 @@ from gamlab.blocks.mamba import scan_parallel, scan_sequential
 from gamlab.blocks.transformer import TransformerBlock
 
 ALL_MODELS = list(list_models())
+# The registry when blocks began to describe themselves: the tests that pin what those models
+# answer (memory estimates, budget knobs) stay on them, so a new mixer is checked by the
+# registry-wide tests without having to edit these.
+DESCRIBED = ("gam", "gam-sum", "gam-local", "gam-global", "gam-local-nogate", "gam-global-nogate", "transformer",
+             "transformer-naive", "mamba", "mamba-bare", "gam-fw")
 
 
 def tiny(**changes):
@@ -243,7 +248,7 @@ def _old_estimate(model, B, T):
     return weights + 4 * (acts + 3 * B * T * cfg.vocab_size)
 
 
-@pytest.mark.parametrize("name", ALL_MODELS)
+@pytest.mark.parametrize("name", DESCRIBED)
 @pytest.mark.parametrize("scan", ["chunked", "parallel", "sequential"])
 def test_memory_estimate_is_asked_of_the_blocks_and_unchanged(name, scan):
     from gamlab.model import shapes_only
@@ -258,13 +263,31 @@ def test_budget_knob_is_the_blocks_and_matching_uses_it():
     from gamlab.experiments.runs import matched_config
     from gamlab.model import budget_knob, shapes_only
 
-    assert {n: budget_knob(n) for n in ALL_MODELS} == {n: ("expand" if n.startswith("mamba") else None) for n in ALL_MODELS}
+    assert {n: budget_knob(n) for n in DESCRIBED} == {n: ("expand" if n.startswith("mamba") else None) for n in DESCRIBED}
     base = tiny()
     target = shapes_only("gam", base).num_params()
     matched = matched_config("mamba", base, target)
     counts = {e: shapes_only("mamba", base.replace(expand=e)).num_params() for e in range(1, 9)}
     assert matched.expand == min(counts, key=lambda e: abs(counts[e] - target))
     assert matched_config("transformer", base, target) == base
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_every_model_describes_itself(name):
+    """What bench, parameter matching and the memory check ask every block: FLOPs (Block
+    raises NotImplementedError without flops_per_token), a memory estimate, and a budget knob
+    that is None or an integer field of ModelConfig."""
+    import dataclasses
+
+    from gamlab.experiments.bench import flops
+    from gamlab.model import budget_knob, shapes_only
+    from gamlab.training.train import estimate_train_memory
+
+    assert flops(name, 16, batch=2, d_model=32, n_slots=8) > 0
+    assert estimate_train_memory(shapes_only(name, tiny()), 2, 16) > 0
+    knob = budget_knob(name)
+    fields = {f.name: f.type for f in dataclasses.fields(ModelConfig)}
+    assert knob is None or fields.get(knob) in (int, "int"), f"{name}: budget knob {knob!r} is no integer field"
 
 
 def test_a_new_mixer_is_its_own_file_plus_one_registry_line(monkeypatch):

@@ -63,7 +63,8 @@ def test_old_ipywidgets_means_static(monkeypatch):
 def test_static_explorer_builds_every_view(model):
     e = explore(model, CharTokenizer(), TEXTS, mode="static")
     assert isinstance(e, StaticExplorer)
-    assert set(e.figures) == {"gates", "channels", "top_slots", "retrieval", "contributions", "slot_tokens"}
+    assert {"gates", "channels", "top_slots", "retrieval", "contributions", "slot_tokens"} <= set(e.figures)
+    assert set(e.figures) == {view.name for view in views.VIEWS}  # gam has every path: a new view shows too
     T = len(TEXTS[0])
     assert len(e.figures["retrieval"].layout.sliders[0].steps) == 2
     assert np.asarray(e.figures["retrieval"].data[0].z).shape == (T, model.config.n_slots)
@@ -119,7 +120,8 @@ def test_a_new_text_draws_each_figure_once(explorer, monkeypatch):
     explorer.token.value = 3
     built.clear()
     explorer.text.value = "a dog"  # the token dropdown resets to 0 on the way: no extra redraw
-    assert sorted(built) == sorted(["gates", "channels", "top_slots", "retrieval", "contributions"])
+    assert {"gates", "channels", "top_slots", "retrieval", "contributions"} <= set(built)
+    assert sorted(built) == sorted(view.name for view in views.VIEWS if "text" in view.controls)
     assert explorer.token.value == 0 and "token a" in explorer.figures["channels"].layout.title.text
 
 
