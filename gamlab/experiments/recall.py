@@ -33,6 +33,7 @@ from ..config import ModelConfig
 from ..errors import GamlabError
 from ..model import LanguageModel, build_model, list_models
 from ..runtime import eval_mode, pick_device, seed_everything
+from ..training import distributed
 from ..training.tasks import MQAR, answers_correct, batches
 from ..training.train import TrainConfig, Trainer
 
@@ -120,7 +121,7 @@ def train_recall(name: str, grid: RecallGrid, seq_len: int, device: torch.device
                  bar: bool = False):
     """One model trained on the grid's pair counts at seq_len -> (model, trainer history, seconds).
     bar=True shows the trainer's progress bar (a notebook)."""
-    device = device or pick_device(grid.device)
+    device = distributed.setup(device or pick_device(grid.device))  # under torchrun: join, own GPU (as make_trainer)
     seed_everything(grid.seed)
     model = prepare_for_recall(build_model(name, grid.config(seq_len)), grid)
     tasks = grid.tasks(seq_len)
