@@ -129,22 +129,23 @@ def load_dataset_for(dataset: str, folder: Path | None, max_rows: int | None, ou
     (vocab_size target) trained on its splits, its last partial batch kept or dropped; the
     tokenizer of an earlier run in `out` when there is one (saved_tokenizer).
 
-    Under torchrun rank 0's tokenizer is used by every rank (distributed.broadcast).
+    Under torchrun rank 0's tokenizer is used by every rank (tokenizer.shared_tokenizer).
     """
     import torch
 
     from ..training.recipes import get_recipe
-    from ..training.tokenizer import tokenizer_from_dict
+    from ..training.tokenizer import shared_tokenizer
 
     recipe = recipe or get_recipe("careful")
     try:
         splits = load_splits(dataset, folder, max_rows, recipe)
     except GamlabError as exc:
         raise _offline_hint(exc, dataset) if folder is None else exc from None
-    tok = saved_tokenizer(Path(out), dataset, recipe.name) if distributed.is_main() else None
-    if tok is None and distributed.is_main():
-        tok = recipe.tokenizer_for(splits, mc.vocab_size)
-    tok = tokenizer_from_dict(distributed.broadcast(tok.to_dict() if tok is not None else None))
+    def make():  # an earlier run's tokenizer when there is one, else a new one
+        saved = saved_tokenizer(Path(out), dataset, recipe.name)
+        return saved if saved is not None else recipe.tokenizer_for(splits, mc.vocab_size)
+
+    tok = shared_tokenizer(make)  # rank 0's, on every rank
     train_idx, val_idx = (torch.tensor(tok.encode(splits[s]), dtype=torch.long) for s in ("train", "validation"))
     data = recipe.text_data(train_idx, val_idx, tok, mc.block_size, tc.batch_size, tc.seed, dataset)
     data.label = data_label(dataset, folder, max_rows)

@@ -128,7 +128,7 @@ def load_run_data(preset: RunPreset, tc, dataset: str = "embedded", tokenizer=No
     """The run's TextData. tokenizer: a kind ("char", "bpe"), a tokenizer object (a resumed run's,
     restored from its checkpoint), or None (the preset's kind, trained on the training split)."""
     from ..training.data import load_data
-    from ..training.tokenizer import tokenizer_from_dict
+    from ..training.tokenizer import shared_tokenizer
 
     kwargs = dict(preset.data)
     if tokenizer is not None:
@@ -140,14 +140,10 @@ def load_run_data(preset: RunPreset, tc, dataset: str = "embedded", tokenizer=No
 
     if not isinstance(kwargs["tokenizer"], str) or not distributed.is_distributed():
         return load()
-    # Under torchrun every rank takes rank 0's tokenizer: Hugging Face's BPE trainer numbers
-    # tokens in hash-map order, so ranks training their own would disagree on token ids.
+    # Under torchrun rank 0 trains the tokenizer as it loads; the other ranks load with its copy.
     data = load() if distributed.is_main() else None
-    shared = distributed.broadcast(data.tokenizer.to_dict() if data is not None else None)
-    if data is None:
-        kwargs["tokenizer"] = tokenizer_from_dict(shared)
-        data = load()
-    return data
+    kwargs["tokenizer"] = shared_tokenizer(lambda: data.tokenizer)
+    return data or load()
 
 
 def make_trainer(name: str, config: ModelConfig, data, tc, *, out=None, progress: bool = True, on_eval=None,

@@ -245,6 +245,23 @@ def tokenizer_from_dict(data: dict):
     raise GamlabError(f"Saved tokenizer has unknown kind {kind!r}; the checkpoint may come from another program.")
 
 
+def shared_tokenizer(make):
+    """The tokenizer `make()` returns on rank 0, on every rank under torchrun (None stays None);
+    for one process simply make().
+
+    Hugging Face's BPE trainer numbers its first tokens in hash-map order, so ranks that each
+    trained their own would disagree on token ids: only rank 0 calls `make`, and the others
+    rebuild its tokenizer from to_dict(). Used by gamlab.experiments.runs and .reproduce.
+    """
+    from . import distributed
+
+    tok = make() if distributed.is_main() else None
+    if not distributed.is_distributed():
+        return tok
+    shared = distributed.broadcast(tok.to_dict() if tok is not None else None)
+    return tok if distributed.is_main() or shared is None else tokenizer_from_dict(shared)
+
+
 # Any tokenizer with encode/decode: gamlab's own above, or Hugging Face's, whose encode returns
 # an Encoding that holds the token ids in .ids. Used by the explorer (gamlab/inspection/widgets.py).
 

@@ -109,3 +109,21 @@ def test_every_rank_takes_rank_zeros_tokenizer(monkeypatch):
     assert other.tokenizer.to_dict() == sent
     assert torch.equal(other.train, rank0.train) and torch.equal(other.val, rank0.val)
     assert tokenizer_from_dict(sent).encode("the cat") == other.tokenizer.encode("the cat")
+
+
+def test_shared_tokenizer_calls_make_on_rank_zero_only(monkeypatch):
+    """The one rule both runs and reproduce use: rank 0 makes the tokenizer, the others rebuild its copy."""
+    from gamlab.training.tokenizer import CharTokenizer, shared_tokenizer
+
+    made = []
+
+    def make():
+        made.append(1)
+        return CharTokenizer.train("abc")
+
+    assert shared_tokenizer(make).encode("cab") == CharTokenizer.train("abc").encode("cab") and made == [1]  # one process
+    sent = CharTokenizer.train("xyz").to_dict()
+    monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+    monkeypatch.setattr(distributed, "is_main", lambda: False)
+    monkeypatch.setattr(distributed, "broadcast", lambda obj: sent if obj is None else pytest.fail("rank 1 sent"))
+    assert shared_tokenizer(make).to_dict() == sent and made == [1]  # rank 1 made nothing
