@@ -37,12 +37,13 @@ from pathlib import Path
 import torch
 
 import gamlab
+from gamlab.experiments.runs import make_trainer
 from gamlab.inspection import plots
 from gamlab.inspection.probes import probe, slot_usage
 from gamlab.inspection.widgets import explore, pick_mode
 from gamlab.training.checkpoint import load_checkpoint
 from gamlab.training.data import load_data, load_texts, run_dataset, unigram_loss
-from gamlab.training.train import TrainConfig, Trainer, load_run
+from gamlab.training.train import TrainConfig, load_run
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
@@ -81,11 +82,11 @@ else:
     tokenizer = data.tokenizer
     config = gamlab.ModelConfig.preset("small" if gpu else "tiny", vocab_size=data.vocab_size, block_size=T,
                                        n_layer=2 if fast else 4)
-    model = gamlab.build_model("gam", config)
     steps = 30 if fast else (1500 if gpu else 160)  # 160 steps: 12 s on a quiet 2-core CPU, 27 s with 1 thread at load 6
-    trainer = Trainer(model, TrainConfig.preset("tiny", steps=steps, batch_size=data.batch_size,
-                                               eval_every=max(1, steps // 5), eval_batches=4, device=str(device)),
-                      data.get_batch, data.val_batches, meta={"tokenizer": tokenizer.to_dict()})
+    tc = TrainConfig.preset("tiny", steps=steps, batch_size=data.batch_size, eval_every=max(1, steps // 5),
+                            eval_batches=4, device=str(device))
+    trainer = make_trainer("gam", config, data, tc)  # the run layer: seed, build, Trainer (as gamlab train)
+    model = trainer.model
     history = trainer.fit()
     train_ids = data.train
     model.eval()
