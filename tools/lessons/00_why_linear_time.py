@@ -107,8 +107,9 @@ if gamlab.fast_mode():
     lengths, batch, width, slots, measure_memory = [64, 128, 256], 2, 64, 128, False
 elif device.type == "cuda":
     lengths, batch, width, slots, measure_memory = [256, 512, 1024, 2048, 4096, 8192], 8, 128, 512, True
-else:  # a CPU: up to 1024 tokens, so that each block's cell runs in seconds and the peak stays near 0.5 GB
-    lengths, batch, width, slots, measure_memory = [256, 512, 1024], 4, 128, 512, True
+else:  # a CPU: up to 1024 tokens at batch 2, so that each block's cell runs in seconds (the naive
+    # attention's in about 10 s on 2 cores) and the peak stays near 0.3 GB
+    lengths, batch, width, slots, measure_memory = [256, 512, 1024], 2, 128, 512, True
 
 def predicted_mb(name, T):
     """Memory a run at length T should need, extrapolated from this block's two longest runs so far."""
