@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -269,7 +270,7 @@ def block_memory(name, seq_len, batch, d_model, n_slots, device, mem_limit_mb=No
         mem_limit_mb = 0.7 * _available_mb()
     args = dict(name=name, seq_len=seq_len, batch=batch, d_model=d_model, n_slots=n_slots,
                 mem_limit_mb=mem_limit_mb, threads=torch.get_num_threads())
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = str(Path(__file__).resolve().parents[2])  # the folder that holds this gamlab package
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
            # glibc: every block over 64 KiB gets its own mapping, returned to the system when
            # freed, so the warm-up step's tensors do not linger in the resident size

@@ -73,7 +73,8 @@ def sweep(names, preset, tc, grid=GRID, *, steps: int | None = None, seeds: int 
 
 
 def tuned_path() -> Path:
-    return Path(str(resources.files("gamlab") / TUNED))
+    """gamlab/experiments/tuned_lr.json, package data beside this module."""
+    return Path(str(resources.files(__package__) / TUNED))
 
 
 def load_tuned(path: Path | None = None) -> dict:

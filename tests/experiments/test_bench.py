@@ -1,8 +1,10 @@
 """The scaling benchmark: tiny sizes, correctness of what it reports (never its timings)."""
 
 import json
+import os
 
 import pytest
+import torch
 
 from gamlab.cli import main
 from gamlab.commands.bench import table
@@ -25,6 +27,26 @@ def test_measure_block_subprocess_reports_memory_that_grows_with_length():
     assert small["peak_mb"] is not None and large["peak_mb"] > small["peak_mb"]
     # the (B, T, S) weights alone are 2*2048*64*4 bytes = 1 MiB
     assert large["peak_mb"] > 1.0
+
+
+def test_the_memory_subprocess_imports_this_gamlab(monkeypatch):
+    """The fresh process that measures memory gets the folder holding this gamlab on its path."""
+    import subprocess
+    from pathlib import Path
+
+    import gamlab
+    from gamlab.experiments import bench
+
+    seen = {}
+
+    def fake_run(cmd, **kwargs):
+        seen.update(kwargs["env"])
+        return subprocess.CompletedProcess(cmd, 0, stdout='{"peak_mb": 1.0, "oom": false}\n', stderr="")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    assert bench.block_memory("gam", 8, 1, 16, 8, torch.device("cpu"), mem_limit_mb=100) == {"peak_mb": 1.0, "oom": False}
+    root = Path(seen["PYTHONPATH"].split(os.pathsep)[0])
+    assert root == Path(gamlab.__file__).resolve().parents[1]
 
 
 def test_out_of_memory_is_a_row_not_a_crash():
