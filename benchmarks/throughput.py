@@ -20,7 +20,7 @@ from gamlab.experiments.compare import parse_models
 from gamlab.experiments.runs import PRESETS, matched_config, model_config
 from gamlab.model import build_model
 from gamlab.runtime import autocast, describe, pick_device, seed_everything
-from gamlab.training.train import TrainConfig, make_optimizer
+from gamlab.training.train import make_optimizer
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
 
     device = pick_device(args.device)
     job = PRESETS[args.preset]
-    tc = TrainConfig.preset(job.train_preset, **job.train_changes)
+    tc = job.train
     B = args.batch_size or tc.batch_size
     vocab = args.vocab or (10_000 if job.data.get("tokenizer") == "bpe" else 49)
     base = model_config(job, vocab)

@@ -24,7 +24,7 @@ class ModelConfig:
     block_size: int = 256
     d_model: int = 512
     n_layer: int = 6
-    n_head: int = 8  # Transformer only
+    n_head: int = 8  # heads: the Transformer's attention, gam-fw's fast-weight memory
     n_slots: int = 512  # GAM: S, rows of the memory bank M
     conv_kernel: int = 3  # GAM: k, the causal convolution's width
     dropout: float = 0.1
@@ -85,17 +85,21 @@ class ModelConfig:
 
     @classmethod
     def preset(cls, name: str, **changes) -> ModelConfig:
-        """A named configuration, optionally with some fields changed.
+        """A named model size, optionally with some fields changed: an ingredient of the run
+        presets (gamlab.experiments.runs.PRESETS), which are the presets that `--preset NAME`
+        and the lessons name, each with its own block size and the vocabulary its tokenizer gets.
 
-        "paper": the paper's settings (DESIGN.md). "tiny": seconds per step on a laptop CPU.
-        "small": a few minutes of CPU training that still learns structure.
+        "paper": the paper's settings (DESIGN.md: vocabulary 10,000, block 256, C = 512, 6 layers).
+        "tiny": seconds per step on a laptop CPU. "small": minutes of CPU training that still
+        learns structure. Raises GamlabError for another name.
         """
-        if name not in PRESETS:
-            raise GamlabError(f"Unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
-        return cls(**PRESETS[name]).replace(**changes)
+        if name not in _SIZES:
+            raise GamlabError(f"Unknown preset {name!r} for ModelConfig; its sizes are {', '.join(_SIZES)}.")
+        return cls(**_SIZES[name]).replace(**changes)
 
 
-PRESETS: dict[str, dict] = {
+# The ingredients of the run presets (gamlab/experiments/runs.py), not presets of their own.
+_SIZES: dict[str, dict] = {
     "paper": dict(vocab_size=10_000, block_size=256, d_model=512, n_layer=6, n_head=8,
                   n_slots=512, conv_kernel=3, dropout=0.1, d_state=16, d_conv=4, expand=3),
     "small": dict(vocab_size=256, block_size=128, d_model=128, n_layer=4, n_head=4,

@@ -6,7 +6,9 @@ device's matmul rate and the fraction of it each block achieves; writes bench.js
 log-log chart bench.html into --out.
 
     gamlab bench                      sized for the device found (a few minutes on a CPU)
-    gamlab bench --preset paper       batch 16, C = 512, T = 256 .. 8192 (meant for a GPU)
+    gamlab bench --preset paper       the paper's block (C = 512, S = 512), batch 16, T = 256 .. 8192
+                                      as its Table 2 (meant for a GPU)
+    gamlab bench --preset tiny        the block of the preset tiny (C = 64, S = 64), the device's lengths
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ import torch
 
 from ..errors import GamlabError
 from ..experiments.bench import BLOCKS, growth_exponent, matmul_rate, run_grid
-from ..experiments.runs import out_folder
+from ..experiments.runs import PRESETS, out_folder
 from ..runtime import describe, pick_device
 
 DEFAULTS = {  # device type -> sizes
     "cpu": dict(lengths=[256, 512, 1024, 2048], batch=8, d_model=128, repeats=3),
     "cuda": dict(lengths=[256, 512, 1024, 2048, 4096, 8192], batch=16, d_model=512, repeats=10),
 }
-PAPER = dict(lengths=[256, 512, 1024, 2048, 4096, 8192], batch=16, d_model=512, n_slots=512)
+TABLE2 = dict(lengths=[256, 512, 1024, 2048, 4096, 8192], batch=16)  # the paper's Table 2 measured these
 
 
 def add_parser(sub) -> None:
@@ -35,13 +37,14 @@ def add_parser(sub) -> None:
     p.add_argument("--lengths", default=None, help="comma-separated sequence lengths (default: sized for the device)")
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--d-model", type=int, default=None, help="width C")
-    p.add_argument("--slots", type=int, default=512, help="GAM memory slots S")
+    p.add_argument("--slots", type=int, default=None, help="GAM memory slots S (default: 512, or the preset's)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed steps per measurement (the best is reported, the median kept in bench.json)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
-    p.add_argument("--preset", choices=["paper"], default=None,
-                   help="paper: batch 16, C=512, S=512, T=256..8192, as the paper's Table 2")
+    p.add_argument("--preset", choices=list(PRESETS), default=None,
+                   help="the block of this run preset (its width C and slots S, gamlab.experiments.runs.PRESETS); "
+                        "paper also measures as the paper's Table 2: batch 16, T=256..8192")
     p.add_argument("--no-memory", action="store_true", help="skip peak memory (on CPU: no subprocess per run)")
     p.add_argument("--out", default="runs/bench", help="folder for bench.json and bench.html")
     p.set_defaults(run=run)
@@ -58,13 +61,16 @@ def _ints(text: str, what: str) -> list[int]:
 
 
 def settings(args) -> dict:
-    """The run's sizes: the device's defaults, then --preset, then explicit options."""
+    """The run's sizes: the device's defaults, then --preset's block, then explicit options."""
     device = pick_device(args.device)
-    s = dict(DEFAULTS["cuda" if device.type == "cuda" else "cpu"], n_slots=args.slots)
-    if args.preset == "paper":
-        s.update(PAPER)
+    s = dict(DEFAULTS["cuda" if device.type == "cuda" else "cpu"], n_slots=512)
+    if args.preset is not None:
+        model = PRESETS[args.preset].model
+        s.update(d_model=model.d_model, n_slots=model.n_slots, **(TABLE2 if args.preset == "paper" else {}))
     if args.lengths:
         s["lengths"] = _ints(args.lengths, "lengths")
+    if args.slots is not None:
+        s["n_slots"] = args.slots
     for key in ("batch", "d_model", "repeats"):
         if getattr(args, key) is not None:
             s[key] = getattr(args, key)

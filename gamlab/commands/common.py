@@ -8,26 +8,38 @@ import sys
 from ..experiments.runs import PRESETS, train_config
 
 
-def add_common_arguments(p) -> None:
-    """Options shared by `gamlab compare` and `gamlab train`."""
+def add_preset_arguments(p) -> None:
+    """--preset NAME (a run preset, gamlab.experiments.runs.PRESETS: the same in every command),
+    --fast (the same as --preset fast), --dataset and --tokenizer: what defines a run's model."""
     p.add_argument("--dataset", default="embedded",
                    help="embedded (default, offline), wikitext2, tinystories, or a path to a .txt file or folder")
-    p.add_argument("--preset", default="tiny", choices=[k for k in PRESETS if k != "fast"],
-                   help="model and training sizes (default: tiny, minutes on a CPU; paper: the paper's)")
+    p.add_argument("--preset", default="tiny", choices=list(PRESETS),
+                   help="model, training and data sizes, gamlab.experiments.runs.PRESETS (default: tiny, minutes "
+                        "on a CPU; paper: the paper's; fast: seconds, for tests)")
+    p.add_argument("--fast", action="store_true", help="the same as --preset fast: a tiny budget that runs in seconds")
     p.add_argument("--tokenizer", choices=("char", "bpe"), help="default: char for the preset tiny/small, bpe for paper")
+
+
+def add_common_arguments(p) -> None:
+    """Options shared by `gamlab compare`, `gamlab train` and `gamlab sweep`."""
+    add_preset_arguments(p)
     p.add_argument("--steps", type=int, help="total optimizer steps of the run (overrides --epochs)")
     p.add_argument("--epochs", type=float, help="epochs over the training split")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--fast", action="store_true", help="a tiny budget that runs in seconds (CI, tests)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def preset_name(args) -> str:
+    """The run preset the options name: --preset, or "fast" for --fast."""
+    return "fast" if args.fast else args.preset
 
 
 def resolve_job(args):
     """(RunPreset, TrainConfig) from --preset/--fast and the options that change it."""
-    preset = PRESETS["fast" if args.fast else args.preset]
+    preset = PRESETS[preset_name(args)]
     return preset, train_config(preset, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
                                 lr=args.lr, seed=args.seed, device=args.device,
                                 checkpoint_every=getattr(args, "checkpoint_every", None))
@@ -41,6 +53,6 @@ def show_progress(args) -> bool:
 def command_line(command: str, args, options: dict) -> str:
     """The command line that makes a run again, as stored beside its results: `gamlab COMMAND`,
     the preset (or --fast), then `options` in order ({flag: value}; None leaves a flag out)."""
-    parts = [f"gamlab {command}", "--fast" if args.fast else f"--preset {args.preset}"]
+    parts = [f"gamlab {command}", "--fast" if preset_name(args) == "fast" else f"--preset {args.preset}"]
     parts += [f"--{flag} {shlex.quote(str(value))}" for flag, value in options.items() if value is not None]
     return " ".join(parts)

@@ -47,7 +47,7 @@ def run(args) -> int:
     device = pick_device(args.device)
     tc = tc.replace(device=str(device))
     out = out_folder(args.out)
-    preset_name = "fast" if args.fast else args.preset
+    preset_name = preset.name
     print(describe(device))
     t0 = time.perf_counter()
     result = sweep(names, preset, tc, grid, steps=args.sweep_steps, seeds=args.seeds, dataset=args.dataset,

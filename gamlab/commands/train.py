@@ -68,7 +68,7 @@ def run(args) -> int:
         check_matches(saved, ckpt, model_config=model_config(preset, vocab).to_dict(), train_config=tc.to_dict(),
                       tokenizer=None if tokenizer is not None else {"kind": kind})
     check_fits(shapes_only(args.model, model_config(preset, guess_vocab(preset, args.tokenizer))), tc.batch_size,
-               device, "fast" if args.fast else args.preset)
+               device, preset.name)
     print(describe(device))
     data = load_run_data(preset, tc, args.dataset, tokenizer or args.tokenizer)
     trainer = make_trainer(args.model, model_config(preset, data.vocab_size), data, tc, out=out,

@@ -5,8 +5,9 @@ learning rate (tuned by `gamlab sweep`, gamlab/experiments/sweep.py), a matched 
 seed trains every model once. `compare` returns the rows of the paper's Table 1 layout
 (runs.format_table) as mean and standard deviation over seeds, each model's history, a
 sample, how much each model draws from context beyond GAM's reach (gamlab.inspection.context_use), and
-count-table baselines (gamlab.experiments.ngram) at GAM's reach and beyond. The command `gamlab compare`
-(gamlab/commands/compare.py) prints them and writes results.json and loss_curves.html.
+count-table baselines (gamlab.experiments.ngram) at GAM's reach and beyond, as one typed record
+(gamlab.experiments.race_record.RaceResult). The command `gamlab compare` (gamlab/commands/compare.py)
+prints it and saves it as results.json, beside loss_curves.html.
 
 Parameter matching: GAM's block costs about 10 C^2 + S C, the Transformer's 12 C^2, Mamba's
 about 3 * expand * C^2. A model whose block has a budget knob (gamlab.model.budget_knob:
@@ -21,18 +22,21 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
+import time
 from pathlib import Path
+
+import torch
 
 from ..blocks.conv import receptive_field
 from ..errors import GamlabError
 from ..inspection.context_use import context_use
-from ..model import MODELS, budget_knob, shapes_only
+from ..model import MODELS, budget_knob
+from ..runtime import describe, pick_device
 from .ngram import ngram_losses, order_for_reach
-from .runs import load_run_data, make_trainer, matched_config, model_config, sample
+from .race_record import MEASURED, ModelRace, RaceResult, Regime, SeedRun, aggregate, mean_std  # noqa: F401
+from .runs import load_run_data, make_trainer, model_config, race_configs, sample
 
 DEFAULT_MODELS = ("gam", "transformer", "mamba")
-# Numbers of a row that vary from seed to seed; the table shows their mean and spread.
-MEASURED = ("seconds", "cpu_seconds", "s_per_epoch", "tokens_per_s", "val_loss", "ppl", "context_gain")
 # context_use's sample: 8 validation blocks, 16 cuts each (about 128 losses per lag).
 CONTEXT_BLOCKS, CONTEXT_CUTS = 8, 16
 
@@ -50,23 +54,6 @@ def parse_models(text: str) -> list[str]:
     return names
 
 
-def mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
-    """(mean, sample standard deviation) of the values; std None for fewer than two; (None, None) if any is None."""
-    if not values or any(v is None for v in values):
-        return None, None
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
-
-
-def aggregate(runs: list[dict]) -> dict:
-    """One model's rows, one per seed -> one row: each MEASURED number's mean (under its own
-    key) and sample standard deviation (under key + "_std", None for one seed)."""
-    row = {k: v for k, v in runs[0].items() if k not in MEASURED}
-    for key in MEASURED:
-        row[key], row[key + "_std"] = mean_std([r.get(key) for r in runs])
-    row["seeds"] = [r["seed"] for r in runs]
-    return row
-
-
 def count_tables(data, reach: int, longer: int = 2) -> dict[int, float]:
     """{n: validation loss} of add-0.01 n-gram count tables on the run's training split for the
     orders that see R = reach tokens (n = R + 1) and `longer` more: the best a window of that
@@ -77,13 +64,14 @@ def count_tables(data, reach: int, longer: int = 2) -> dict[int, float]:
 
 
 def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | None = None, seeds: int = 1,
-            lrs: dict[str, float] | None = None, context: bool = True, progress: bool = True, on_eval=None,
-            out=None, data=None, log=print) -> dict:
+            lrs: dict[str, tuple[float, str]] | None = None, context: bool = True, progress: bool = True,
+            on_eval=None, out=None, data=None, log=print) -> RaceResult:
     """Train each model in `names` on the same data and batches, once per seed.
 
     preset: a runs.RunPreset; tc: its TrainConfig (tc.seed is the first seed; seeds tc.seed,
     tc.seed + 1, ... each draw their own initial weights and batch order).
-    lrs: {model: learning rate} (gamlab.experiments.sweep.learning_rates); a model not in it uses tc.lr.
+    lrs: {model: (learning rate, where it came from)}, gamlab.experiments.sweep.learning_rates'
+        answer; a model not in it trains at tc.lr ("preset, not tuned").
     context: measure each trained model's context gain beyond GAM's reach (gamlab.inspection.context_use).
     on_eval: called as on_eval(name, seed, history) after each evaluation (live plots).
     out: a folder; the first seed's run of each model saves its checkpoint in out/<model>
@@ -92,17 +80,17 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
         this preset and dataset); None loads it.
     log: receives one line per stage (print by default).
 
-    Returns {"data": TextData, "unigram": val loss, "ngrams": {n: val loss}, "reach": R,
-    "model_config": base ModelConfig, "rows": [one aggregated row per model (aggregate)],
-    "runs": {name: [row per seed]}, "histories": {name: [history per seed]},
-    "context_curves": {name: [gain by lag, averaged over seeds]}, "samples": {name: text}}.
-    Losses in nats/token. Raises GamlabError for seeds < 1.
+    Returns the race's record (gamlab.experiments.race_record.RaceResult): the regime, the
+    baselines, one ModelRace per model with a SeedRun per seed, and the reading. Losses in
+    nats/token. Raises GamlabError for seeds < 1.
     """
     if seeds < 1:
         raise GamlabError(f"--seeds must be a positive number of seeds, got {seeds}.")
+    t0 = time.perf_counter()
     data = load_run_data(preset, tc, dataset, tokenizer) if data is None else data
     unigram = data.unigram_loss()
-    base = model_config(preset, data.vocab_size)
+    configs = race_configs(names, preset, data.vocab_size)
+    base = model_config(preset, data.vocab_size)  # the preset's model, before any budget match
     reach = receptive_field(base.n_layer, base.conv_kernel)
     log(f"data: {data.name}, {data.tokenizer.kind} tokenizer (vocab {data.vocab_size}), "
         f"{data.train.numel():,} training / {data.val.numel():,} validation tokens; "
@@ -110,19 +98,15 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
     ngrams = count_tables(data, reach)
     log("count tables: " + ", ".join(f"{n}-gram {loss:.3f}" for n, loss in ngrams.items())
         + f" (the {order_for_reach(reach)}-gram sees what GAM sees: R = {reach} tokens)")
-    target = shapes_only("gam", base).num_params() if any(budget_knob(n) for n in names) else None
-    lrs = lrs or {}
-    configs = {name: matched_config(name, base, target) for name in names}
+    lrs = {name: (lrs or {}).get(name, (tc.lr, "preset, not tuned")) for name in names}
     _warm_up(configs, data, tc.device)
-    runs = {name: [] for name in names}
-    histories = {name: [] for name in names}
+    models = {name: ModelRace(name, lrs[name][0], lrs[name][1], {}, []) for name in names}
     curves = {name: [] for name in names}
-    samples = {}
     for seed in range(tc.seed, tc.seed + seeds):
         seeded = dataclasses.replace(data, seed=seed)  # same tokens, this seed's batch order
         for name in names:
             config = configs[name]
-            run_tc = tc.replace(seed=seed, lr=lrs.get(name, tc.lr))
+            run_tc = tc.replace(seed=seed, lr=lrs[name][0])
             hook = None if on_eval is None else (lambda history, name=name, seed=seed: on_eval(name, seed, history))
             folder = None if out is None or seed != tc.seed else Path(out) / name
             trainer = make_trainer(name, config, seeded, run_tc, out=folder, progress=progress, on_eval=hook)
@@ -131,19 +115,30 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
             trainer.fit()
             row = trainer.summary()  # validation over the whole split
             knob = budget_knob(name)  # e.g. Mamba's expand, set to match GAM's parameter count
-            row.update(seed=seed, lr=run_tc.lr, config_changes={knob: getattr(config, knob)} if knob else {})
+            models[name].config_changes = {knob: getattr(config, knob)} if knob else {}
+            gain = None
             if context:
                 use = context_use(trainer.model, data.val, reach=reach, n_blocks=CONTEXT_BLOCKS, n_cuts=CONTEXT_CUTS)
-                row["context_gain"] = use.gain
+                gain = use.gain
                 curves[name].append(use.by_distance.tolist())
-            runs[name].append(row)
-            histories[name].append(trainer.history)
+            numbers = {k: row[k] for k in ("params", "steps", "seconds", "cpu_seconds", "s_per_epoch",
+                                            "tokens_per_s", "val_loss", "ppl")}
+            models[name].runs.append(SeedRun(seed=seed, lr=run_tc.lr, context_gain=gain,
+                                             history=list(trainer.history), **numbers))
             if seed == tc.seed:
-                samples[name] = sample(trainer.model, data.tokenizer, seed=tc.seed)
-    context_curves = {name: [statistics.fmean(v) for v in zip(*c)] for name, c in curves.items() if c}
-    return {"data": data, "unigram": unigram, "ngrams": ngrams, "reach": reach, "model_config": base,
-            "rows": [aggregate(runs[name]) for name in names], "runs": runs, "histories": histories,
-            "context_curves": context_curves, "samples": samples}
+                models[name].sample = sample(trainer.model, data.tokenizer, seed=tc.seed)
+    for name, c in curves.items():
+        models[name].context_curve = [statistics.fmean(v) for v in zip(*c)] if c else None
+    device = pick_device(tc.device)
+    regime = Regime(preset=preset.name, dataset=data.name, tokenizer=data.tokenizer.kind, vocab_size=data.vocab_size,
+                    train_tokens=data.train.numel(), val_tokens=data.val.numel(),
+                    steps_per_epoch=data.steps_per_epoch, model_config=base, train_config=tc,
+                    seeds=list(range(tc.seed, tc.seed + seeds)), device=str(device),
+                    threads=torch.get_num_threads(), describe=describe(device),
+                    precision="bf16" if device.type == "cuda" else "fp32",  # as gamlab.runtime.autocast
+                    wall_seconds=time.perf_counter() - t0)
+    rows = [m.row() for m in models.values()]
+    return RaceResult(regime, list(models.values()), unigram, ngrams, reach, reading(rows, ngrams, reach))
 
 
 def _warm_up(configs: dict, data, device: str) -> None:

@@ -36,6 +36,7 @@ from ..runtime import eval_mode, pick_device, seed_everything
 from ..training import distributed
 from ..training.tasks import MQAR, answers_correct, batches
 from ..training.train import TrainConfig, Trainer
+from .runs import PRESETS
 
 DEFAULT_MODELS = ("gam", "transformer", "mamba", "gam-fw")
 
@@ -71,6 +72,8 @@ class RecallGrid:
         unknown = [m for m in self.models if m not in list_models()]
         if unknown:
             raise GamlabError(f"Unknown model {unknown[0]!r}; choose from {', '.join(list_models())}.")
+        if self.preset not in PRESETS:
+            raise GamlabError(f"Unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}.")
         if self.steps < 1 or self.batch_size < 1:
             raise GamlabError(f"steps and batch_size must be positive, got {self.steps} and {self.batch_size}.")
         for T in self.lengths:  # build every task once: bad knobs fail before any training
@@ -81,8 +84,9 @@ class RecallGrid:
                 for n in self.pairs]
 
     def config(self, seq_len: int) -> ModelConfig:
-        return ModelConfig.preset(self.preset, **{"dropout": 0.0, **self.changes,
-                                                  "vocab_size": self.vocab_size, "block_size": seq_len})
+        """The run preset's model (gamlab.experiments.runs.PRESETS) at this task's vocabulary and length."""
+        return PRESETS[self.preset].model.replace(**{"dropout": 0.0, **self.changes,
+                                                     "vocab_size": self.vocab_size, "block_size": seq_len})
 
 
 def recall_train_config(grid: RecallGrid, device: torch.device) -> TrainConfig:

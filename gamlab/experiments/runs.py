@@ -6,6 +6,9 @@
     trainer = make_trainer("gam", model_config(preset, data.vocab_size), data, tc, out="runs/gam")
     trainer.fit()
 
+    run = trained_model("gam", preset, out="runs/inside")     # or all of it in one call: a saved
+    run.model, run.data, run.history                           # run that matches, else trained here
+
 and, for a run folder: out_folder(path) refuses a file before any work; open_run_folder(out,
 name, resume) says whether the folder is new, a run to resume, or another run's, in one
 sentence each; gamlab.training.train.load_run(out) rebuilds a finished run.
@@ -13,7 +16,7 @@ sentence each; gamlab.training.train.load_run(out) rebuilds a finished run.
 `gamlab compare`, `gamlab train` and `gamlab reproduce` use these pieces (their command-line
 options map onto the arguments here); nothing here reads a command line.
 
-Used in notebooks/05_showdown.ipynb.
+Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb.
 """
 
 from __future__ import annotations
@@ -27,20 +30,26 @@ import torch
 from ..config import ModelConfig
 from ..errors import GamlabError
 from ..model import budget_knob, build_model, shapes_only
-from ..runtime import available_memory, eval_mode, seed_everything
+from ..runtime import available_memory, eval_mode, pick_device, seed_everything
 from ..training import distributed
 from ..training.checkpoint import checkpoint_path, load_checkpoint
+from ..training.train import TrainConfig, Trainer, estimate_train_memory, load_run, run_meta
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunPreset:
-    """A run's sizes, defined once: a ModelConfig preset and a TrainConfig preset with changes,
-    and the keyword arguments of gamlab.training.data.load_data."""
+    """One named run: the model, its training and its data, defined once. The presets in
+    PRESETS are gamlab's one preset vocabulary: `--preset NAME` in every command and the
+    lessons' presets mean these (ModelConfig.preset and TrainConfig.preset are their ingredients).
 
-    model_preset: str
-    train_preset: str
-    model_changes: dict = field(default_factory=dict)
-    train_changes: dict = field(default_factory=dict)
+    model: the ModelConfig, whose vocab_size the run replaces by its tokenizer's (model_config);
+    train: the TrainConfig; data: keyword arguments of gamlab.training.data.load_data (tokenizer
+    kind, BPE target size, stories of the embedded corpus).
+    """
+
+    name: str
+    model: ModelConfig
+    train: TrainConfig
     data: dict = field(default_factory=dict)
 
 
@@ -48,19 +57,21 @@ class RunPreset:
 # characters: its hero, pet and treasure come back 300+ characters after they are named), so
 # models that can look that far back have something to find; 2 layers of width 64, 300 steps
 # of 4 x 512 characters (2,048 tokens a step), so that `make run` (three models, one seed, and
-# the install) fits 3 minutes on 2 CPU cores. "small": the same block on a GPU. "fast":
-# seconds, for CI and tests (the numbers mean little).
-PRESETS: dict[str, RunPreset] = {
-    "tiny": RunPreset("tiny", "tiny", dict(block_size=512, n_slots=64, d_state=8),
-                      dict(steps=300, eval_every=30, eval_batches=4, batch_size=4),
-                      dict(tokenizer="char", n_stories=2000)),
-    "small": RunPreset("small", "small", dict(block_size=512), dict(steps=1000, batch_size=8),
-                       dict(tokenizer="char", n_stories=6000)),
-"paper": RunPreset("paper", "paper", {}, {}, dict(tokenizer="bpe", vocab_size=10_000, n_stories=6000)),
-    "fast": RunPreset("tiny", "tiny", dict(block_size=32, d_model=32, n_layer=1, n_slots=32, d_state=4, n_head=2),
-                      dict(steps=12, eval_every=6, eval_batches=2, batch_size=8, warmup_steps=2),
-                      dict(tokenizer="char", n_stories=150)),
-}
+# the install) fits 3 minutes on 2 CPU cores. "small": the same block on a GPU. "paper": the
+# paper's model and training (DESIGN.md). "fast": seconds, for CI and tests (the numbers mean
+# little). To add a preset, add one entry here (tests/experiments/test_runs.py checks every one).
+PRESETS: dict[str, RunPreset] = {p.name: p for p in (
+    RunPreset("tiny", ModelConfig.preset("tiny", block_size=512, n_slots=64, d_state=8),
+              TrainConfig.preset("tiny", steps=300, eval_every=30, eval_batches=4, batch_size=4),
+              dict(tokenizer="char", n_stories=2000)),
+    RunPreset("small", ModelConfig.preset("small", block_size=512), TrainConfig.preset("small", steps=1000, batch_size=8),
+              dict(tokenizer="char", n_stories=6000)),
+    RunPreset("paper", ModelConfig.preset("paper"), TrainConfig.preset("paper"),
+              dict(tokenizer="bpe", vocab_size=10_000, n_stories=6000)),
+    RunPreset("fast", ModelConfig.preset("tiny", block_size=32, d_model=32, n_layer=1, n_slots=32, d_state=4, n_head=2),
+              TrainConfig.preset("tiny", steps=12, eval_every=6, eval_batches=2, batch_size=8, warmup_steps=2),
+              dict(tokenizer="char", n_stories=150)),
+)}
 
 
 def get_preset(name: str) -> RunPreset:
@@ -73,24 +84,32 @@ def get_preset(name: str) -> RunPreset:
 
 def train_config(preset: RunPreset, *, steps: int | None = None, epochs: float | None = None,
                  batch_size: int | None = None, lr: float | None = None, seed: int = 0, device: str = "auto",
-                 checkpoint_every: int | None = None):
+                 checkpoint_every: int | None = None) -> TrainConfig:
     """The preset's TrainConfig with the changes given (None: the preset's); GamlabError for a
     number that is not positive, named as the command-line option that sets it."""
-    from ..training.train import TrainConfig
-
     for name, value in (("steps", steps), ("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
                         ("checkpoint_every", checkpoint_every)):
         if value is not None and not value > 0:
             raise GamlabError(f"--{name.replace('_', '-')} must be positive, got {value}.")
-    changes = dict(preset.train_changes, seed=seed, device=device, checkpoint_every=checkpoint_every)
+    changes = dict(seed=seed, device=device, checkpoint_every=checkpoint_every)
     if epochs is not None:
         changes["steps"], changes["epochs"] = None, epochs
     changes.update({k: v for k, v in (("steps", steps), ("batch_size", batch_size), ("lr", lr)) if v is not None})
-    return TrainConfig.preset(preset.train_preset, **changes)
+    return preset.train.replace(**changes)
 
 
 def model_config(preset: RunPreset, vocab_size: int) -> ModelConfig:
-    return ModelConfig.preset(preset.model_preset, **dict(preset.model_changes, vocab_size=vocab_size))
+    """The preset's model for a tokenizer of `vocab_size` tokens (TextData.vocab_size)."""
+    return preset.model.replace(vocab_size=vocab_size)
+
+
+def race_configs(names, preset: RunPreset, vocab_size: int) -> dict[str, ModelConfig]:
+    """{model name: the ModelConfig it trains with on `preset`}: the preset's model, and for a
+    model with a parameter-budget knob the knob matched to GAM's count (matched_config). The
+    models that `gamlab compare` trains and `gamlab info` counts."""
+    base = model_config(preset, vocab_size)
+    target = shapes_only("gam", base).num_params() if any(budget_knob(n) for n in names) else None
+    return {name: matched_config(name, base, target) for name in names}
 
 
 def matched_config(name: str, config: ModelConfig, target: int | None) -> ModelConfig:
@@ -113,8 +132,6 @@ def guess_vocab(preset: RunPreset, tokenizer: str | None = None) -> int:
 def check_fits(model, batch_size: int, device: torch.device, preset: str) -> None:
     """Refuse, in one sentence, a preset whose training would not fit the device's memory (a
     container's limit included: gamlab.runtime.available_memory)."""
-    from ..training.train import estimate_train_memory
-
     need, free = estimate_train_memory(model, batch_size), available_memory(device)
     if free is not None and need > 0.9 * free:
         raise GamlabError(f"preset {preset!r} with batch size {batch_size} needs about {need / 2**30:.1f} GiB to train "
@@ -133,10 +150,9 @@ def load_run_data(preset: RunPreset, tc, dataset: str = "embedded", tokenizer=No
     kwargs = dict(preset.data)
     if tokenizer is not None:
         kwargs["tokenizer"] = tokenizer
-    block = ModelConfig.preset(preset.model_preset, **preset.model_changes).block_size
-
     def load():
-        return load_data(dataset, block_size=block, batch_size=tc.batch_size, seed=tc.seed, **kwargs)
+        return load_data(dataset, block_size=preset.model.block_size, batch_size=tc.batch_size, seed=tc.seed,
+                         **kwargs)
 
     if not isinstance(kwargs["tokenizer"], str) or not distributed.is_distributed():
         return load()
@@ -152,15 +168,94 @@ def make_trainer(name: str, config: ModelConfig, data, tc, *, out=None, progress
     `config` (init: how its embeddings start, gamlab.training.recipes), and a Trainer on `data` whose
     checkpoint meta (gamlab.training.train.run_meta) holds everything a resume compares. The seed here
     draws the initial weights; fit() seeds again when the run starts, for the dropout masks."""
-    from ..runtime import pick_device
-    from ..training.train import Trainer, run_meta
-
     distributed.setup(pick_device(tc.device))  # before anything a rank computes with the others
     seed_everything(tc.seed)
     model = build_model(name, config, init=init)
     return Trainer(model, tc, data.get_batch, val_batches=data.val_batches, out=out,
                    steps_per_epoch=data.steps_per_epoch, progress=progress, on_eval=on_eval,
                    meta=run_meta(model, data))
+
+
+@dataclass
+class TrainedRun:
+    """trained_model's answer: a trained model (eval mode), the run's data (its tokenizer
+    included), its history, and where it came from; str() says which run it is."""
+
+    model: torch.nn.Module
+    data: object  # TextData, encoded with the run's tokenizer
+    history: list[dict]
+    folder: Path
+    preset: str
+    lr: float
+    trained_here: bool  # False: loaded from a saved run
+
+    @property
+    def tokenizer(self):
+        return self.data.tokenizer
+
+    def __str__(self) -> str:
+        last = self.history[-1] if self.history else {}
+        return (f"{'trained' if self.trained_here else 'loaded'} {self.folder}: {self.model.name}, "
+                f"{self.model.num_params():,} parameters, {last.get('step', 0)} steps of preset {self.preset!r} "
+                f"at lr {self.lr:g} on {self.data.name} ({self.data.tokenizer.kind} tokens, vocabulary "
+                f"{self.data.vocab_size})" + (f", val loss {last['val_loss']:.3f}" if "val_loss" in last else ""))
+
+
+def trained_model(name: str, preset: RunPreset, dataset: str = "embedded", *, out, look_in=(), device: str = "auto",
+                  progress: bool = True, log=print) -> TrainedRun:
+    """Model `name` trained as `preset` says on `dataset`, in one call: loaded from the first of
+    the folders `look_in`, then `out`, that holds a finished run of it, or trained into `out`.
+
+    A saved run counts when its model, configuration, tokenizer and data (their digest) are the
+    preset's and its budget (steps or epochs, batch size) too; its learning rate and seed may
+    differ, so a race's run at its tuned rate (`gamlab compare --out`, lesson 05) counts. A folder
+    of `look_in` that holds another run is passed over with one logged sentence; `out` holding
+    another run raises GamlabError (training there would replace it), and an unfinished run of
+    this preset there is resumed. Used in notebooks/06_inside_gam.ipynb.
+    """
+    tc = train_config(preset, device=device)
+    data = load_run_data(preset, tc, dataset)
+    config = model_config(preset, data.vocab_size)
+    wanted = run_meta(shapes_only(name, config), data)
+    total = tc.total_steps(data.steps_per_epoch)
+    out = out_folder(out)
+    for folder in [Path(f) for f in look_in] + [out]:
+        if not checkpoint_path(folder).is_file():
+            continue
+        state = load_checkpoint(folder)
+        why = _other_run(state, wanted, tc, total)
+        if why is None:
+            model, _, history = load_run(folder, device=pick_device(device))
+            return TrainedRun(model, data, history, folder, preset.name, state["train_config"]["lr"], False)
+        if folder != out:
+            log(f"not using {folder}: it holds {why}.")
+        elif not why.startswith("an unfinished"):
+            raise GamlabError(f"{out} holds {why}; choose another folder for preset {preset.name!r} "
+                              "or delete that run.")
+    trainer = make_trainer(name, config, data, tc, out=out, progress=progress)
+    if checkpoint_path(out).is_file():
+        log(f"resuming the unfinished run in {out} at step {trainer.resume()} of {total}")
+    trainer.fit()
+    return TrainedRun(trainer.model.eval(), data, trainer.history, out, preset.name, tc.lr, True)
+
+
+def _other_run(state: dict, wanted: dict, tc: TrainConfig, total: int) -> str | None:
+    """Why a saved run (its checkpoint `state`) is not the run asked for, as the end of "it
+    holds ..."; None when it is that run, finished. wanted: run_meta of the run asked for."""
+    if state["model_name"] != wanted["model_name"]:
+        return f"model {state['model_name']!r}, not {wanted['model_name']!r}"
+    for key, what in (("dataset", "other data"), ("tokenizer", "another tokenizer"),
+                      ("data_digest", "other text under the same dataset name"),
+                      ("model_config", "a different model configuration")):
+        if state.get(key) != wanted[key]:
+            return f"a run on {what}" if key != "model_config" else what
+    saved = state.get("train_config") or {}
+    for key in ("steps", "epochs", "batch_size"):
+        if saved.get(key) != getattr(tc, key) and not (key == "epochs" and tc.steps is not None):
+            return f"a run of {key.replace('_', ' ')} {saved.get(key)}, not the preset's {getattr(tc, key)}"
+    if state["step"] < total:
+        return f"an unfinished run (step {state['step']} of {total})"
+    return None
 
 
 def sample(model, tokenizer, prompt: str = "Once upon a time", n: int = 160, seed: int = 0) -> str:

@@ -11,7 +11,7 @@
     resumes                the settings a resume changed, and from which step (Checkpoints.load)
     model_name, model_config, train_config, tokenizer, dataset, extra
 
-Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb (through gamlab.training.train).
+Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb (through gamlab.experiments.runs).
 """
 
 from __future__ import annotations

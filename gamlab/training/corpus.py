@@ -13,7 +13,7 @@ far beyond a causal convolution's reach (L*(k-1)+1 tokens), so the corpus separa
 that can carry information across a sequence from those that cannot. The word lists and
 grammar are the project's own.
 
-Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb (the embedded stories, through gamlab.training.data).
+Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb (the embedded stories, through gamlab.experiments.runs).
 """
 
 from __future__ import annotations

@@ -248,7 +248,6 @@ def run_dataset(meta: dict) -> str:
     meta: a checkpoint's fields (gamlab.training.checkpoint.load_checkpoint, gamlab.training.train.run_meta):
     "dataset" (the name shown, a file's basename) and, for a local file, "dataset_path" (its
     absolute path). Raises GamlabError when that file is no longer where the run found it.
-    Used in notebooks/06_inside_gam.ipynb.
     """
     name, path = meta.get("dataset", "embedded"), meta.get("dataset_path")
     if path is not None:

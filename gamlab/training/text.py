@@ -8,7 +8,7 @@ A leading byte-order mark (U+FEFF) is not text: a file saved with one trains the
 the file saved without it. Each fault is one GamlabError sentence that names the file (or the
 row) and what to do.
 
-Used in notebooks/05_showdown.ipynb (through gamlab.training.data).
+Used in notebooks/05_showdown.ipynb (through gamlab.experiments.runs).
 """
 
 from __future__ import annotations

@@ -106,13 +106,15 @@ class TrainConfig:
 
     @classmethod
     def preset(cls, name: str, **changes) -> TrainConfig:
-        """Settings that go with ModelConfig's preset of the same name."""
-        if name not in TRAIN_PRESETS:
-            raise GamlabError(f"Unknown preset {name!r}; choose one of {', '.join(TRAIN_PRESETS)}.")
-        return cls(**TRAIN_PRESETS[name]).replace(**changes)
+        """Settings that go with ModelConfig's size of the same name: an ingredient of the run
+        presets (gamlab.experiments.runs.PRESETS, the presets `--preset NAME` names)."""
+        if name not in _SETTINGS:
+            raise GamlabError(f"Unknown preset {name!r} for TrainConfig; its settings are {', '.join(_SETTINGS)}.")
+        return cls(**_SETTINGS[name]).replace(**changes)
 
 
-TRAIN_PRESETS: dict[str, dict] = {
+# The ingredients of the run presets (gamlab/experiments/runs.py), not presets of their own.
+_SETTINGS: dict[str, dict] = {
     # The paper: batch 32, lr 3e-4, 100 warm-up steps, 5 epochs.
     "paper": dict(lr=3e-4, batch_size=32, warmup_steps=100, epochs=5, eval_every=200, eval_batches=50),
     # Small models on short CPU runs learn faster with a larger step size.
@@ -464,7 +466,7 @@ def run_meta(model: nn.Module, data) -> dict:
     model: a gamlab LanguageModel; data: a TextData (gamlab.training.data). The digest of the token ids
     catches a dataset with the same name and other content (a file edited between runs).
     "dataset" is the name shown (a local file's basename); "dataset_path", for a local file or
-    folder, its absolute path, where gamlab.training.data.run_dataset finds the text again (lesson 06).
+    folder, its absolute path, where gamlab.training.data.run_dataset finds the text again.
     It is not compared on resume: a file moved elsewhere is still the same data.
     """
     digest = hashlib.sha256()

@@ -13,7 +13,7 @@ Each piece keeps its own part of checkpoint.pt under the keys the format has alw
 (gamlab/training/checkpoint.py): Meter "elapsed", "tokens", "cpu_seconds", "acc"; rng_state() "rng";
 Checkpoints "resumes". Each is a part of gamlab.training.train.Trainer, which reads them in its loop.
 
-Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb (through gamlab.training.train).
+Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb (through gamlab.experiments.runs).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from gamlab.experiments.race_record import RaceResult
+
 ENV = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
 
 
@@ -22,13 +24,13 @@ def test_compare_fast_prints_the_table_and_writes_results(tmp_path):
     assert "Params" in r.stdout and "Tokens/s" in r.stdout and "PPL" in r.stdout and "unigram" in r.stdout
     for name in ("gam", "transformer", "mamba"):
         assert f"\n{name} " in r.stdout and f"[{name}]" in r.stdout
-    results = json.loads((out / "results.json").read_text())
-    rows = {row["model"]: row for row in results["results"]}
+    race = RaceResult.load(out / "results.json")
+    rows = {row["model"]: row for row in race.rows()}
     assert set(rows) == {"gam", "transformer", "mamba"}
     params = [row["params"] for row in rows.values()]
     assert max(params) / min(params) < 1.1  # matched budget
     assert all(row["val_loss"] > 0 and row["tokens_per_s"] > 0 for row in rows.values())
-    assert all(len(h) == 2 for h in results["histories"].values())
+    assert all(len(h) == 2 for h in race.histories().values())
     html = (out / "loss_curves.html").read_text()
     assert "plotly" in html.lower() and "gam validation" in html
 

@@ -7,6 +7,8 @@ import math
 import pytest
 from test_cli import gamlab  # the same folder: the command line in a subprocess
 
+from gamlab.experiments.race_record import RaceResult
+
 
 def test_compare_fast_seeds_2_reports_mean_std_lrs_and_context_gain(tmp_path):
     out = tmp_path / "cmp"
@@ -14,24 +16,27 @@ def test_compare_fast_seeds_2_reports_mean_std_lrs_and_context_gain(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "±" in r.stdout and "Gain>R=3" in r.stdout and "4-gram (R)" in r.stdout
     assert "learning rates: gam " in r.stdout and "Ranking by validation loss (2 seeds)" in r.stdout
-    results = json.loads((out / "results.json").read_text())
-    assert results["command"] == "gamlab compare --fast --models gam,transformer,mamba --seeds 2"
-    assert set(results["learning_rates"]) == {"gam", "transformer", "mamba"}
-    assert all(v["lr"] > 0 and v["source"] for v in results["learning_rates"].values())
-    for row in results["results"]:
+    race = RaceResult.load(out / "results.json")  # the typed record (gamlab.experiments.race_record)
+    assert race.regime.command == "gamlab compare --fast --models gam,transformer,mamba --seeds 2"
+    assert [m.name for m in race.models] == ["gam", "transformer", "mamba"]
+    assert all(m.lr > 0 and m.lr_source for m in race.models)
+    for m, row in zip(race.models, race.rows()):
         assert row["seeds"] == [0, 1] and row["val_loss_std"] is not None and row["val_loss_std"] >= 0
-        assert row["lr"] == results["learning_rates"][row["model"]]["lr"]
+        assert row["lr"] == m.lr
         assert row["context_gain"] is not None and row["context_gain_std"] is not None
-    for run in results["runs"]["gam"]:  # GAM cannot see beyond R: its gain is 0 in every seed
-        assert run["context_gain"] == pytest.approx(0.0, abs=1e-6)
-    losses = [run["val_loss"] for run in results["runs"]["transformer"]]
+    for run in race.model("gam").runs:  # GAM cannot see beyond R: its gain is 0 in every seed
+        assert run.context_gain == pytest.approx(0.0, abs=1e-6)
+    losses = [run.val_loss for run in race.model("transformer").runs]
     assert losses[0] != losses[1]  # two seeds are two runs (init and batch order)
-    row = next(r for r in results["results"] if r["model"] == "transformer")
+    row = race.model("transformer").row()
     assert row["val_loss"] == pytest.approx(sum(losses) / 2)
     assert row["val_loss_std"] == pytest.approx(abs(losses[0] - losses[1]) / math.sqrt(2))
-    assert set(results["ngram_val_loss"]) == {"4", "5", "6"} and results["reach"] == 3
-    assert len(results["context_curves"]["gam"]) == 32  # one gain per lag of the fast preset's block
-    assert results["reading"] and len(results["seed_histories"]["gam"]) == 2
+    assert set(race.ngrams) == {4, 5, 6} and race.reach == 3
+    assert len(race.model("gam").context_curve) == 32  # one gain per lag of the fast preset's block
+    assert race.reading and len(race.model("gam").runs) == 2
+    assert race.regime.seeds == [0, 1] and race.regime.steps == 12 and race.regime.preset == "fast"
+    saved = json.loads((out / "results.json").read_text())  # for other readers: the table's rows are in the file
+    assert [r["val_loss"] for r in saved["rows"]] == [r["val_loss"] for r in race.rows()]
 
 
 def test_sweep_command_prints_the_grid_and_writes_sweep_json(tmp_path):

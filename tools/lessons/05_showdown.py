@@ -17,9 +17,9 @@ context that GAM cannot see; see where a longer run reverses the ranking.
 
 **Paper:** Section 4 (experiments) and Table 1, the comparison with a Transformer and Mamba.
 
-**The code behind this lesson:** `gamlab/experiments/runs.py` (one run),
-`gamlab/experiments/compare.py` (the race), `gamlab/experiments/sweep.py` (learning rates),
-`gamlab/training/train.py` (the loop).
+**The code behind this lesson:** `gamlab/experiments/runs.py` (the presets and one run),
+`gamlab/experiments/compare.py` (the race), `gamlab/experiments/race_record.py` (its record),
+`gamlab/experiments/sweep.py` (learning rates), `gamlab/training/train.py` (the loop).
 
 What we keep the same, and what we cannot:
 
@@ -51,13 +51,14 @@ from pathlib import Path
 from IPython.display import display
 
 import gamlab
-from gamlab.experiments.compare import compare, reading
-from gamlab.experiments.runs import PRESETS, format_table, matched_config, model_config
+from gamlab.experiments.compare import compare
+from gamlab.experiments.race_record import RaceResult
+from gamlab.experiments.runs import (PRESETS, load_run_data, race_configs,
+                                    train_config)
 from gamlab.experiments.sweep import learning_rates, load_tuned
 from gamlab.inspection.plots import context_gain, loss_panels, lr_sweep
 from gamlab.inspection.widgets import LiveLoss
-from gamlab.training.data import load_data
-from gamlab.training.train import TrainConfig, Trainer
+from gamlab.training.train import Trainer
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
@@ -71,28 +72,31 @@ print(gamlab.describe(device))
 network), or the path of your own `.txt` file. Offline, the real datasets fail with one clear
 message and the lesson falls back to the embedded stories.
 
-The sizes come from the presets of `gamlab compare`: `tiny` on a CPU, `small` on a GPU, `fast` in fast mode.
+The model, its training and the data come from one of the presets that `gamlab compare --preset`
+names (`gamlab.experiments.runs.PRESETS`): `tiny` on a CPU, `small` on a GPU, `fast` in fast
+mode. The run layer turns the preset into a training configuration and the data, as the command does.
 """
 
 # %%
 DATASET = "embedded"  # or "wikitext2", "tinystories", "path/to/text.txt"
 MODELS = ["gam", "transformer", "mamba"]
 
-preset = "fast" if gamlab.fast_mode() else ("small" if device.type == "cuda" else "tiny")
-job = PRESETS[preset]
-tc = TrainConfig.preset(job.train_preset, **dict(job.train_changes, device=str(device)))
-block_size = model_config(job, 256).block_size
+cpu_or_gpu = "small" if device.type == "cuda" else "tiny"
+preset = PRESETS["fast" if gamlab.fast_mode() else cpu_or_gpu]
+tc = train_config(preset, device=str(device))
 dataset = DATASET
 try:
-    data = load_data(dataset, block_size=block_size, batch_size=tc.batch_size, seed=tc.seed, **job.data)
+    data = load_run_data(preset, tc, dataset)
 except gamlab.GamlabError as err:
     print(f"{err}\n-> using the embedded stories instead")
     dataset = "embedded"
-    data = load_data(dataset, block_size=block_size, batch_size=tc.batch_size, seed=tc.seed, **job.data)
+    data = load_run_data(preset, tc, dataset)
 unigram = data.unigram_loss()
-print(f"preset {preset!r} | data {data.name!r}: {data.train.numel():,} training and {data.val.numel():,} "
-      f"validation tokens, vocabulary {data.vocab_size} ({data.tokenizer.kind})")
-print(f"unigram baseline (a model that ignores context): loss {unigram:.3f}, perplexity {math.exp(unigram):.2f}")
+print(f"preset {preset.name!r} | data {data.name!r}: "
+      f"{data.train.numel():,} training and {data.val.numel():,} validation "
+      f"tokens, vocabulary {data.vocab_size} ({data.tokenizer.kind})")
+print(f"unigram baseline (a model that ignores context): "
+      f"loss {unigram:.3f}, perplexity {math.exp(unigram):.2f}")
 
 # %% [markdown]
 """
@@ -115,11 +119,10 @@ match that changes the architecture.
 """
 
 # %%
-base = model_config(job, data.vocab_size)
-target = gamlab.build_model("gam", base).num_params()
-configs = {name: matched_config(name, base, target) for name in MODELS}
+configs = race_configs(MODELS, preset, data.vocab_size)  # as `gamlab compare`
 for name, config in configs.items():
-    print(f"{name:<12} {gamlab.build_model(name, config).num_params():>10,} parameters")
+    n = gamlab.build_model(name, config).num_params()
+    print(f"{name:<12} {n:>10,} parameters")
 
 # %% [markdown]
 """
@@ -133,10 +136,12 @@ little, a steep one that a shared rate would have tilted the race.
 """
 
 # %%
-lrs = learning_rates(preset, MODELS, default=tc.lr)  # {model: (lr, where it came from)}
+# {model: (lr, where it came from)}
+lrs = learning_rates(preset.name, MODELS, default=tc.lr)
 for source in dict.fromkeys(source for _, source in lrs.values()):
-    print("learning rates:", ", ".join(f"{n} {lr:g}" for n, (lr, s) in lrs.items() if s == source), f"({source})")
-stored = load_tuned().get(preset)
+    same = [f"{n} {lr:g}" for n, (lr, s) in lrs.items() if s == source]
+    print("learning rates:", ", ".join(same), f"({source})")
+stored = load_tuned().get(preset.name)
 if stored:
     lr_sweep(stored).show()
 
@@ -174,55 +179,69 @@ CPU, several on a busy one), too long for a lecture. So by default a CPU replays
 command saved, `docs/compare_results.json` (three seeds); the cell prints which file and
 command, and the figures and table below are that run's. Set `RETRAIN = True` to train the race
 here instead (`SEEDS` seeds). A GPU, and fast mode, always train.
+
+Either way the race comes as one record, a `RaceResult` (`gamlab/experiments/race_record.py`):
+its regime (preset, data, steps, machine), one entry per model with a run per seed, the
+baselines and the reading. `gamlab compare` saves the same record as `results.json`, and
+`RaceResult.load` reads it back, as this cell does for the replay.
 """
 
 # %%
-import json
-
 # the repository (from notebooks/ or notebooks/solutions/), or Colab's /content
-root = next((p for p in (Path(".."), Path("../..")) if (p / "pyproject.toml").exists()), Path("."))
+here = (Path(".."), Path("../.."))
+root = next((p for p in here if (p / "pyproject.toml").exists()), Path("."))
 out = root / "runs" / ("showdown-fast" if gamlab.fast_mode() else "showdown")
 
 RETRAIN = False  # True: train the race here even on a CPU (minutes)
 SEEDS = 1  # seeds to train when training here; the saved run has 3
-SAVED = [root / "runs" / "compare" / "results.json", root / "docs" / "compare_results.json"]  # by `gamlab compare`
+SAVED = [root / "runs" / "compare" / "results.json",  # by `gamlab compare`
+         root / "docs" / "compare_results.json"]  # by the project
 
 
-def saved_run():
-    """(path, results) of a saved `gamlab compare` run with this data, these models and exactly
-    these settings (model config, steps, batch size, first seed), or (None, None)."""
+def saved_race():
+    """(path, record) of the first saved race of these models, this
+    preset and data, and tc's budget; (None, None) if there is none."""
     for path in (p for p in SAVED if p.exists()):
-        run = json.loads(path.read_text())
-        settings = {k: run.get("train_config", {}).get(k) for k in ("steps", "batch_size", "seed")}
-        if ((run.get("preset"), run.get("dataset")) == (preset, data.name) and run.get("model_config") == base.to_dict()
-                and settings == {k: getattr(tc, k) for k in settings}
-                and all(name in run["histories"] for name in MODELS) and "context_curves" in run):
-            return path, run
+        try:
+            race = RaceResult.load(path)
+        except gamlab.GamlabError as err:
+            print(f"not replaying: {err}")
+            continue
+        why = race.differs(preset, data, tc, MODELS)
+        if why is None:
+            return path, race
+        print(f"not replaying {path}: it {why}")
     return None, None
 
 
 replay = device.type == "cpu" and not gamlab.fast_mode() and not RETRAIN
-path, saved = saved_run() if replay else (None, None)
-live = LiveLoss(MODELS, unigram=unigram, title=f"Loss on {data.name} ({data.tokenizer.kind} tokens)",
-                mode="static" if saved else "auto")  # a replay redraws nothing: a plain figure will do
+path, saved = saved_race() if replay else (None, None)
+title = f"Loss on {data.name} ({data.tokenizer.kind} tokens)"
+# a replay redraws nothing: a plain figure will do
+live = LiveLoss(MODELS, unigram=unigram, title=title,
+                mode="static" if saved else "auto")
 display(live)
 if saved:  # replay: the figures, the table and the samples are that run's
-    print(f"replaying {path}: `{saved['command']}`, {saved['seeds']} seeds, {saved['wall_seconds'] / 60:.0f} min "
-          f"({saved['describe']})\n-> set RETRAIN = True to train here instead")
-    for name in MODELS:
-        live.update(name, saved["histories"][name])
-    race = {"rows": [row for row in saved["results"] if row["model"] in MODELS],
-            "ngrams": {int(n): v for n, v in saved["ngram_val_loss"].items()}, "reach": saved["reach"],
-            "histories": {name: saved["seed_histories"][name] for name in MODELS},
-            "context_curves": saved["context_curves"], "samples": saved["samples"]}
+    r = saved.regime
+    print(f"replaying {path}: `{r.command}`, {len(r.seeds)} seeds, "
+          f"{r.wall_seconds / 60:.0f} min ({r.describe})\n"
+          "-> set RETRAIN = True to train here instead")
+    for name, history in saved.histories().items():
+        live.update(name, history)
+    race = saved
 else:
     if replay:
-        print("no saved `gamlab compare` run of this preset and data: training here (minutes on a CPU)")
-    race = compare(MODELS, job, tc, data=data, seeds=SEEDS,
-                   lrs={name: lr for name, (lr, _) in lrs.items()}, out=out,
-                   on_eval=lambda name, seed, history: live.update(name, history) if seed == tc.seed else None)
-    print("saved:", ", ".join(str(out / name / "checkpoint.pt") for name in MODELS))
-rows = race["rows"]
+        print("no saved `gamlab compare` run of this preset and data: "
+              "training here (minutes on a CPU)")
+
+    def redraw(name, seed, history):
+        if seed == tc.seed:  # the first seed's curves
+            live.update(name, history)
+
+    race = compare(MODELS, preset, tc, data=data, seeds=SEEDS, lrs=lrs,
+                   out=out, on_eval=redraw)
+    print("saved:", ", ".join(str(out / n / "checkpoint.pt") for n in MODELS))
+rows = race.rows()  # one per model: mean and spread over the seeds
 
 # %% [markdown]
 """
@@ -252,15 +271,15 @@ about twice its standard error over seeds.
 """
 
 # %%
-print(format_table(rows, unigram, race["ngrams"], race["reach"]))
+print(race.table())
 print()
-for line in reading(rows, race["ngrams"], race["reach"]):
-    print(line)
-uniform = math.log(data.vocab_size)  # the loss of a model that guesses uniformly
+print("\n".join(race.reading))
+uniform = math.log(data.vocab_size)  # the loss of a uniform guess
 for row in rows:
-    assert row["val_loss"] < uniform, f"{row['model']} did not learn at all"
-    if not gamlab.fast_mode():  # a real run must beat the unigram baseline: it uses context
-        assert row["val_loss"] < unigram, f"{row['model']} is no better than letter counts"
+    name = row["model"]
+    assert row["val_loss"] < uniform, f"{name} did not learn at all"
+    if not gamlab.fast_mode():  # a real run beats the unigram: it uses context
+        assert row["val_loss"] < unigram, f"{name} is no better than counts"
 
 # %% [markdown]
 """
@@ -272,7 +291,7 @@ training on this machine (evaluation excluded). A model ahead per step can be be
 """
 
 # %%
-loss_panels({name: runs[0] for name, runs in race["histories"].items()}, unigram=unigram).show()
+loss_panels(race.histories(), unigram=unigram).show()  # the first seed's
 
 # %% [markdown]
 """
@@ -288,12 +307,13 @@ gain from context GAM cannot reach (the table's last column is the value at `d =
 """
 
 # %%
-reach = race["reach"]
-print(f"GAM here: L = {base.n_layer} layers, kernel k = {base.conv_kernel} -> sees the last {reach} tokens; "
-      f"the Transformer sees all {base.block_size} tokens of its block")
-context_gain(race["context_curves"], reach).show()
-gam_gain = next(row["context_gain"] for row in rows if row["model"] == "gam")
-assert abs(gam_gain) < 1e-5, "GAM cannot see beyond its reach: its gain there must be zero"
+reach, gam = race.reach, configs["gam"]
+print(f"GAM here: L = {gam.n_layer} layers, kernel k = {gam.conv_kernel} "
+      f"-> sees the last {reach} tokens; the Transformer sees all "
+      f"{gam.block_size} tokens of its block")
+context_gain({m.name: m.context_curve for m in race.models}, reach).show()
+gam_gain = race.model("gam").row()["context_gain"]
+assert abs(gam_gain) < 1e-5, "GAM cannot see beyond its reach: its gain is 0"
 
 # %% [markdown]
 """
@@ -304,8 +324,8 @@ averages; samples show what the models actually picked up (spelling, names, sent
 """
 
 # %%
-for name, text in race["samples"].items():
-    print(f"--- {name}\n{text}\n")
+for m in race.models:
+    print(f"--- {m.name}\n{m.sample}\n")
 
 # %% [markdown]
 """
@@ -332,16 +352,19 @@ What it does **not** show:
 """
 
 # %%
-CROSSOVER = root / "docs" / "crossover_results.json"  # `gamlab compare` with more steps, saved by the project
+# `gamlab compare` with more steps, saved by the project
+CROSSOVER = root / "docs" / "crossover_results.json"
 if CROSSOVER.exists():
-    long = json.loads(CROSSOVER.read_text())
-    print(f"`{long['command']}`: {long['seeds']} seed(s), {long['train_config']['steps']} steps, "
-          f"{long['wall_seconds'] / 60:.0f} min ({long['describe']})")
-    loss_panels(long["histories"], unigram=long["unigram_val_loss"],
+    long = RaceResult.load(CROSSOVER)
+    r = long.regime
+    print(f"`{r.command}`: {len(r.seeds)} seed(s), {r.steps} steps, "
+          f"{r.wall_seconds / 60:.0f} min ({r.describe})")
+    loss_panels(long.histories(), unigram=long.unigram,
                 title="A longer race: where the curves cross").show()
-    print("\n".join(long["reading"]))
+    print("\n".join(long.reading))
 else:
-    print(f"{CROSSOVER} is missing (it comes with the repository): see the README's results section.")
+    print(f"{CROSSOVER} is missing (it comes with the repository): "
+          "see the README's results section.")
 
 # %% [markdown]
 """
@@ -372,7 +395,7 @@ nats), return the perplexity as one number.
 
 # %%
 def perplexity(losses):
-    """losses (B, T): per-token cross-entropies in nats -> the perplexity, one number."""
+    """losses (B, T): per-token cross-entropies in nats -> the perplexity."""
     # BEGIN SOLUTION
     return losses.mean().exp()
     # END SOLUTION
@@ -394,13 +417,15 @@ import torch
 
 
 def bigram_loss(train_ids, val_ids, vocab_size, alpha=0.01):
-    """train_ids (N,), val_ids (M,) token ids -> validation cross-entropy (nats/token) of the bigram table."""
+    """train_ids (N,), val_ids (M,) token ids -> validation cross-entropy
+    (nats/token) of the bigram table."""
     # BEGIN SOLUTION
     V = vocab_size
     counts = torch.zeros(V, V, dtype=torch.float64)  # counts[previous, next]
     ones = torch.ones(len(train_ids) - 1, dtype=torch.float64)
     counts.index_put_((train_ids[:-1], train_ids[1:]), ones, accumulate=True)
-    p = (counts + alpha) / (counts + alpha).sum(1, keepdim=True)  # each row sums to 1
+    smoothed = counts + alpha
+    p = smoothed / smoothed.sum(1, keepdim=True)  # each row sums to 1
     return float(-p[val_ids[:-1], val_ids[1:]].log().mean())
     # END SOLUTION
 
@@ -420,16 +445,20 @@ which sees the whole block?
 # %%
 from gamlab.experiments.ngram import ngram_loss, order_for_reach
 
-if exercises.check("5.3", bigram_loss) and data.vocab_size <= 4096:  # a (V, V) table: fine for characters
+V = data.vocab_size  # a (V, V) table: fine for characters
+if exercises.check("5.3", bigram_loss) and V <= 4096:
     n = order_for_reach(reach)
-    tables = {"unigram": unigram, "bigram": bigram_loss(data.train, data.val, data.vocab_size),
-              f"{n}-gram (GAM's window)": ngram_loss(data.train, data.val, n, data.vocab_size)}
+    tables = {"unigram": unigram,
+              "bigram": bigram_loss(data.train, data.val, V),
+              f"{n}-gram (GAM's window)":
+                  ngram_loss(data.train, data.val, n, V)}
     for name, loss in tables.items():
         print(f"{name:<24} {loss:.3f} nats/token")
     for row in rows:
         print(f"{row['model']:<24} {row['val_loss']:.3f}")
 else:
-    print("solve 5.3 first (or use a character tokenizer: a BPE vocabulary makes the V x V table too big)")
+    print("solve 5.3 first (or use a character tokenizer: a BPE vocabulary "
+          "makes the V x V table too big)")
 
 # %% [markdown]
 """

@@ -6,8 +6,8 @@ A trained GAM decides, for every token and every channel, how much of its **loca
 causal convolution) and of its **global** path (retrieval from the memory bank `M`) to add to
 the residual stream. In this lesson we open a trained model and watch it do that:
 
-1. get a trained GAM (load the one Lesson 5 or `gamlab train` saved, or train one here: about 15
-   seconds on a quiet 2-core CPU, several minutes on a busy one);
+1. get a trained GAM (load the one Lesson 5 or `gamlab train` saved, or train the same one
+   here: about 10 seconds of training on a quiet 2-core CPU, a minute on a busy one);
 2. probe one text: gate values and retrieval weights for every layer, as plain tensors;
 3. explore them with widgets: type a text, move through layers, pick a token, pick a slot.
 
@@ -32,18 +32,17 @@ Shapes: `L` layers, `T` tokens, `C` channels, `S` memory slots. Symbols as in th
 # %% install
 
 # %%
+import math
 from pathlib import Path
 
 import torch
 
 import gamlab
-from gamlab.experiments.runs import make_trainer
+from gamlab.experiments.runs import PRESETS, trained_model
 from gamlab.inspection import plots
 from gamlab.inspection.probes import probe, slot_usage
 from gamlab.inspection.widgets import explore, pick_mode
-from gamlab.training.checkpoint import load_checkpoint
-from gamlab.training.data import load_data, load_texts, run_dataset, unigram_loss
-from gamlab.training.train import TrainConfig, load_run
+from gamlab.training.data import load_texts
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
@@ -54,64 +53,56 @@ gamlab.seed_everything(0)
 ## 1. A trained GAM
 
 Looking inside an untrained model shows only its random initialisation, so we need a trained
-one. If Lesson 5 (`notebooks/05_showdown.ipynb`) or the command `gamlab train --model gam --out
-runs/gam` has saved a run, we load it; otherwise we train a small GAM here on the project's own
-stories (character tokens), with the same trainer. Empty `RUNS` to force training here.
+one: the GAM of Lesson 5's race, of the same preset (`tiny` on a CPU, `small` on a GPU, `fast`
+in fast mode; `gamlab.experiments.runs.PRESETS`). One call of the run layer,
+`trained_model`, gets it: it loads the run Lesson 5 (`notebooks/05_showdown.ipynb`) or
+`gamlab train --model gam --out runs/gam` saved, if that run is this preset's model trained
+on this data for this preset's steps, and otherwise trains one here with the same trainer (a
+finished run is loaded again next time). It prints which run it got. Empty `RUNS` to train here.
 """
 
 # %%
-RUNS = ["runs/showdown/gam", "runs/gam"]  # where Lesson 5 and `gamlab train` save their GAM
-found = [p for run in RUNS for p in (Path(run), Path("..") / run) if (p / "checkpoint.pt").exists()]
+cpu_or_gpu = "small" if device.type == "cuda" else "tiny"
+preset = PRESETS["fast" if gamlab.fast_mode() else cpu_or_gpu]
+# the repository (from notebooks/ or notebooks/solutions/), or Colab's /content
+here = (Path(".."), Path("../.."))
+root = next((p for p in here if (p / "pyproject.toml").exists()), Path("."))
+showdown = "showdown-fast" if gamlab.fast_mode() else "showdown"
+# where Lesson 5 and `gamlab train --out runs/gam` save their GAM
+RUNS = [root / "runs" / showdown / "gam", root / "runs" / "gam"]
 
-if found:
-    model, tokenizer, history = load_run(found[0], device=device)
-    saved = load_checkpoint(found[0])
-    dataset = run_dataset(saved)  # the text the run trained on: a name, or the path of your own file
-    print(f"loaded {found[0]}: {model.name}, {model.num_params():,} parameters, {history[-1]['step']} steps "
-          f"on {saved.get('dataset', dataset)}")
-    # Check its loss on its own dataset's validation text, encoded with its own tokenizer. An embedded
-    # story's split depends on its number alone, so these 60 are validation stories of the run too.
-    train_text, val_text = load_texts(dataset, n_stories=600)
-    train_ids, val_ids = (torch.tensor(tokenizer.encode(text)[:200_000]) for text in (train_text, val_text))
-    val_ids = val_ids[:20_000]
-else:
-    fast, gpu = gamlab.fast_mode(), device.type == "cuda"
-    T, dataset, n_stories = 64, "embedded", 300 if fast else (3000 if gpu else 2000)
-    train_text, val_text = load_texts(dataset, n_stories=n_stories)
-    data = load_data(dataset, tokenizer="char", block_size=T, batch_size=8 if fast else 32, n_stories=n_stories)
-    tokenizer = data.tokenizer
-    config = gamlab.ModelConfig.preset("small" if gpu else "tiny", vocab_size=data.vocab_size, block_size=T,
-                                       n_layer=2 if fast else 4)
-    steps = 30 if fast else (1500 if gpu else 160)  # 160 steps: 12 s on a quiet 2-core CPU, 27 s with 1 thread at load 6
-    tc = TrainConfig.preset("tiny", steps=steps, batch_size=data.batch_size, eval_every=max(1, steps // 5),
-                            eval_batches=4, device=str(device))
-    trainer = make_trainer("gam", config, data, tc)  # the run layer: seed, build, Trainer (as gamlab train)
-    model = trainer.model
-    history = trainer.fit()
-    train_ids = data.train
-    model.eval()
-    val_ids = data.val[:20_000]
-    print(f"trained {model.num_params():,} parameters for {steps} steps in {trainer.elapsed:.0f} s")
+run = trained_model("gam", preset, "embedded", look_in=RUNS,
+                    out=root / "runs" / f"inside-{preset.name}",
+                    device=str(device))
+print(run)  # which run: its folder, model, steps, preset and data
+model, tokenizer, data = run.model, run.tokenizer, run.data
 
-# Evaluate on validation text only: no preset's run (up to 6000 stories, gamlab.experiments.runs.PRESETS) trains on it.
-if dataset == "embedded":
-    training_stories = set(load_texts("embedded", n_stories=6000)[0].split("\n\n"))
-    assert not training_stories & set(val_text.split("\n\n")), "the validation stories are in a training split"
+# Validation text only: no preset's run (up to 6000 stories) trains on it.
+val_text = tokenizer.decode(data.val.tolist())
+if data.name == "embedded":
+    training = load_texts("embedded", n_stories=6000)[0].split("\n\n")
+    shared = set(training) & set(val_text.split("\n\n"))
+    assert not shared, "validation stories are in a training split"
 
 # %% [markdown]
 """
 Is it trained? A model that ignores context can do no better than the **unigram** loss (the
-entropy of the character frequencies). A GAM that has learned anything sits below it.
+entropy of the character frequencies). A GAM that has learned anything sits below it (in fast
+mode, a run of a few steps only has to beat a uniform guess).
 """
 
 # %%
 T = model.config.block_size
-blocks = val_ids[: (len(val_ids) - 1) // (T + 1) * (T + 1)].view(-1, T + 1)[:16]  # (16, T + 1)
+blocks = data.chunks("val")[:16]  # (16, T + 1): inputs and the next tokens
 with torch.no_grad():
     _, val_loss = model(blocks[:, :-1].to(device), blocks[:, 1:].to(device))
-unigram = unigram_loss(train_ids, val_ids, model.config.vocab_size)  # frequencies from training text
-print(f"validation loss {float(val_loss):.3f} nats/token, unigram {unigram:.3f}")
-assert float(val_loss) < unigram, "the model has not learned anything beyond token frequencies"
+val_loss = float(val_loss)
+unigram = data.unigram_loss()  # frequencies counted on the training split
+print(f"validation loss {val_loss:.3f} nats/token, unigram {unigram:.3f}")
+if gamlab.fast_mode():
+    assert val_loss < math.log(data.vocab_size), "it learned nothing at all"
+else:
+    assert val_loss < unigram, "it learned nothing beyond token frequencies"
 
 # %% [markdown]
 """
@@ -131,13 +122,17 @@ internals = probe(model, ids)
 L, S = internals.n_layer, model.config.n_slots
 print("gate_local ", tuple(internals.gate_local.shape), "  (L, T, C)")
 print("weights    ", tuple(internals.weights.shape), "  (L, T, S)")
-print("local_norm ", tuple(internals.local_norm.shape), "     (L, T): |σ(g_l) · local| per token")
+print("local_norm ", tuple(internals.local_norm.shape),
+      "     (L, T): |σ(g_l) · local| per token")
 
 with torch.no_grad():
     plain_logits, _ = model(ids[None].to(device))
-assert torch.allclose(internals.logits, plain_logits[0].float().cpu(), atol=1e-4), "probing changed the output"
-assert ((internals.gate_local > 0) & (internals.gate_local < 1)).all()  # sigmoids
-assert torch.allclose(internals.weights.sum(-1), torch.ones(L, len(ids)), atol=1e-5)  # softmax over S slots
+plain = plain_logits[0].float().cpu()
+assert torch.allclose(internals.logits, plain, atol=1e-4), "probing changed it"
+gates = internals.gate_local
+assert ((gates > 0) & (gates < 1)).all()  # sigmoids
+ones = torch.ones(L, len(ids))
+assert torch.allclose(internals.weights.sum(-1), ones, atol=1e-5)  # softmax
 
 # %% [markdown]
 """
@@ -147,7 +142,8 @@ through, values near 0 shut it. Hover to read the numbers.
 
 # %%
 tokens = [tokenizer.decode([i]) for i in ids.tolist()]
-plots.gate_heatmap(internals.gate_local.mean(-1), internals.gate_global.mean(-1), tokens)
+plots.gate_heatmap(internals.gate_local.mean(-1),
+                   internals.gate_global.mean(-1), tokens)
 
 # %% [markdown]
 """
@@ -158,30 +154,48 @@ path adds next to the convolution.
 """
 
 # %%
-chunks = val_ids[: len(val_ids) // T * T].view(-1, T)[:40]  # (up to 40, T) validation text
+chunks = data.chunks("val")[:40, :-1]  # (up to 40, T) validation text
+
+
+def kind_of(previous, piece):
+    """A token's kind; after a space (or first in the text) it starts a word."""
+    if not piece.strip():
+        return "space"
+    return "word start" if piece[0].isspace() or previous[-1:].isspace() \
+        else "in a word"
+
+
 ratio, kind = [], []
 for chunk in chunks:
     inside = probe(model, chunk)
-    ratio.append(inside.global_norm / inside.local_norm)  # (L, T): memory's addition / convolution's
+    # (L, T): what memory adds / what the convolution adds
+    ratio.append(inside.global_norm / inside.local_norm)
     pieces = [tokenizer.decode([i]) for i in chunk.tolist()]
-    kind += ["space" if not p.strip() else "word start" if p[0].isspace() or q[-1:].isspace() else "in a word"
-             for q, p in zip([" "] + pieces, pieces)]  # the first token counts as a word start
+    kind += [kind_of(q, p) for q, p in zip([" "] + pieces, pieces)]
 ratio = torch.cat(ratio, dim=1)  # (L, N) over all N probed tokens
 for name in ("space", "word start", "in a word"):
     at = torch.tensor([k == name for k in kind])
-    print(f"{name:<11} ({int(at.sum()):>5} tokens): memory / convolution, median per layer:",
+    print(f"{name:<11} ({int(at.sum()):>5} tokens): memory / convolution, "
+          "median per layer:",
           "  ".join(f"{100 * float(r[at].median()):.1f}%" for r in ratio))
-means = lambda rows: [round(float(r.mean()), 2) for r in rows]  # one mean per layer
-print("mean size of what each path adds, last chunk: convolution", means(inside.local_norm),
-      " memory", means(inside.global_norm))
-xavier = (2 * model.config.d_model / (S + model.config.d_model)) ** 0.5  # a slot row's expected norm at init
-print("slot norms |M_s| per layer (mean):", means([b.memory.slots.detach().norm(dim=-1) for b in model.blocks]),
+
+
+def means(rows):  # one mean per layer
+    return [round(float(r.mean()), 2) for r in rows]
+
+
+print("mean size of what each path adds, last chunk: convolution",
+      means(inside.local_norm), " memory", means(inside.global_norm))
+C = model.config.d_model
+xavier = (2 * C / (S + C)) ** 0.5  # a slot row's expected norm at init
+slots = [b.memory.slots.detach().norm(dim=-1) for b in model.blocks]
+print("slot norms |M_s| per layer (mean):", means(slots),
       f" at initialisation (xavier): about {xavier:.2f}")
 
 # %% [markdown]
 """
 The memory path adds a small fraction of what the convolution adds (about 5 to 10% in the
-160-step model trained here; read the numbers above for yours), and a similar fraction at every
+300-step GAM of the `tiny` preset; read the numbers above for yours), and a similar fraction at every
 kind of token: no kind of token leans on the memory, not spaces nor word starts, and the
 contributions figure of section 3 shows the same at each token of one text. Lesson 2 prepared
 the reason. At the paper's width, `h` has norm about 22.6 (`√C`) while the first read-out
@@ -211,13 +225,16 @@ with which each token reads a slot. `slot_usage` returns the tokens that read it
 """
 
 # %%
-corpus = list(val_ids[: len(val_ids) // T * T].view(-1, T)[:32].split(8))  # 4 batches of (8, T)
+corpus = list(data.chunks("val")[:32, :-1].split(8))  # 4 batches of (8, T)
 layer = L - 1
-mia = len(tokenizer.encode(text[: text.rindex("Mia")]))  # position of the second "Mia"
-slot = int(internals.top_slots(layer, mia, k=1)[0][0])   # the slot it reads most
+# the position of the second "Mia", and the slot it reads most
+mia = len(tokenizer.encode(text[: text.rindex("Mia")]))
+slot = int(internals.top_slots(layer, mia, k=1)[0][0])
 top_ids, top_w = slot_usage(model, corpus, layer=layer, slot=slot, top=8)
-print(f"layer {layer}: the second 'Mia' reads slot {slot} most; over the corpus, that slot is read most by:\n ",
-      ", ".join(f"{tokenizer.decode([i])!r} {w:.2f}" for i, w in zip(top_ids.tolist(), top_w.tolist())))
+readers = zip(top_ids.tolist(), top_w.tolist())
+print(f"layer {layer}: the second 'Mia' reads slot {slot} most; over the "
+      "corpus, that slot is read most by:\n ",
+      ", ".join(f"{tokenizer.decode([i])!r} {w:.2f}" for i, w in readers))
 
 # %% [markdown]
 """
@@ -240,8 +257,10 @@ figures with their own sliders and dropdowns for the first text. Force either pa
 """
 
 # %%
-stories = val_text.split("\n\n")  # validation stories of the model's own dataset (section 1)
-texts = [text, "Tom had a small dog. The dog liked to run in the park with Tom."]
+# validation stories of the model's own dataset (section 1)
+stories = val_text.split("\n\n")
+texts = [text,
+         "Tom had a small dog. The dog liked to run in the park with Tom."]
 texts += [s.split(". ")[0] + "." for s in stories[:4]]
 print("explorer path:", pick_mode())
 explorer = explore(model, tokenizer, texts, corpus=corpus)
@@ -268,7 +287,8 @@ explorer
 
 # %%
 reach = gamlab.receptive_field(model.config.n_layer, model.config.conv_kernel)
-print(f"kernel {model.config.conv_kernel}, {model.config.n_layer} layers: each prediction sees the last {reach} tokens")
+print(f"kernel {model.config.conv_kernel}, {model.config.n_layer} layers: "
+      f"each prediction sees the last {reach} tokens")
 assert reach == model.config.n_layer * (model.config.conv_kernel - 1) + 1
 
 # %% [markdown]
@@ -303,10 +323,13 @@ occurs).
 
 # %%
 def slot_means(ids, w, vocab_size):
-    """ids (N,) int64, w (N, S) -> (V, S): the mean weight with which each token id reads each slot."""
+    """ids (N,) int64, w (N, S) -> (V, S): the mean weight with which each
+    token id reads each slot."""
     # BEGIN SOLUTION
-    sums = torch.zeros(vocab_size, w.size(1), dtype=w.dtype).index_add_(0, ids, w)  # (V, S)
-    count = torch.bincount(ids, minlength=vocab_size).clamp(min=1)  # (V,); 1 for unseen tokens: their rows stay 0
+    table = torch.zeros(vocab_size, w.size(1), dtype=w.dtype)  # (V, S)
+    sums = table.index_add_(0, ids, w)
+    # (V,); 1 for unseen tokens, whose rows stay 0
+    count = torch.bincount(ids, minlength=vocab_size).clamp(min=1)
     return sums / count[:, None]
     # END SOLUTION
 
@@ -325,11 +348,13 @@ check counts the capitals among that slot's readers, as the explorer lists them.
 # %%
 capital_slot = None  # (layer, slot), e.g. (0, 12)
 # BEGIN SOLUTION
-def n_capitals(layer, slot):  # how many of the slot's top readers begin with a capital letter
-    return sum(t.strip()[:1].isupper() for t in explorer.slot_tokens(layer, slot)[0])
+def n_capitals(layer, slot):  # how many of its top readers are capitals
+    readers = explorer.slot_tokens(layer, slot)[0]
+    return sum(t.strip()[:1].isupper() for t in readers)
 
 
-capital_slot = max(((l, s) for l in range(L) for s in range(S)), key=lambda ls: n_capitals(*ls))
+every_slot = [(layer, s) for layer in range(L) for s in range(S)]
+capital_slot = max(every_slot, key=lambda ls: n_capitals(*ls))
 # END SOLUTION
 # exercises.hint("6.3")
 exercises.check("6.3", (explorer, capital_slot))
