@@ -39,6 +39,20 @@ def test_each_preset_knows_its_name_and_keeps_the_papers_facts():
     assert train_config(FAST, steps=3, seed=2).steps == 3 and FAST.train.steps == 12  # a copy, the preset unchanged
 
 
+def test_bench_preset_measures_that_presets_block():
+    from gamlab.cli import build_parser
+    from gamlab.commands.bench import settings
+
+    def sizes(*argv):
+        s = settings(build_parser().parse_args(["bench", "--device", "cpu", *argv]))
+        return s["d_model"], s["n_slots"], s["batch"], s["lengths"][-1]
+
+    tiny = PRESETS["tiny"].model
+    assert sizes("--preset", "tiny")[:2] == (tiny.d_model, tiny.n_slots) == (64, 64)
+    assert sizes("--preset", "paper") == (512, 512, 16, 8192)  # the paper's Table 2
+    assert sizes("--preset", "paper", "--slots", "128")[1] == 128 and sizes()[:2] == (128, 512)
+
+
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_info_counts_the_models_compare_builds(name, capsys):
     """`gamlab info --preset P` prints, per model, the parameter count of the model `gamlab compare
