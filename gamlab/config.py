@@ -15,7 +15,7 @@ from .errors import GamlabError
 
 FUSIONS = ("gated", "sum", "local", "global", "local-nogate", "global-nogate")
 ATTENTIONS = ("sdpa", "naive")
-SCANS = ("chunked", "parallel", "sequential", "cuda")
+SCANS = ("sequential", "parallel", "cuda")
 
 
 @dataclass
@@ -37,7 +37,7 @@ class ModelConfig:
     attention: str = "sdpa"  # Transformer: sdpa (fused kernel) | naive (full T x T matrix)
     attn_dropout: float = 0.0  # Transformer: dropout on attention weights (leaves the fused kernel on CPU)
     mamba_residual: bool = True  # Mamba: norm + mixer + residual; False is the paper's bare stack
-    mamba_scan: str = "chunked"  # Mamba: chunked | parallel (doubling) | sequential (reference) | cuda (mamba_ssm)
+    mamba_scan: str = "sequential"  # Mamba: sequential (reference; optimized: chunked) | parallel (doubling) | cuda (mamba_ssm)
 
     def __post_init__(self) -> None:
         positive = ("vocab_size", "block_size", "d_model", "n_layer", "n_head", "n_slots",

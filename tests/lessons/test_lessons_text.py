@@ -153,10 +153,10 @@ def test_scaling_curves_colours_ticks_and_slope_guides():
 
 
 def test_log_ticks_use_powers_of_ten_beyond_thousands():
-    ticks = plots._log_ticks([1e-5, 3e-1])
+    ticks = plots.style._log_ticks([1e-5, 3e-1])
     assert ticks["tickvals"] == pytest.approx([1e-5, 1e-4, 1e-3, 1e-2, 1e-1])
     assert ticks["ticktext"] == ["1×10<sup>-5</sup>", "1×10<sup>-4</sup>", "0.001", "0.01", "0.1"]
-    assert plots._log_ticks([3, 40])["tickvals"] == pytest.approx([2, 5, 10, 20, 50])
+    assert plots.style._log_ticks([3, 40])["tickvals"] == pytest.approx([2, 5, 10, 20, 50])
 
 
 def test_receptive_field_starts_at_the_papers_kernel_with_depth_one_on_top():
