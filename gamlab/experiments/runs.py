@@ -63,12 +63,6 @@ PRESETS: dict[str, RunPreset] = {
 }
 
 
-def get_preset(name: str) -> RunPreset:
-    if name not in PRESETS:
-        raise GamlabError(f"Unknown run preset {name!r}; choose one of {', '.join(PRESETS)}.")
-    return PRESETS[name]
-
-
 # ---------------------------------------------------------------- configurations
 
 def train_config(preset: RunPreset, *, steps: int | None = None, epochs: float | None = None,
