@@ -125,7 +125,10 @@ def test_gam_is_the_smaller_block_exactly_while_s_below_2c_plus_1_minus_k():
     from gamlab import ModelConfig
 
     C, k = 32, 3
-    count = lambda m: sum(p.numel() for p in m.parameters())
+
+    def count(m):
+        return sum(p.numel() for p in m.parameters())
+
     att = count(gamlab.TransformerBlock(ModelConfig(d_model=C, n_head=4, n_slots=8)))
     for S, smaller in ((2 * C + 1 - k - 1, True), (2 * C + 1 - k, False)):
         gam = count(gamlab.GAMBlock(ModelConfig(d_model=C, n_slots=S, conv_kernel=k)))
