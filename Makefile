@@ -27,6 +27,7 @@ run: setup-core
 	$(VENV)/bin/gamlab compare --out $(OUT)
 
 test: setup-dev
+	$(PY) -m ruff check gamlab tests benchmarks tools
 	GAMLAB_FAST=1 $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
 
 clean:

@@ -6,8 +6,8 @@
 It needs torch, numpy, einops and tqdm, not an installed gamlab (the repository root is put on
 the import path) nor plotly or datasets: what a bare GPU image holds.
 
-1. Same numbers on the device: each block (gam, transformer, mamba, gam-fw) in its fast forms
-   against its reference forms (gamlab.blocks.fast) in float32, and GAM's two forms under bf16 autocast.
+1. Same numbers on the device: each block (gam, transformer, mamba, gam-fw) in its optimized forms
+   against its reference forms (gamlab.blocks.optimized) in float32, and GAM's two forms under bf16 autocast.
 2. Training: a tiny GAM language model on the embedded corpus through the Trainer (bf16
    autocast on CUDA); the loss must fall and stay finite.
 3. Issue 6's ratios on the device: the default block against the reference block at the
@@ -48,11 +48,11 @@ def same_numbers(device: torch.device, quick: bool) -> dict:
     diffs = {}
     for name in ("gam", "transformer", "mamba", "gam-fw"):
         seed_everything(0)
-        fast, ref = (build_block(name, d_model=C, n_slots=S, fast=f).to(device).eval() for f in (True, False))
-        ref.load_state_dict(fast.state_dict())
+        opt, ref = (build_block(name, d_model=C, n_slots=S, optimized=f).to(device).eval() for f in (True, False))
+        ref.load_state_dict(opt.state_dict())
         x = torch.randn(B, T, C, device=device, requires_grad=True)
         outs, grads = [], []
-        for block in (fast, ref):
+        for block in (opt, ref):
             y = block(x)
             outs.append(y.detach())
             grads.append(torch.autograd.grad(y.square().sum(), x)[0])
@@ -60,7 +60,7 @@ def same_numbers(device: torch.device, quick: bool) -> dict:
                        "input_grad": float((grads[0] - grads[1]).abs().max() / grads[1].abs().max())}
         if name == "gam":
             with autocast(device):  # the whole block in mixed precision, as it trains on CUDA
-                mixed = [block(x).float() for block in (fast, ref)]
+                mixed = [block(x).float() for block in (opt, ref)]
             diffs[name]["forward_autocast"] = float((mixed[0] - mixed[1]).abs().max() / mixed[1].abs().max())
     diffs["forward"] = max(d["forward"] for d in diffs.values())
     assert diffs["forward"] < 1e-4 and all(d["input_grad"] < 1e-4 for k, d in diffs.items() if k != "forward"), diffs

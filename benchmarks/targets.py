@@ -1,9 +1,9 @@
-"""Issue 6's performance targets and the fast forms' payoff, measured side by side in one run.
+"""Issue 6's performance targets and the optimized forms' payoff, measured side by side in one run.
 
     .venv/bin/python benchmarks/targets.py [--threads 1] [--repeats 9] [--glibc-default]
 
 0. Each block (gam, transformer, mamba, gam-fw) in its reference forms (as its file writes it),
-   in gamlab.blocks.fast.DEFAULT (what build_model gives) and in DEFAULT plus the opt-in forms, at
+   in gamlab.blocks.optimized.DEFAULT (what build_model gives) and in DEFAULT plus the opt-in forms, at
    B=8, T=1024, C=128, S=512, all twelve interleaved: the ratios that decide the policy.
 1. GAM's default block against the reference block (the speed baseline): speed and
    peak-memory ratio; GAM's memory against the fair Transformer block's.
@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from common import script_options
 
-from gamlab.blocks.fast import DEFAULT, FORMS
+from gamlab.blocks.optimized import DEFAULT, FORMS
 from gamlab.experiments.bench import build_block, flops, growth_exponent, matmul_rate, measure_block, time_blocks
 
 MODELS = ("gam", "transformer", "mamba", "gam-fw")
@@ -38,8 +38,8 @@ def ms(t: tuple[float, float]) -> str:
     return f"{t[0]:.1f} ms (median {t[1]:.1f})"
 
 
-def speedup(slow: tuple[float, float], fast: tuple[float, float]) -> str:
-    return f"{slow[0] / fast[0]:.2f}x (medians: {slow[1] / fast[1]:.2f}x)"
+def speedup(slow: tuple[float, float], quick: tuple[float, float]) -> str:
+    return f"{slow[0] / quick[0]:.2f}x (medians: {slow[1] / quick[1]:.2f}x)"
 
 
 def forms_table(repeats: int) -> dict[str, tuple[float, float]]:
@@ -47,9 +47,9 @@ def forms_table(repeats: int) -> dict[str, tuple[float, float]]:
     every = tuple(FORMS)
     blocks = {}
     for name in MODELS:
-        ref = build_block(name, fast=False)
+        ref = build_block(name, optimized=False)
         for label, forms in (("reference", False), ("default", DEFAULT), ("all", every)):
-            block = build_block(name, fast=forms)
+            block = build_block(name, optimized=forms)
             block.load_state_dict(ref.state_dict())
             blocks[f"{name}/{label}"] = block
     return alternate(blocks, 1024, repeats)
@@ -62,7 +62,7 @@ def main() -> None:
 
     opt_in = [n for n in FORMS if n not in DEFAULT]
     t = forms_table(args.repeats)
-    print(f"\n0. T=1024, reference/fast ratios (> 1: the fast forms pay); default = {', '.join(DEFAULT)};"
+    print(f"\n0. T=1024, reference/optimized ratios (> 1: the optimized forms pay); default = {', '.join(DEFAULT)};"
           f" all = default + {', '.join(opt_in) or 'nothing'}")
     for name in MODELS:
         ref, default, every = (t[f"{name}/{label}"] for label in ("reference", "default", "all"))

@@ -15,7 +15,7 @@ from .errors import GamlabError
 
 FUSIONS = ("gated", "sum", "local", "global", "local-nogate", "global-nogate")
 ATTENTIONS = ("sdpa", "naive")
-SCANS = ("chunked", "parallel", "sequential", "cuda")
+SCANS = ("sequential", "parallel", "cuda")
 
 
 @dataclass
@@ -37,7 +37,7 @@ class ModelConfig:
     attention: str = "sdpa"  # Transformer: sdpa (fused kernel) | naive (full T x T matrix)
     attn_dropout: float = 0.0  # Transformer: dropout on attention weights (leaves the fused kernel on CPU)
     mamba_residual: bool = True  # Mamba: norm + mixer + residual; False is the paper's bare stack
-    mamba_scan: str = "chunked"  # Mamba: chunked | parallel (doubling) | sequential (reference) | cuda (mamba_ssm)
+    mamba_scan: str = "sequential"  # Mamba: sequential (reference; optimized: chunked) | parallel (doubling) | cuda (mamba_ssm)
 
     def __post_init__(self) -> None:
         positive = ("vocab_size", "block_size", "d_model", "n_layer", "n_head", "n_slots",
@@ -81,7 +81,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
-        return cls().replace(**data)
+        return cls().replace(**upgrade_config_dict(data))
 
     @classmethod
     def preset(cls, name: str, **changes) -> ModelConfig:
@@ -96,6 +96,21 @@ class ModelConfig:
         if name not in _SIZES:
             raise GamlabError(f"Unknown preset {name!r} for ModelConfig; its sizes are {', '.join(_SIZES)}.")
         return cls(**_SIZES[name]).replace(**changes)
+
+
+# Values that older gamlab versions saved and that now have another name. "chunked" was the
+# Mamba scan's default before the chunked scan became the optimized form of the sequential one
+# (gamlab/blocks/optimized/mamba.py): the same function, so such a run loads and resumes as it was.
+_RENAMED_VALUES = {"mamba_scan": {"chunked": "sequential"}}
+
+
+def upgrade_config_dict(data: dict) -> dict:
+    """A saved model configuration (a checkpoint's, a results file's) in today's names; a copy."""
+    data = dict(data)
+    for key, renamed in _RENAMED_VALUES.items():
+        if data.get(key) in renamed:
+            data[key] = renamed[data[key]]
+    return data
 
 
 # The ingredients of the run presets (gamlab/experiments/runs.py), not presets of their own.

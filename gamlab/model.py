@@ -5,7 +5,7 @@
                -> logits (B, T, vocab)
 
 Blocks are gamlab.blocks.block.Block subclasses, each in its own file: a new mixer is its file plus
-one line in MODELS. build_model puts every model's layers in the same fast forms (gamlab.blocks.fast).
+one line in MODELS. build_model puts every model's layers in the same optimized forms (gamlab.blocks.optimized).
 
 Used in notebooks/03_gating.ipynb onwards; 04_gam_block.ipynb describes the shell and checks the
 paper's parameter counts with it.
@@ -14,7 +14,6 @@ paper's parameter counts with it.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,13 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks.fast import use_fast_forms
 from .blocks.fastweight import FastWeightGAMBlock
 from .blocks.gam import GAMBlock
 from .blocks.mamba import MambaBlock
+from .blocks.optimized import use_optimized_forms
 from .blocks.transformer import TransformerBlock
 from .config import ModelConfig
 from .errors import GamlabError
+from .model_inputs import IGNORE, check_tokens, whole_number
 
 
 class LanguageModel(nn.Module):
@@ -75,47 +75,9 @@ class LanguageModel(nn.Module):
 
         idx: (B, T) token ids of any integer dtype, 1 <= T <= block_size, values in [0, vocab);
         B may be 0. targets (optional): (B, T) integers in [0, vocab) or -100 (not scored).
-        Raises GamlabError naming the first problem found.
+        Raises GamlabError naming the first problem found (gamlab.model_inputs.check_tokens).
         """
-        self._check(idx, targets, self.config.block_size)
-
-    def _check(self, idx, targets, max_len: float) -> None:
-        """check_input with a length limit: generate crops a long prompt, so it passes inf."""
-        if not isinstance(idx, torch.Tensor) or idx.dim() != 2:
-            shape = tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__
-            raise GamlabError(f"expected token ids as a tensor of shape (batch, time), got {shape}; "
-                              "add a batch dimension with idx[None] or build it with torch.tensor([ids]).")
-        if not _integer(idx.dtype):
-            raise GamlabError(f"token ids must be integers, got {idx.dtype}; convert them with .long().")
-        T, V = idx.size(1), self.config.vocab_size
-        if T == 0:
-            raise GamlabError("the prompt is empty; give at least one token (a sequence of shape (batch, 1) or longer).")
-        if T > max_len:
-            raise GamlabError(f"sequence of {T} tokens is longer than block_size "
-                              f"{self.config.block_size}; crop it or build the model with a larger block_size.")
-        if targets is not None:
-            if not isinstance(targets, torch.Tensor) or targets.shape != idx.shape or not _integer(targets.dtype):
-                got = (f"{tuple(targets.shape)} {targets.dtype}" if isinstance(targets, torch.Tensor)
-                       else type(targets).__name__)
-                raise GamlabError(f"targets must be integer token ids of the same shape as the input "
-                                  f"{tuple(idx.shape)}, got {got}; give one target per input position, "
-                                  "e.g. x, y = ids[:, :-1], ids[:, 1:].")
-        if not idx.numel():
-            return
-        # Every range fact in one small tensor: one device sync on a GPU, however many checks.
-        ids = idx if idx.dtype in (torch.int64, torch.int32) else idx.long()
-        facts = [ids.min(), ids.max()]
-        if targets is not None:
-            t = targets.long()
-            stray = t.masked_fill((t == IGNORE) | ((t >= 0) & (t < V)), 0)  # 0 where a target is fine
-            facts += [stray.min(), stray.max()]
-        lo, hi, *stray = torch.stack([f.long() for f in facts]).tolist()
-        if lo < 0 or hi >= V:
-            raise GamlabError(f"token id {hi if hi >= V else lo} is outside the vocabulary [0, {V}); "
-                              "encode with the tokenizer the model was built for.")
-        if stray and (stray[0] or stray[1]):
-            raise GamlabError(f"target {stray[0] or stray[1]} is outside the vocabulary [0, {V}) and is not "
-                              f"{IGNORE} (a position that is not scored); make targets from the same token ids.")
+        check_tokens(idx, targets, self.config.vocab_size, self.config.block_size)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         """idx: (B, T) token ids -> (logits (B, T, vocab), mean cross-entropy or None).
@@ -169,11 +131,12 @@ class LanguageModel(nn.Module):
 
         Used in notebooks/04_gam_block.ipynb.
         """
-        max_new_tokens = _count("max_new_tokens", max_new_tokens)
-        top_k = 0 if top_k is None else _count("top_k", top_k)
+        max_new_tokens = whole_number("max_new_tokens", max_new_tokens)
+        top_k = 0 if top_k is None else whole_number("top_k", top_k)
         if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature < math.inf:
             raise GamlabError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature!r}.")
-        self._check(idx, None, math.inf)  # empty, dtype, ids in range; a long prompt is cropped below
+        # empty, dtype, ids in range; a long prompt is cropped below
+        check_tokens(idx, None, self.config.vocab_size, self.config.block_size, crop=True)
         idx = idx.long()
         for _ in range(max_new_tokens):
             logits, _ = self(idx[:, -self.config.block_size:])
@@ -190,24 +153,6 @@ class LanguageModel(nn.Module):
                 nxt = torch.multinomial(scaled.softmax(-1), 1, generator=generator)  # (B, 1)
             idx = torch.cat([idx, nxt], dim=1)
         return idx
-
-
-IGNORE = -100  # a target that is not scored (F.cross_entropy's ignore_index; gamlab.training.tasks.IGNORE)
-
-
-def _integer(dtype: torch.dtype) -> bool:
-    return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
-
-
-def _count(name: str, value) -> int:
-    """A whole number >= 0 (Python or numpy int, or a 0-d integer tensor), else one GamlabError."""
-    try:
-        n = operator.index(value) if not isinstance(value, bool) else None
-    except TypeError:
-        n = None
-    if n is None or n < 0:
-        raise GamlabError(f"{name} must be a whole number >= 0, got {value!r}.")
-    return n
 
 
 @dataclass(frozen=True)
@@ -257,23 +202,25 @@ def budget_knob(name: str) -> str | None:
     return getattr(block_class(name), "budget_knob", None)
 
 
-def shapes_only(name: str, config: ModelConfig | None = None) -> LanguageModel:
+def shapes_only(name: str, config: ModelConfig | None = None,
+                optimized: bool | tuple[str, ...] = True) -> LanguageModel:
     """build_model on the meta device: every shape, no memory, no initialisation. For counting
     parameters and estimating memory before anything is trained."""
     with torch.device("meta"):
-        return build_model(name, config)
+        return build_model(name, config, optimized=optimized)
 
 
 def build_model(name: str, config: ModelConfig | None = None, init: str = "careful",
-                fast: bool | tuple[str, ...] = True) -> LanguageModel:
+                optimized: bool | tuple[str, ...] = True) -> LanguageModel:
     """A language model with the named mixer; the variant's fixed fields override `config`.
 
     init: "careful" or "paper", how the embeddings start (LanguageModel.init_embeddings).
-    fast: the faster layer forms to use, the same for every model (gamlab.blocks.fast.use_fast_forms):
-    True the measured default (gamlab.blocks.fast.DEFAULT), False the reference forms only, or names
-    from gamlab.blocks.fast.FORMS. Same parameters and function either way.
+    optimized: the optimized layer forms to use, the same for every model
+    (gamlab.blocks.optimized.use_optimized_forms): True the measured default
+    (gamlab.blocks.optimized.DEFAULT), False the reference forms only, or names from
+    gamlab.blocks.optimized.FORMS. Same parameters and function either way.
     Raises GamlabError for an unknown name or form."""
     block = block_class(name)
     config = config if config is not None else ModelConfig.preset("tiny")
     config = config.replace(**MODELS[name].changes(config))
-    return use_fast_forms(LanguageModel(config, block, name, init), fast)
+    return use_optimized_forms(LanguageModel(config, block, name, init), optimized)

@@ -4,7 +4,7 @@ Each channel c has its own k weights; output t is a weighted sum of inputs t-k+1
 that channel, and never of a later input. Padding k-1 zeros on the left (only) keeps the
 length T and makes the convolution causal without computing outputs that are thrown away.
 
-gamlab.blocks.fast.ShiftAddCausalConv1d computes the same on CPU by shift and add, as lesson 1
+gamlab.blocks.optimized.ShiftAddCausalConv1d computes the same on CPU by shift and add, as lesson 1
 builds it, in the (B, T, C) layout the blocks already have (faster there: docs/benchmark.md).
 
 Taught in notebooks/01_local_path.ipynb.

@@ -11,7 +11,7 @@ from torch import nn
 def feed_forward(d_model: int, dropout: float) -> nn.Sequential:
     """Linear(C, 4C), GELU, Linear(4C, C), Dropout: indices 0 and 2 are the Linears.
 
-    torch's own layers; gamlab.blocks.fast swaps in faster forms of them (same parameters).
+    torch's own layers; gamlab.blocks.optimized swaps in its Dropout (same function).
     """
     return nn.Sequential(
         nn.Linear(d_model, 4 * d_model),

@@ -12,8 +12,8 @@ Glossary (paper -> code):
     x = x + sigmoid(g_l) * local + sigmoid(g_g) * global
     x = x + FFN(LayerNorm2(x))
 
-GAMBlock.forward is these lines. Faster forms of its layers (fused retrieval, shift-add
-convolution, ...) are applied by gamlab.blocks.fast to every model alike; the block stays this code.
+GAMBlock.forward is these lines. Optimized forms of its layers (fused retrieval, shift-add
+convolution, ...) are applied by gamlab.blocks.optimized to every model alike; the block stays this code.
 
 Taught in notebooks/04_gam_block.ipynb (its parts in 01, 02 and 03).
 """
@@ -80,7 +80,7 @@ class GAMBlock(Block):
 
     def forward_with_internals(self, x: torch.Tensor) -> tuple[torch.Tensor, GAMBlockInternals]:
         """x: (B, T, C) -> (forward's output, GAMBlockInternals), to float rounding the same output:
-        the read weights are computed explicitly, whatever form the memory takes (gamlab.blocks.fast)."""
+        the read weights are computed explicitly, whatever form the memory takes (gamlab.blocks.optimized)."""
         h = self.norm1(x)
         local = self.conv(h) if self.conv is not None else None
         global_, w = self.memory.with_weights(h) if self.memory is not None else (None, None)

@@ -16,13 +16,12 @@ t tokens, c = d_model, d = d_inner = expand * c, n = d_state, r = dt_rank.
     y_t = h_t . C_t + D * u_t,   out = out_proj(y * silu(z))
 
 Parameter names and shapes follow the reference implementation (mamba_ssm; mambapy uses
-the same), so a state dict moves between them. The recurrence is a linear scan: the
-sequential loop is the readable reference; the parallel (doubling) scan gives the same
-numbers in log2(t) vectorised steps over (b, t, d, n) tensors; the default, chunked
-`SelectiveScan`, never builds those tensors whole: it walks the sequence a chunk at a time,
-keeps one (b, d, n) state per chunk, recomputes the rest in its hand-written backward, and
-is the fastest and leanest in pure PyTorch (docs/benchmark.md). On CUDA with
-mamba_ssm installed, mamba_scan="cuda" uses its fused kernel.
+the same), so a state dict moves between them. The recurrence is a linear scan, written here
+the readable way, one step at a time (`scan_sequential`, as mamba-minimal writes it); the
+parallel (doubling) scan gives the same numbers in log2(t) vectorised steps over (b, t, d, n)
+tensors. build_model's optimized forms compute the sequential scan chunk by chunk with a
+hand-written backward instead (gamlab/blocks/optimized/mamba.py: the same function, faster
+and leaner). On CUDA with mamba_ssm installed, mamba_scan="cuda" uses its fused kernel.
 
 Used in notebooks/04_gam_block.ipynb (its parameter count), 05_showdown.ipynb and
 07_beyond_the_paper.ipynb; no lesson builds it.
@@ -69,93 +68,11 @@ def scan_parallel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return b
 
 
-def _scan_into(a: torch.Tensor, b: torch.Tensor, state: torch.Tensor, out: torch.Tensor) -> None:
-    """out[:, i] = state_i = a[:, i] * state_{i-1} + b[:, i], starting from state; in place, no autograd."""
-    for i in range(b.size(1)):
-        state = torch.addcmul(b[:, i], a[:, i], state, out=out[:, i])
-
-
-class SelectiveScan(torch.autograd.Function):
-    """y_t = C_t . h_t with h_t = exp(dt_t A) * h_{t-1} + dt_t B_t u_t, chunk by chunk.
-
-    Shapes: u, dt (b, t, d); A (d, n); B, C (b, t, n) -> y (b, t, d). The (b, t, d, n)
-    tensors the plain form builds (A_bar, B_bar_u, the states) exist here one chunk of tc
-    steps at a time (tc = chunk, fewer at the end): the forward keeps only the state entering
-    each chunk, (b, t/chunk, d, n) in all, and the backward recomputes a chunk's states from
-    it, then runs the adjoint recurrence adj_t = dL/dstate_t backwards through the chunk. Per
-    chunk the work is a few elementwise passes and batched contractions over n or d; the
-    step-by-step loops touch (b, d, n) slices only. In the backward, a `d` prefix means a
-    gradient: dA is dL/dA.
-    """
-
-    @staticmethod
-    def forward(ctx, u, dt, A, B, C, chunk: int):
-        batch, seq_len, d_inner = u.shape
-        d_state = A.size(1)
-        y = u.new_empty(batch, seq_len, d_inner)
-        starts = u.new_empty(batch, -(-seq_len // chunk), d_inner, d_state)  # the state entering each chunk
-        state = u.new_zeros(batch, d_inner, d_state)
-        for j, t0 in enumerate(range(0, seq_len, chunk)):
-            sl = slice(t0, t0 + chunk)
-            starts[:, j] = state
-            A_bar, B_bar_u = _discretise(u[:, sl], dt[:, sl], A, B[:, sl])  # (b, tc, d, n) each
-            states = B_bar_u  # the scan writes the states over B_bar_u: no new memory
-            _scan_into(A_bar, B_bar_u, state, out=states)
-            state = states[:, -1]
-            torch.matmul(states, C[:, sl].unsqueeze(-1), out=y[:, sl].unsqueeze(-1))  # state_t . C_t
-        ctx.save_for_backward(u, dt, A, B, C, starts)
-        ctx.chunk = chunk
-        return y
-
-    @staticmethod
-    def backward(ctx, dy):
-        u, dt, A, B, C, starts = ctx.saved_tensors
-        chunk = ctx.chunk
-        batch, seq_len, d_inner = u.shape
-        du, ddt, dB, dC = torch.empty_like(u), torch.empty_like(dt), torch.empty_like(B), torch.empty_like(C)
-        dA = torch.zeros_like(A)
-        adj_next = u.new_zeros(batch, d_inner, A.size(1))  # dL/dstate leaving the chunk, times the next decay
-        for j in reversed(range(starts.size(1))):
-            t0 = j * chunk
-            sl = slice(t0, t0 + chunk)
-            A_bar, B_bar_u = _discretise(u[:, sl], dt[:, sl], A, B[:, sl])
-            states = torch.empty_like(B_bar_u)
-            _scan_into(A_bar, B_bar_u, starts[:, j], out=states)  # recompute the chunk's states
-            adj = dy[:, sl].unsqueeze(-1) * C[:, sl].unsqueeze(-2)  # (b, tc, d, n): y's direct pull on the state
-            dC[:, sl] = (dy[:, sl].unsqueeze(-2) @ states).squeeze(-2)  # sum over d of dy_t state_t
-            # adjoint, backwards: adj_t += A_bar_{t+1} adj_{t+1}; the last step takes adj_next
-            adj[:, -1] += adj_next
-            for s in range(adj.size(1) - 2, -1, -1):
-                adj[:, s].addcmul_(A_bar[:, s + 1], adj[:, s + 1])
-            adj_next = A_bar[:, 0] * adj[:, 0]
-            # state_t = A_bar_t state_{t-1} + B_bar_u_t; the first step's state_{t-1} is the chunk's start
-            states_prev = torch.cat([starts[:, j].unsqueeze(1), states[:, :-1]], dim=1)
-            d_dtA = adj * states_prev * A_bar  # gradient of dt_t A (the exponent), (b, tc, d, n)
-            dtu = dt[:, sl] * u[:, sl]  # (b, tc, d)
-            d_dtu = (adj @ B[:, sl].unsqueeze(-1)).squeeze(-1)  # sum over n of adj B
-            dB[:, sl] = (dtu.unsqueeze(-2) @ adj).squeeze(-2)  # sum over d of adj dt u
-            ddt[:, sl] = (d_dtA * A).sum(-1) + d_dtu * u[:, sl]
-            du[:, sl] = d_dtu * dt[:, sl]
-            dA += (d_dtA * dt[:, sl].unsqueeze(-1)).sum((0, 1))
-        return du, ddt, dA, dB, dC, None
-
-
-def _discretise(u, dt, A, B):
-    """A_bar = exp(dt A) and B_bar_u = dt B u for one chunk: u, dt (b, tc, d), A (d, n), B (b, tc, n)
-    -> (b, tc, d, n) each."""
-    A_bar = torch.exp(dt.unsqueeze(-1) * A)
-    B_bar_u = (dt * u).unsqueeze(-1) * B.unsqueeze(-2)
-    return A_bar, B_bar_u
-
-
 class MambaMixer(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         d_model, d_inner, d_state, dt_rank = config.d_model, config.d_inner, config.d_state, config.dt_rank_
         self.d_state, self.dt_rank, self.scan = d_state, dt_rank, config.mamba_scan
-        # steps per chunk of the chunked scan: fewer chunks, fewer small ops (measured on a 2-core
-        # CPU at B=4, T=512: 182 ms a training step with 16, 137 with 32, 139 with 64, 176 with 128)
-        self.chunk = 32
         if self.scan == "cuda":
             _require_mamba_ssm()
         self.in_proj = nn.Linear(d_model, 2 * d_inner, bias=False)
@@ -182,23 +99,32 @@ class MambaMixer(nn.Module):
         return self.out_proj(self.ssm(u) * F.silu(z))
 
     def ssm(self, u: torch.Tensor) -> torch.Tensor:
-        """The selective scan. u: (b, t, d) -> y: (b, t, d)."""
-        A = -torch.exp(_at_least_float32(self.A_log))  # (d, n), negative: the state decays
+        """The selective SSM: its input-dependent dt, B, C, then the scan. u: (b, t, d) -> y: (b, t, d)."""
+        A = -torch.exp(at_least_float32(self.A_log))  # (d, n), negative: the state decays
         # dt (b, t, r) before its projection; B, C (b, t, n): they depend on the input (selective)
         dt, B, C = self.x_proj(u).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         dt = F.softplus(self.dt_proj(dt))  # (b, t, d): the step size Δ
+        return self.selective_scan(u, dt, A, B, C, self.D)
+
+    def selective_scan(self, u, dt, A, B, C, D) -> torch.Tensor:
+        """y_t = C_t . state_t + D * u_t, state_t = exp(dt_t A) * state_{t-1} + dt_t B_t u_t.
+
+        u, dt: (b, t, d); A: (d, n); B, C: (b, t, n); D: (d,) -> y: (b, t, d)."""
         if self.scan == "cuda":
-            return _cuda_scan(u, dt, A, B, C, self.D)
-        if self.scan == "chunked":  # float32 (or float64) inside, whatever autocast chose for the projections
-            wide = [_at_least_float32(t) for t in (u, dt, A, B, C)]
-            y = SelectiveScan.apply(*wide, self.chunk)
-            return y.to(u.dtype) + u * self.D
+            return _cuda_scan(u, dt, A, B, C, D)
         A_bar = torch.exp(dt.unsqueeze(-1) * A)  # (b, t, d, n) discretised A
         B_bar_u = dt.unsqueeze(-1) * B.unsqueeze(2) * u.unsqueeze(-1)  # (b, t, d, n)
         scan = scan_parallel if self.scan == "parallel" else scan_sequential
         states = scan(A_bar, B_bar_u)  # (b, t, d, n)
         y = (states @ C.unsqueeze(-1)).squeeze(-1)  # (b, t, d): state_t . C_t
-        return y + u * self.D
+        return y + u * D
+
+    def scan_copies(self, seq_len: int) -> int:
+        """(b, t, d, n) tensors the scan keeps for the backward: about 4 per doubling step for
+        the parallel scan, 4 for the sequential one, none with the fused CUDA scan."""
+        if self.scan == "cuda":
+            return 0
+        return 4 * max(1, math.ceil(math.log2(seq_len))) if self.scan == "parallel" else 4
 
 
 class MambaBlock(Block):
@@ -225,18 +151,13 @@ class MambaBlock(Block):
         return 4 * c * d + 2 * d * (r + 2 * n) + 2 * r * d + 2 * d * c + 2 * cfg.d_conv * d + 6 * d * n
 
     def memory_estimate(self, batch: int, seq_len: int) -> int:
-        """The block's activations and the scan's (b, t, d, n) tensors: about 4 copies per doubling
-        step for the parallel scan, 4 for the sequential one, and for the chunked scan (the
-        default) one chunk's worth alive at a time plus a state per chunk, about 1 (none with
-        the fused CUDA scan)."""
+        """The block's activations and the scan's (b, t, d, n) tensors (the mixer's scan_copies)."""
         cfg = self.config
-        scan = self.mixer.scan
-        copies = 0 if scan == "cuda" else {"parallel": 4 * max(1, math.ceil(math.log2(seq_len))),
-                                           "sequential": 4}.get(scan, 1)
+        copies = self.mixer.scan_copies(seq_len)
         return super().memory_estimate(batch, seq_len) + 4 * copies * batch * seq_len * cfg.d_inner * cfg.d_state
 
 
-def _at_least_float32(t: torch.Tensor) -> torch.Tensor:
+def at_least_float32(t: torch.Tensor) -> torch.Tensor:
     """t in float32, or as it is when it is wider (float64 in the equivalence tests)."""
     return t.to(torch.promote_types(t.dtype, torch.float32))
 
@@ -246,7 +167,7 @@ def _require_mamba_ssm() -> None:
         import mamba_ssm.ops.selective_scan_interface  # noqa: F401
     except ImportError as exc:
         raise GamlabError("mamba_scan='cuda' needs the mamba_ssm package on a CUDA machine "
-                          "(pip install mamba-ssm); use mamba_scan='chunked' elsewhere.") from exc
+                          "(pip install mamba-ssm); use mamba_scan='sequential' elsewhere.") from exc
 
 
 def _cuda_scan(u, dt, A, B, C, D):

@@ -5,7 +5,7 @@ The bank M holds S slots of width C. Each token's normalised state h scores ever
 weighted average of slots, w @ M. M is a parameter: the same for every sequence, so this
 path mixes no information between tokens (the convolution is GAM's only token mixer).
 
-The retrieval is attention with one fixed set of keys and values, the slots: gamlab.blocks.fast's
+The retrieval is attention with one fixed set of keys and values, the slots: gamlab.blocks.optimized's
 FusedAssociativeMemory runs it through torch's fused `scaled_dot_product_attention`, which
 never stores the (B, T, S) weights; this module computes them explicitly, as the paper writes
 it and as the lessons and the probes need them. Both give the same numbers.
@@ -51,7 +51,7 @@ class AssociativeMemory(nn.Module):
         return w @ self.slots, w  # (B, T, C): the weighted average of slots
 
     def with_weights(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """forward's (retrieved, w) computed explicitly, whichever form forward takes (gamlab.blocks.fast)."""
+        """forward's (retrieved, w) computed explicitly, whichever form forward takes (gamlab.blocks.optimized)."""
         return AssociativeMemory.forward(self, h)
 
     def flops_per_token(self, seq_len: int) -> float:

@@ -74,12 +74,6 @@ PRESETS: dict[str, RunPreset] = {p.name: p for p in (
 )}
 
 
-def get_preset(name: str) -> RunPreset:
-    if name not in PRESETS:
-        raise GamlabError(f"Unknown run preset {name!r}; choose one of {', '.join(PRESETS)}.")
-    return PRESETS[name]
-
-
 # ---------------------------------------------------------------- configurations
 
 def train_config(preset: RunPreset, *, steps: int | None = None, epochs: float | None = None,

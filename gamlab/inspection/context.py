@@ -1,4 +1,4 @@
-"""Effective context: how far back a model's output actually depends on its input, from gradients.
+"""The gradient reach (effective context): how far back a model's output depends on its input, by gradients.
 
 For a position t and each earlier position s, the lag is t - s. The sensitivity at that lag is
 the size of the Jacobian block d out_t / d x_s, where x is the input to the first block (token

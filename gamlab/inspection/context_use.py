@@ -1,4 +1,4 @@
-"""Long-range context use: how much a model's loss rises when the far context is another text's.
+"""The loss gained from context: how much a model's loss rises when the far context is another text's.
 
 For a block of T validation tokens and a position t, swap every input token at lag >= d from t
 (positions s <= t - d) for the tokens of another block at the same positions (so positions,
@@ -14,7 +14,7 @@ output. A Transformer, a Mamba-style model or gam-fw can gain there; how much is
 One forward per cut: swapping positions < c gives gain(t - c + 1) at every t >= c - 1, so
 T forwards per block give the whole curve over d = 0 .. T-1 (d = 0: even x_t is swapped).
 
-Beside gamlab.inspection.context (which measures the same dependence by gradients, on the hidden state).
+Beside gamlab.inspection.context, the gradient reach (the same dependence by gradients, on the hidden state).
 """
 
 from __future__ import annotations

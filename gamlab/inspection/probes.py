@@ -139,7 +139,7 @@ def probe(model: torch.nn.Module, idx: torch.Tensor) -> GAMInternals:
 
     idx: (T,) or (1, T) token ids. The model's outputs are the same as without probing, to
     float rounding: the blocks compute their read weights explicitly where a normal forward
-    may use a fused kernel (gamlab.blocks.fast); nothing in the model is changed. Works on gam-fw
+    may use a fused kernel (gamlab.blocks.optimized); nothing in the model is changed. Works on gam-fw
     (its read_weights filled, weights None). Raises GamlabError for a model without GAM
     blocks, more than one sequence, or ids the model refuses.
     """

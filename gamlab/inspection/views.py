@@ -4,7 +4,7 @@ gamlab.inspection.widgets builds both explorers from VIEWS, in its order: the wi
 figure per view, redrawn when a control the view depends on moves) and the static explorer
 (one plotly figure per view, with its own sliders and dropdowns). A model gets the views whose
 needs it meets (gam-sum has no gates, gam-local no slots). Adding a view is one View below,
-plus its figure builder in gamlab/inspection/plots.py. A view draws what GAMInternals records
+plus its figure builder in gamlab/inspection/plots/inside.py. A view draws what GAMInternals records
 (gamlab/inspection/probes.py): data not recorded yet needs a field there, filled by the
 block's forward_with_internals, first.
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from ..config import upgrade_config_dict
 from ..errors import GamlabError
 
 FORMAT, VERSION = "gamlab-checkpoint", 1
@@ -78,6 +79,8 @@ def load_checkpoint(path, *, model_name: str | None = None, model_config: dict |
                           "point at a checkpoint written by gamlab train.")
     if state.get("version") != VERSION:
         raise GamlabError(f"checkpoint {path} has format version {state.get('version')}, this gamlab reads {VERSION}.")
+    if isinstance(state["model_config"], dict):  # a run saved by an older gamlab, in today's names
+        state["model_config"] = upgrade_config_dict(state["model_config"])
     return check_matches(state, path, model_name=model_name, model_config=model_config, **expected)
 
 

@@ -168,10 +168,6 @@ class TextData:
         n, B = self.chunks("train").size(0), self.batch_size
         return max(1, -(-n // B) if self.keep_partial else n // B)
 
-    @property
-    def tokens_per_step(self) -> int:
-        return self.batch_size * self.block_size
-
     def get_batch(self, split: str = "train", step: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """Training batch number `step` (a function of seed and step), or validation batch `step`.
 

@@ -146,21 +146,6 @@ def local_rows(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return tuple(t[r * b:(r + 1) * b] for t in tensors)
 
 
-class ShardedBatches:
-    """A batch source get_batch(split, step) -> (x, y) of the global batch, seen from one rank.
-
-    Training batches are split by rows (local_rows); validation batches are returned whole
-    (evaluate shards those by batch index instead).
-    """
-
-    def __init__(self, get_batch):
-        self.get_batch = get_batch
-
-    def __call__(self, split: str, step: int):
-        x, y = self.get_batch(split, step)
-        return local_rows(x, y) if split == "train" else (x, y)
-
-
 def mine(index: int) -> bool:
     """Whether item `index` of a sequence shared by all ranks is this rank's (round robin)."""
     return index % world_size() == rank()

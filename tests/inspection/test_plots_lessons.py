@@ -1,4 +1,4 @@
-"""The figure builders of lessons 00-03 (gamlab/inspection/plots.py), on small inputs, without a kernel."""
+"""The figure builders of lessons 00-03 (gamlab/inspection/plots/lessons.py, runs.py), on small inputs, without a kernel."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from gamlab.errors import GamlabError
 from gamlab.inspection import plots
 from gamlab.training.tasks import MQAR
 
@@ -106,7 +107,7 @@ def test_loss_curves_use_each_models_colour_against_step_or_seconds():
     by_time = plots.loss_curves(histories(), x="seconds")
     assert list(by_time.data[0].x) == [4.0, 8.5] and list(by_time.data[2].x) == [9.0, 18.0]
     assert list(by_time.data[2].y) == [3.3, 2.6] and "s, wall clock" in by_time.layout.xaxis.title.text
-    with pytest.raises(plots.GamlabError, match='use x="step" or x="seconds"'):
+    with pytest.raises(GamlabError, match='use x="step" or x="seconds"'):
         plots.loss_curves(histories(), x="tokens")
 
 

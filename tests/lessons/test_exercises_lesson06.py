@@ -13,7 +13,6 @@ from gamlab.inspection.probes import probe, slot_table
 from gamlab.inspection.widgets import explore
 from gamlab.training.tokenizer import train_tokenizer
 
-
 # ---------------------------------------------------------------- 6.1 how far back a read looks
 
 def test_6_1_right_answer_and_typical_wrong_ones(wrong):

@@ -125,7 +125,10 @@ def test_gam_is_the_smaller_block_exactly_while_s_below_2c_plus_1_minus_k():
     from gamlab import ModelConfig
 
     C, k = 32, 3
-    count = lambda m: sum(p.numel() for p in m.parameters())
+
+    def count(m):
+        return sum(p.numel() for p in m.parameters())
+
     att = count(gamlab.TransformerBlock(ModelConfig(d_model=C, n_head=4, n_slots=8)))
     for S, smaller in ((2 * C + 1 - k - 1, True), (2 * C + 1 - k, False)):
         gam = count(gamlab.GAMBlock(ModelConfig(d_model=C, n_slots=S, conv_kernel=k)))
@@ -153,10 +156,10 @@ def test_scaling_curves_colours_ticks_and_slope_guides():
 
 
 def test_log_ticks_use_powers_of_ten_beyond_thousands():
-    ticks = plots._log_ticks([1e-5, 3e-1])
+    ticks = plots.style._log_ticks([1e-5, 3e-1])
     assert ticks["tickvals"] == pytest.approx([1e-5, 1e-4, 1e-3, 1e-2, 1e-1])
     assert ticks["ticktext"] == ["1×10<sup>-5</sup>", "1×10<sup>-4</sup>", "0.001", "0.01", "0.1"]
-    assert plots._log_ticks([3, 40])["tickvals"] == pytest.approx([2, 5, 10, 20, 50])
+    assert plots.style._log_ticks([3, 40])["tickvals"] == pytest.approx([2, 5, 10, 20, 50])
 
 
 def test_receptive_field_starts_at_the_papers_kernel_with_depth_one_on_top():

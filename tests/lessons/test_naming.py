@@ -106,11 +106,12 @@ def stored_names(source: str) -> set[str]:
     return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
-def test_mamba_keeps_its_capitals_for_matrices():
-    """A, B, C, D are Mamba's matrices and skip vector; no size in mamba.py takes a capital letter."""
-    source = (ROOT / "gamlab" / "blocks" / "mamba.py").read_text(encoding="utf-8")
+@pytest.mark.parametrize("module", ["mamba.py", "optimized/mamba.py"])
+def test_mamba_keeps_its_capitals_for_matrices(module):
+    """A, B, C, D are Mamba's matrices and skip vector; no size in its scans takes a capital letter."""
+    source = (ROOT / "gamlab" / "blocks" / module).read_text(encoding="utf-8")
     capitals = {n for n in dimension_names(source) if n.isupper()}
-    assert not capitals, f"mamba.py names sizes {sorted(capitals)}; use lower case or spelled-out names"
+    assert not capitals, f"{module} names sizes {sorted(capitals)}; use lower case or spelled-out names"
     assert dimension_names("B, T, D = u.shape\nN = A.size(1)") == {"B", "T", "D", "N"}  # the check sees them
 
 
@@ -123,3 +124,17 @@ def test_fast_weight_state_is_not_s_and_heads_are_not_h():
         for pattern in re.findall(r'rearrange\([^"]*"([^"]+)"', path.read_text(encoding="utf-8")):
             assert "h" not in pattern.replace("->", " ").replace("(", " ").replace(")", " ").split(), (
                 f"{path.name}: einops pattern {pattern!r} calls heads h; use nh")
+
+
+def test_fast_means_fast_mode_only():
+    """docs/naming.md rule 7: the faster forms of layers are "optimized", never "fast"."""
+    from gamlab.experiments.bench import build_block
+    from gamlab.model import build_model, shapes_only
+
+    assert '**"Fast" means fast mode only**' in (ROOT / "docs" / "naming.md").read_text(encoding="utf-8")
+    assert not [p for p in MODULES if p.stem == "fast" or p.parent.name == "fast"]
+    for fn in (build_model, shapes_only, build_block):
+        assert "fast" not in inspect.signature(fn).parameters and "optimized" in inspect.signature(fn).parameters
+    for path in MODULES:
+        said = re.findall(r"blocks[./]fast\b|fast[ _]forms?\b|fast=", path.read_text(encoding="utf-8"))
+        assert not said, f"{dotted(path)} says {said}; the faster forms are the optimized forms"

@@ -136,3 +136,19 @@ def test_reproduce_run_again_with_another_setting_is_refused(tmp_path, capsys):
     capsys.readouterr()
     line = one_error_line([*argv, "--seed", "3"], capsys)
     assert "different seed (0, not 3)" in line
+
+
+def test_a_mamba_run_saved_with_the_old_chunked_scan_name_resumes(tmp_path, capsys):
+    """Runs saved before the chunked scan became Mamba's optimized form say mamba_scan="chunked";
+    it is the same function, so such a run resumes as the same run instead of being refused."""
+    out = tmp_path / "old"
+    args = ["train", "--model", "mamba", "--fast", "--no-progress", "--steps", "6", "--checkpoint-every", "3"]
+    assert main([*args, "--out", str(out), "--stop-after", "3"]) == 0
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["model_config"]["mamba_scan"] == "sequential"
+    state["model_config"]["mamba_scan"] = "chunked"  # as an older gamlab wrote it
+    torch.save(state, out / "checkpoint.pt")
+    assert load_checkpoint(out)["model_config"]["mamba_scan"] == "sequential"
+    assert ModelConfig.from_dict({"mamba_scan": "chunked"}).mamba_scan == "sequential"
+    assert main([*args, "--out", str(out), "--resume"]) == 0, capsys.readouterr().err
+    assert load_checkpoint(out)["step"] == 6

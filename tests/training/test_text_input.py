@@ -19,7 +19,7 @@ from gamlab import GamlabError
 from gamlab.training.corpus import make_corpus
 from gamlab.training.data import hub_rows, load_data, load_texts
 from gamlab.training.text import as_text, read_text_file
-from gamlab.training.tokenizer import BPETokenizer, CharTokenizer, tokenizer_from_dict, train_tokenizer
+from gamlab.training.tokenizer import tokenizer_from_dict, train_tokenizer
 
 CLEAN = "".join(f"Line {i}: the quick brown fox, number {i}, jumps.\n" for i in range(40))
 RAW = CLEAN.encode()

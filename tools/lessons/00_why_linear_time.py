@@ -21,7 +21,7 @@ read the growth off a log-log plot.
 `T = 256` to `8192`).
 
 **The code behind this lesson:** `gamlab/experiments/bench.py` (the measured step and its
-FLOPs), `gamlab/inspection/plots.py`.
+FLOPs), `gamlab/inspection/plots/lessons.py`.
 
 Shapes: `B` batch, `T` tokens (sequence length), `C` channels, `S` memory slots, `nh` heads.
 """

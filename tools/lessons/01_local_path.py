@@ -214,7 +214,7 @@ def best_ms(fn, x, repeats):
 
 Bt, Tt, Ct = (2, 128, 64) if gamlab.fast_mode() else (8, 1024, 128)   # the block's sizes at C = 128
 xt = torch.randn(Bt, Tt, Ct, requires_grad=True)
-conv_t = gamlab.blocks.fast.ShiftAddCausalConv1d(Ct, 3)   # CausalConv1d's shift-and-add form, what models use on CPU
+conv_t = gamlab.blocks.optimized.ShiftAddCausalConv1d(Ct, 3)   # CausalConv1d's shift-and-add form, what models use on CPU
 ms_lib = best_ms(conv_t, xt, 3 if gamlab.fast_mode() else 10)
 ms_ref = best_ms(lambda x: causal_conv_conv1d(x, conv_t.weight[:, 0, :], conv_t.bias), xt, 3 if gamlab.fast_mode() else 10)
 faster, slower = ("shift-and-add", "conv1d") if ms_lib <= ms_ref else ("conv1d", "shift-and-add")
@@ -293,7 +293,7 @@ exercises.check("1.3", causal_conv_dilated)
 **What we saw:** a causal convolution is a few shifted copies of the sequence added together;
 it never sees the future; `L` layers of kernel `k` see only `L(k-1)+1` tokens back (13 in the
 paper's model); `gamlab.CausalConv1d` is exactly this piece. On a CPU models use its
-shift-and-add form (`gamlab.blocks.fast.ShiftAddCausalConv1d`) by default; which of it and `conv1d` is
+shift-and-add form (`gamlab.blocks.optimized.ShiftAddCausalConv1d`) by default; which of it and `conv1d` is
 faster, and by how much, you measured above: it depends on the CPU and on its load.
 
 **Further reading:** van den Oord et al., *WaveNet* (2016), stacks of causal convolutions (and

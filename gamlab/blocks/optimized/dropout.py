@@ -1,4 +1,4 @@
-"""Dropout with a cheaper random mask on CPU.
+"""Dropout with a cheaper random mask on CPU: the `dropout` form of gamlab.blocks.optimized.
 
 torch's CPU dropout draws one random number per element with a single-threaded generator:
 at B=8, T=1024, C=128 the mask alone takes about 10 ms, as long as the block's whole

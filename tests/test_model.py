@@ -1,4 +1,4 @@
-"""The library core: every model is causal, matches the paper's equations and counts."""
+"""gamlab.model, the library core: every model is causal, matches the paper's equations and counts."""
 
 import math
 
@@ -100,11 +100,11 @@ def test_gam_block_public_parts():
 def test_sdpa_equals_naive_attention():
     torch.manual_seed(2)
     config = tiny(n_head=4)
-    fast = TransformerBlock(config.replace(attention="sdpa")).eval()
+    sdpa = TransformerBlock(config.replace(attention="sdpa")).eval()
     naive = TransformerBlock(config.replace(attention="naive")).eval()
-    naive.load_state_dict(fast.state_dict())
+    naive.load_state_dict(sdpa.state_dict())
     x = torch.randn(2, 33, config.d_model)
-    assert torch.allclose(fast(x), naive(x), atol=1e-5)
+    assert torch.allclose(sdpa(x), naive(x), atol=1e-5)
 
 
 @pytest.mark.parametrize("T", [1, 2, 7, 16, 33, 100])
@@ -235,13 +235,14 @@ def test_paper_ablations_have_no_gate(name, has_conv, has_memory):
 
 # ---------------------------------------------------------------- blocks that describe themselves
 
-def _old_estimate(model, B, T):
-    """estimate_train_memory as it matched model names before blocks described themselves."""
+def _old_estimate(model, B, T, scan):
+    """estimate_train_memory as it matched model names before blocks described themselves
+    (scan: the mamba_scan of that time, "chunked" being today's optimized sequential scan)."""
     cfg = model.config
     weights = 4 * 4 * sum(p.numel() for p in model.parameters())
     acts = 34 * B * T * cfg.d_model * cfg.n_layer
-    if model.name.startswith("mamba") and cfg.mamba_scan != "cuda":
-        copies = {"parallel": 4 * max(1, math.ceil(math.log2(T))), "sequential": 4}.get(cfg.mamba_scan, 1)
+    if model.name.startswith("mamba") and scan != "cuda":
+        copies = {"parallel": 4 * max(1, math.ceil(math.log2(T))), "sequential": 4}.get(scan, 1)
         acts += copies * B * T * cfg.d_inner * cfg.d_state * cfg.n_layer
     if model.name == "transformer-naive":
         acts += 3 * B * cfg.n_head * T * T * cfg.n_layer
@@ -254,9 +255,12 @@ def test_memory_estimate_is_asked_of_the_blocks_and_unchanged(name, scan):
     from gamlab.model import shapes_only
     from gamlab.training.train import estimate_train_memory
 
-    model = shapes_only(name, tiny(mamba_scan=scan))
+    # the chunked scan is now the optimized form of the sequential one (gamlab.blocks.optimized)
+    config, optimized = {"chunked": ("sequential", True), "parallel": ("parallel", True),
+                         "sequential": ("sequential", False)}[scan]
+    model = shapes_only(name, tiny(mamba_scan=config), optimized=optimized)
     for B, T in ((1, 1), (4, 64), (3, 100)):
-        assert estimate_train_memory(model, B, T) == _old_estimate(model, B, T)
+        assert estimate_train_memory(model, B, T) == _old_estimate(model, B, T, scan)
 
 
 def test_budget_knob_is_the_blocks_and_matching_uses_it():

@@ -13,6 +13,7 @@ PACKAGE = ROOT / "gamlab"
 # Top to bottom: a module may import its own layer and the layers before it.
 LAYERS = ["foundation", "blocks", "model", "training", "inspection", "experiments", "exercises", "commands"]
 FOUNDATION = {"gamlab.config", "gamlab.errors", "gamlab.runtime"}
+MODEL = {"gamlab.model", "gamlab.model_inputs"}  # the shell and registry, and the checks on what it is given
 SHELLS = {"gamlab.cli", "gamlab.__main__", "gamlab"}  # the entry points, and __init__'s re-exports
 
 
@@ -48,7 +49,7 @@ GRAPH = {name: imported(path, name) for name, path in MODULES.items()}
 def layer(name: str) -> str:
     if name in FOUNDATION:
         return "foundation"
-    if name == "gamlab.model":
+    if name in MODEL:
         return "model"
     return name.split(".")[1]
 

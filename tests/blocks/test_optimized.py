@@ -1,14 +1,22 @@
-"""The contract between the two forms of every model: the reference layers the block files write
-and the faster forms gamlab.blocks.fast applies (same parameters, outputs and gradients), each fast
-form against its reference, and the chunked scan against the sequential one."""
+"""gamlab.blocks.optimized: the contract between the two forms of every model, the reference layers
+the block files write and the optimized forms the policy applies (same parameters, outputs and
+gradients), each optimized form against its reference, and the chunked scan against the sequential one."""
 
 import pytest
 import torch
 from torch import nn
 
 from gamlab import GAMBlock, ModelConfig, build_model
-from gamlab.blocks.fast import DEFAULT, FORMS, FusedAssociativeMemory, fast_forms, use_fast_forms
-from gamlab.blocks.mamba import SelectiveScan, scan_sequential
+from gamlab.blocks.mamba import MambaMixer, scan_sequential
+from gamlab.blocks.optimized import (
+    DEFAULT,
+    FORMS,
+    ChunkedMambaMixer,
+    FusedAssociativeMemory,
+    optimized_forms,
+    use_optimized_forms,
+)
+from gamlab.blocks.optimized.mamba import SelectiveScan
 from gamlab.errors import GamlabError
 from gamlab.model import MODELS
 
@@ -23,7 +31,7 @@ def test_memory_read_equals_explicit_weights(scale_scores):
     block = GAMBlock(tiny(scale_scores=scale_scores))
     h = torch.randn(3, 19, 64) * 3  # large scores: a wrong scale would show
     retrieved, w = block.memory(h)
-    fused = use_fast_forms(block, ["retrieval"]).memory
+    fused = use_optimized_forms(block, ["retrieval"]).memory
     assert isinstance(fused, FusedAssociativeMemory) and fused(h)[1] is None
     assert torch.allclose(fused(h)[0], retrieved, atol=1e-5)
     assert torch.allclose(retrieved, w @ block.memory.slots, atol=1e-6)
@@ -48,14 +56,14 @@ def _run(module, x, dy, *args):
 
 
 @pytest.mark.parametrize("fusion", ["gated", "sum", "local", "global", "local-nogate", "global-nogate"])
-def test_fast_gam_block_equals_reference_forward_and_gradients(fusion):
+def test_optimized_gam_block_equals_reference_forward_and_gradients(fusion):
     torch.manual_seed(1)
     ref = _perturbed(GAMBlock(tiny(fusion=fusion)))
-    fast = use_fast_forms(GAMBlock(tiny(fusion=fusion)))
-    fast.load_state_dict(ref.state_dict())
+    opt = use_optimized_forms(GAMBlock(tiny(fusion=fusion)))
+    opt.load_state_dict(ref.state_dict())
     x = torch.randn(2, 23, 64, requires_grad=True)
     dy = torch.randn(2, 23, 64)
-    (y1, dx1, g1), (y2, dx2, g2) = _run(fast, x, dy), _run(ref, x, dy)
+    (y1, dx1, g1), (y2, dx2, g2) = _run(opt, x, dy), _run(ref, x, dy)
     assert torch.allclose(y1, y2, atol=1e-5)
     assert torch.allclose(dx1, dx2, atol=1e-5)
     assert g1.keys() == g2.keys() == dict(ref.named_parameters()).keys()
@@ -64,18 +72,18 @@ def test_fast_gam_block_equals_reference_forward_and_gradients(fusion):
 
 
 @pytest.mark.parametrize("name", list(MODELS))
-def test_every_model_fast_equals_reference_in_float64(name):
+def test_every_model_optimized_equals_reference_in_float64(name):
     """The fair race's precondition: each model computes the same function in both forms."""
     torch.manual_seed(4)
-    ref = _perturbed(build_model(name, tiny(), fast=False).double())
-    fast = build_model(name, tiny(), fast=True).double()
-    fast.load_state_dict(ref.state_dict())
-    assert fast_forms(ref) == () and set(fast_forms(fast)) <= set(DEFAULT)
+    ref = _perturbed(build_model(name, tiny(), optimized=False).double())
+    opt = build_model(name, tiny(), optimized=True).double()
+    opt.load_state_dict(ref.state_dict())
+    assert optimized_forms(ref) == () and set(optimized_forms(opt)) <= set(DEFAULT)
     idx = torch.randint(0, 256, (2, 37))
-    logits = [m(idx)[0] for m in (fast, ref)]
+    logits = [m(idx)[0] for m in (opt, ref)]
     torch.testing.assert_close(logits[0], logits[1], rtol=1e-10, atol=1e-10)
     dy = torch.randn_like(logits[0])
-    for (n, p), (_, q) in zip(fast.named_parameters(), ref.named_parameters()):
+    for (n, p), (_, q) in zip(opt.named_parameters(), ref.named_parameters()):
         gp, gq = torch.autograd.grad(logits[0], p, dy, retain_graph=True), torch.autograd.grad(logits[1], q, dy, retain_graph=True)
         torch.testing.assert_close(gp, gq, rtol=1e-9, atol=1e-10, msg=name + ": " + n)
 
@@ -85,17 +93,18 @@ def test_one_policy_for_every_model_and_it_only_swaps_classes():
         model = build_model(name, tiny())
         linears = {type(m) for m in model.modules() if isinstance(m, nn.Linear)}
         assert len(linears) == 1, (name, linears)  # the same Linear form in every part of every model
-        assert linears == {FORMS["linear"].fast if "linear" in DEFAULT else nn.Linear}
+        assert linears == {nn.Linear}  # no optimized Linear: it measured no gain (docs/benchmark.md)
         before = {k: v.clone() for k, v in model.state_dict().items()}
-        use_fast_forms(model, False)
-        assert fast_forms(model) == ()
-        use_fast_forms(model, list(FORMS))
-        assert set(fast_forms(model)) <= set(FORMS)
+        use_optimized_forms(model, False)
+        assert optimized_forms(model) == ()
+        use_optimized_forms(model, list(FORMS))
+        assert set(optimized_forms(model)) <= set(FORMS)
         after = model.state_dict()
         assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
-    assert set(fast_forms(build_model("gam", tiny()))) == set(DEFAULT)
-    with pytest.raises(GamlabError, match="unknown fast form"):
-        use_fast_forms(build_model("gam", tiny()), ["warp"])
+    assert set(optimized_forms(build_model("gam", tiny()))) == set(DEFAULT) - {"scan"}  # GAM has no Mamba scan
+    assert set().union(*(optimized_forms(build_model(name, tiny())) for name in MODELS)) == set(DEFAULT)
+    with pytest.raises(GamlabError, match="unknown optimized form"):
+        use_optimized_forms(build_model("gam", tiny()), ["warp"])
 
 
 def test_reference_block_is_the_paper_transcribed():
@@ -105,8 +114,8 @@ def test_reference_block_is_the_paper_transcribed():
 
     torch.manual_seed(2)
     block = _perturbed(GAMBlock(tiny(conv_kernel=4))).eval()
-    fast = use_fast_forms(GAMBlock(tiny(conv_kernel=4))).eval()
-    fast.load_state_dict(block.state_dict())
+    opt = use_optimized_forms(GAMBlock(tiny(conv_kernel=4))).eval()
+    opt.load_state_dict(block.state_dict())
 
     def paper(x):
         T, k = x.size(1), block.conv.kernel_size[0]
@@ -120,14 +129,14 @@ def test_reference_block_is_the_paper_transcribed():
         return x + block.ffn(block.norm2(x))
 
     x = torch.randn(2, 23, 64, requires_grad=True)
-    outs = [(y, torch.autograd.grad(y.sum(), x)[0]) for y in (paper(x), block(x), fast(x))]
+    outs = [(y, torch.autograd.grad(y.sum(), x)[0]) for y in (paper(x), block(x), opt(x))]
     for y, dx in outs[1:]:
         assert torch.allclose(y, outs[0][0], atol=1e-5)
         assert torch.allclose(dx, outs[0][1], atol=1e-5)
 
 
-def test_fast_block_still_gives_weights_for_probes():
-    block = use_fast_forms(GAMBlock(tiny())).eval()
+def test_optimized_block_still_gives_weights_for_probes():
+    block = use_optimized_forms(GAMBlock(tiny())).eval()
     with torch.no_grad():
         y, inside = block.forward_with_internals(torch.randn(1, 9, 64))
     assert inside.reads == "slots" and inside.weights.shape == (1, 9, 64)
@@ -172,22 +181,35 @@ def test_chunked_scan_survives_strong_decay():
 def test_chunked_mamba_model_equals_sequential():
     torch.manual_seed(3)
     config = tiny()
-    fast = build_model("mamba", config.replace(mamba_scan="chunked")).eval()
-    seq = build_model("mamba", config.replace(mamba_scan="sequential")).eval()
-    seq.load_state_dict(fast.state_dict())
+    chunked = build_model("mamba", config).eval()  # the policy's default: the chunked scan
+    seq = build_model("mamba", config, optimized=False).eval()
+    seq.load_state_dict(chunked.state_dict())
     idx = torch.randint(0, 256, (2, 45))
-    assert torch.allclose(fast(idx)[0], seq(idx)[0], atol=1e-4)
-    assert ModelConfig().mamba_scan == "chunked"
+    assert torch.allclose(chunked(idx)[0], seq(idx)[0], atol=1e-4)
+    assert ModelConfig().mamba_scan == "sequential" and "scan" in DEFAULT
+    assert type(chunked.blocks[0].mixer) is ChunkedMambaMixer and type(seq.blocks[0].mixer) is MambaMixer
+
+
+def test_the_chunked_form_keeps_a_scan_the_config_chose():
+    """mamba_scan="parallel" (or "cuda") is the config's choice: the optimized form replaces only the sequential scan."""
+    torch.manual_seed(5)
+    config = tiny(mamba_scan="parallel")
+    opt, ref = build_model("mamba", config).eval(), build_model("mamba", config, optimized=False).eval()
+    ref.load_state_dict(opt.state_dict())
+    idx = torch.randint(0, 256, (2, 19))
+    torch.testing.assert_close(opt(idx)[0], ref(idx)[0])
+    assert opt.blocks[0].mixer.scan_copies(64) == ref.blocks[0].mixer.scan_copies(64) == 4 * 6
+    assert build_model("mamba", tiny()).blocks[0].mixer.scan_copies(64) == 1  # one chunk at a time
 
 
 @pytest.mark.parametrize("T", [1, 2, 5, 40])
 @pytest.mark.parametrize("k", [1, 3, 4])
 @pytest.mark.parametrize("bias", [True, False])
 def test_shift_add_convolution_equals_conv1d_with_gradients(T, k, bias):
-    """The fast conv on CPU runs ShiftAddConv (hand-written backward); conv1d is the reference."""
+    """The optimized conv on CPU runs ShiftAddConv (hand-written backward); conv1d is the reference."""
     import torch.nn.functional as F
 
-    from gamlab.blocks.fast import ShiftAddCausalConv1d, ShiftAddConv
+    from gamlab.blocks.optimized.conv import ShiftAddCausalConv1d, ShiftAddConv
 
     torch.manual_seed(T * 10 + k)
     conv = ShiftAddCausalConv1d(5, k, bias=bias).double()
@@ -197,42 +219,8 @@ def test_shift_add_convolution_equals_conv1d_with_gradients(T, k, bias):
     assert torch.autograd.gradcheck(ShiftAddConv.apply, (x, conv.weight, conv.bias))
 
 
-@pytest.mark.parametrize("shape", [(7,), (3, 7), (2, 5, 7)])
-@pytest.mark.parametrize("bias", [True, False])
-def test_linear_with_bias_added_after_the_product_equals_nn_linear(shape, bias):
-    from torch import nn
-
-    from gamlab.blocks.fast import Linear
-
-    torch.manual_seed(len(shape))
-    ours = Linear(7, 4, bias=bias).double()
-    theirs = nn.Linear(7, 4, bias=bias).double()
-    theirs.load_state_dict(ours.state_dict())
-    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
-    assert torch.allclose(ours(x), theirs(x))
-    assert torch.autograd.gradcheck(ours, (x,))  # input gradient, and through it the graph
-    dy = torch.randn(*shape[:-1], 4, dtype=torch.float64)
-    grads = [torch.autograd.grad(m(x), [x, *m.parameters()], dy) for m in (ours, theirs)]
-    assert all(torch.allclose(g, h) for g, h in zip(*grads))  # weight and bias gradients too
-
-
-def test_linear_is_torch_s_own_off_the_cpu_and_without_bias(monkeypatch):
-    from torch import nn
-
-    from gamlab.blocks.fast import Linear
-
-    calls = []
-    plain = nn.Linear.forward
-    monkeypatch.setattr(nn.Linear, "forward", lambda self, x: calls.append(x.device.type) or plain(self, x))
-    Linear(7, 4, device="meta")(torch.ones(3, 7, device="meta"))  # other devices: nn.Linear
-    Linear(7, 4, bias=False)(torch.ones(3, 7))  # no bias to add
-    assert calls == ["meta", "cpu"]
-    Linear(7, 4)(torch.ones(3, 7))  # CPU with a bias: the product, then the add
-    assert calls == ["meta", "cpu"]
-
-
 def test_cpu_dropout_keeps_the_expected_fraction_and_the_expected_value():
-    from gamlab.blocks.dropout import Dropout
+    from gamlab.blocks.optimized.dropout import Dropout
 
     drop = Dropout(0.1).train()
     x = torch.ones(4, 512, 512, requires_grad=True)
@@ -250,30 +238,36 @@ def test_cpu_dropout_keeps_the_expected_fraction_and_the_expected_value():
 
 
 def test_dropout_falls_back_to_torch_where_15_bits_cannot_say_p(monkeypatch):
-    import gamlab.blocks.dropout
-    from gamlab.blocks.dropout import Dropout
+    import gamlab.blocks.optimized.dropout
+    from gamlab.blocks.optimized.dropout import Dropout
 
-    def no_fast_mask(*args):
+    def no_cheap_mask(*args):
         raise AssertionError("keep_mask must not be used here")
 
-    monkeypatch.setattr(gamlab.blocks.dropout, "keep_mask", no_fast_mask)
+    monkeypatch.setattr(gamlab.blocks.optimized.dropout, "keep_mask", no_cheap_mask)
     x = torch.ones(1000)
     assert Dropout(1e-6).train()(x).shape == x.shape  # round(p * 32768) == 0: torch's dropout
     assert torch.equal(Dropout(1.0).train()(x), torch.zeros(1000))
     assert Dropout(0.5).train()(torch.ones(3, 4, device="meta")).shape == (3, 4)  # not CPU
     with pytest.raises(AssertionError, match="must not"):
-        Dropout(0.5).train()(x)  # the fast path is the default on CPU
+        Dropout(0.5).train()(x)  # the cheaper mask is the default on CPU
 
 
-def test_keep_freed_memory_applies_on_linux():
-    import sys
+def test_block_files_hold_no_hand_written_backward():
+    """The reference files read like the paper; every autograd.Function is an optimized form."""
+    import inspect as inspect_
 
-    from gamlab.runtime import keep_freed_memory
+    import gamlab.blocks
+    from gamlab.blocks import conv, ffn, gam, gating, mamba, memory, transformer
+    from gamlab.blocks import fastweight as fw
+    from gamlab.blocks.optimized import conv as opt_conv
+    from gamlab.blocks.optimized import mamba as opt_mamba
 
-    assert keep_freed_memory() is (sys.platform.startswith("linux") and _glibc())
+    def functions(module):
+        return [c for _, c in inspect_.getmembers(module, inspect_.isclass)
+                if issubclass(c, torch.autograd.Function) and c.__module__ == module.__name__]
 
-
-def _glibc() -> bool:
-    import platform
-
-    return platform.libc_ver()[0] == "glibc"
+    for module in (conv, ffn, gam, gating, mamba, memory, transformer, fw):
+        assert not functions(module), f"{module.__name__} holds {functions(module)}; move it to gamlab.blocks.optimized"
+    assert functions(opt_mamba) == [SelectiveScan] and functions(opt_conv)  # the check sees them
+    assert gamlab.blocks.optimized.FORMS["scan"].reference is MambaMixer

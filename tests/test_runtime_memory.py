@@ -1,4 +1,5 @@
-"""The memory guard reads a container's cgroup limit, not only the host's /proc/meminfo (issue 16).
+"""gamlab.runtime's host memory: the memory guard reads a container's cgroup limit, not only the
+host's /proc/meminfo (issue 16), and glibc keeps freed memory where it can.
 
 Each test writes a fake cgroup tree (v2: memory.max, memory.current; v1: memory/memory.limit_in_bytes,
 memory.usage_in_bytes) and a fake /proc/self/cgroup under tmp_path.
@@ -9,7 +10,7 @@ import torch
 
 from gamlab import runtime
 from gamlab.errors import GamlabError
-from gamlab.experiments import bench, runs
+from gamlab.experiments import peak_memory, runs
 
 GiB = 2**30
 
@@ -122,5 +123,19 @@ def test_compare_guard_sees_the_container_limit(binder):
 
 
 def test_bench_guard_sees_the_container_limit(binder, monkeypatch):
-    monkeypatch.setattr(bench, "available_memory", runtime.available_memory)
-    assert bench._available_mb() == 1536.0
+    monkeypatch.setattr(peak_memory, "available_memory", runtime.available_memory)
+    assert peak_memory._available_mb() == 1536.0
+
+
+def test_keep_freed_memory_applies_on_linux():
+    import sys
+
+    from gamlab.runtime import keep_freed_memory
+
+    assert keep_freed_memory() is (sys.platform.startswith("linux") and _glibc())
+
+
+def _glibc() -> bool:
+    import platform
+
+    return platform.libc_ver()[0] == "glibc"

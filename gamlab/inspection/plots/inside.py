@@ -1,0 +1,191 @@
+"""Inside GAM: gates, retrieval and path contributions per token, as figures and as single-figure
+explorers for front ends without a widget manager (notebooks/06_inside_gam.ipynb; the data comes
+from gamlab.inspection.probes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ...errors import GamlabError
+from .style import OKABE_ITO, _np, _token_ticks, _with_dropdown, _with_slider, token_labels
+
+# Shapes as in gamlab/inspection/probes.py: L layers, T tokens, C channels, S memory slots.
+
+
+def gate_heatmap(gate_local, gate_global, tokens: list[str]) -> go.Figure:
+    """Mean gate value per layer and token: two heatmaps (local path above, global below).
+
+    gate_local, gate_global: (L, T) means over channels, values in (0, 1); either may be None
+    (an ablation without that path). Raises GamlabError when both are None. Both panels share a
+    diverging scale centred on 0.5 (a gate half open) and stretched to the data, so means between
+    0.35 and 0.6 do not all look alike on a 0-1 scale. Used in notebooks/06_inside_gam.ipynb.
+    """
+    panels = [(name, g) for name, g in (("local gate σ(g_l)", gate_local), ("global gate σ(g_g)", gate_global))
+              if g is not None]
+    if not panels:  # make_subplots would fail with rows=0
+        raise GamlabError("there are no gates to draw (both are None: a model without gates, such as gam-sum); "
+                          "draw its retrieval or contributions instead.")
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=[name for name, _ in panels])
+    spread = max(float(np.nanmax(np.abs(_np(g) - 0.5))) for _, g in panels) or 0.05  # furthest from half open
+    for row, (name, g) in enumerate(panels, start=1):
+        z = _np(g)
+        fig.add_trace(go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])),
+                                 zmin=0.5 - spread, zmax=0.5 + spread, zmid=0.5, colorscale="BrBG",
+                                 colorbar=dict(title="mean gate σ"), coloraxis=None, showscale=row == 1, name=name,
+                                 hovertemplate="layer %{y}, token %{x}: %{z:.3f}<extra>" + name + "</extra>"),
+                      row=row, col=1)
+        fig.update_yaxes(title_text="layer", dtick=1, row=row, col=1)
+    fig.update_xaxes(**_token_ticks(tokens), row=len(panels), col=1)
+    fig.update_layout(title="Gate values per token and layer (mean over channels)", height=200 + 120 * len(panels))
+    return fig
+
+
+def gate_channels(gate_local, gate_global, token: str, layer: int) -> go.Figure:
+    """How the C gate values of one token spread: one violin per path.
+
+    gate_local, gate_global: (C,) values in (0, 1) for one token in one layer; either may be None.
+    """
+    fig = go.Figure()
+    for name, g in (("local σ(g_l)", gate_local), ("global σ(g_g)", gate_global)):
+        if g is not None:
+            fig.add_trace(go.Violin(y=_np(g), name=name, box_visible=True, points="all", pointpos=0,
+                                    jitter=0.3, marker_size=3, meanline_visible=True,
+                                    line_color=OKABE_ITO["blue" if name.startswith("local") else "orange"]))
+    fig.update_layout(title=f"Gate values over channels, token {token_labels([token])[0]!s}, layer {layer}",
+                      yaxis=dict(title="gate value", range=[0, 1]), showlegend=False, height=360)
+    return fig
+
+
+def top_slots_bar(slots, weights, token: str, layer: int) -> go.Figure:
+    """The top-k memory slots one token reads, and their retrieval weights.
+
+    slots: (k,) slot indices; weights: (k,) their weights w (largest first).
+    """
+    fig = go.Figure(go.Bar(x=[f"slot {int(s)}" for s in _np(slots)], y=_np(weights), marker_color=OKABE_ITO["orange"],
+                           hovertemplate="%{x}: w = %{y:.4f}<extra></extra>"))
+    fig.update_layout(title=f"Top {len(fig.data[0].x)} slots read by {token_labels([token])[0]} (layer {layer})",
+                      yaxis=dict(title="retrieval weight w", rangemode="tozero"), height=360)
+    return fig
+
+
+def retrieval_heatmap(weights, tokens: list[str], layer: int) -> go.Figure:
+    """Retrieval weights of one layer: tokens (rows) x memory slots (columns).
+
+    weights: (T, S), each row sums to 1.
+    """
+    z = _np(weights)
+    fig = go.Figure(go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])), zmin=0,
+                               colorscale="Magma", colorbar=dict(title="w"),
+                               hovertemplate="token %{y}, slot %{x}: w = %{z:.4f}<extra></extra>"))
+    fig.update_layout(title=f"Retrieval weights, layer {layer} (tokens x slots)",
+                      xaxis=dict(title="memory slot"),
+                      yaxis=dict(title="token", autorange="reversed", **_token_ticks(tokens)),
+                      height=min(max(320, 120 + 14 * z.shape[0]), 1000))  # a long text scrolls by ticks, not pixels
+    return fig
+
+
+def slot_tokens_bar(labels: list[str], weights, slot: int, layer: int) -> go.Figure:
+    """The corpus tokens that read one slot most: what the slot has come to stand for.
+
+    labels: token texts (top,); weights: (top,) their mean retrieval weight for this slot.
+    """
+    fig = go.Figure(go.Bar(x=_np(weights), y=list(range(len(labels))), orientation="h", marker_color=OKABE_ITO["orange"],
+                           hovertemplate="mean w = %{x:.4f}<extra></extra>"))
+    fig.update_layout(title=f"Tokens that read slot {slot} most (layer {layer}, mean over the corpus)",
+                      xaxis=dict(title="mean retrieval weight", rangemode="tozero"),
+                      yaxis=dict(autorange="reversed", **_token_ticks(labels, thin=False)),  # each bar names its token
+                      height=max(300, 100 + 24 * len(labels)))
+    return fig
+
+
+def contributions(local_norm, global_norm, tokens: list[str], layer: int) -> go.Figure:
+    """What each path adds to the residual stream, per token: |σ(g_l)·local| vs |σ(g_g)·global|.
+
+    local_norm, global_norm: (T,) L2 norms over channels; either may be None.
+    """
+    fig = go.Figure()
+    for name, values, color in (("local (convolution)", local_norm, OKABE_ITO["blue"]),  # as in lessons 03-04
+                                ("global (memory)", global_norm, OKABE_ITO["orange"])):
+        if values is not None:
+            v = _np(values)
+            fig.add_trace(go.Bar(x=list(range(len(v))), y=v, name=name, marker_color=color,
+                                 hovertemplate="token %{x}: %{y:.3f}<extra>" + name + "</extra>"))
+    fig.update_layout(title=f"Contribution of each path to the residual stream, layer {layer}", barmode="group",
+                      xaxis=_token_ticks(tokens), yaxis=dict(title="|gated path| (L2)", rangemode="tozero"),
+                      height=420, margin=dict(l=80, t=100), legend=dict(orientation="h", y=1.12))
+    return fig
+
+
+# Fallbacks: the same views as single plotly figures with their own sliders and dropdowns, for
+# front ends without a widget manager (Colab renders plain plotly figures, not FigureWidget).
+# Every state is precomputed from the probed internals; a control swaps data with "update".
+
+def retrieval_explorer(internals, tokens: list[str]) -> go.Figure:
+    """Retrieval heatmap with a slider over layers. internals: gamlab.inspection.probes.GAMInternals."""
+    w = _np(internals.weights)  # (L, T, S)
+    fig = retrieval_heatmap(w[0], tokens, 0)
+    states = [(str(l), {"z": [w[l]]}, {"title.text": f"Retrieval weights, layer {l} (tokens x slots)"})
+              for l in range(len(w))]
+    return _with_slider(fig, states, "layer ")
+
+
+def contributions_explorer(internals, tokens: list[str]) -> go.Figure:
+    """Local vs global contribution per token, with a slider over layers."""
+    paths = [_np(p) for p in (internals.local_norm, internals.global_norm) if p is not None]  # (L, T) each
+    fig = contributions(internals.local_norm[0] if internals.local_norm is not None else None,
+                        internals.global_norm[0] if internals.global_norm is not None else None, tokens, 0)
+    states = [(str(l), {"y": [p[l] for p in paths]},
+               {"title.text": f"Contribution of each path to the residual stream, layer {l}"})
+              for l in range(internals.n_layer)]
+    return _with_slider(fig, states, "layer ")
+
+
+def top_slots_explorer(internals, tokens: list[str], k: int = 5) -> go.Figure:
+    """Top-k slots per token, one panel per layer, with a slider over tokens."""
+    L = internals.n_layer
+    fig = make_subplots(rows=L, cols=1, subplot_titles=[f"layer {l}" for l in range(L)],
+                        vertical_spacing=min(0.3, 0.5 / L))  # room for each panel's slot labels
+    tops = [[internals.top_slots(l, t, k) for l in range(L)] for t in range(internals.n_tokens)]
+    for l, (slots, weights) in enumerate(tops[0]):
+        fig.add_trace(go.Bar(x=[f"slot {int(s)}" for s in slots], y=_np(weights), marker_color=OKABE_ITO["orange"],
+                             showlegend=False, hovertemplate="%{x}: w = %{y:.4f}<extra></extra>"), row=l + 1, col=1)
+        fig.update_yaxes(title_text="w", rangemode="tozero", row=l + 1, col=1)
+    labels = token_labels(tokens)
+    states = [(f"{t}:{labels[t]}", {"x": [[f"slot {int(s)}" for s in slots] for slots, _ in tops[t]],
+                                   "y": [_np(w) for _, w in tops[t]]},
+               {"title.text": f"Top {k} slots read by token {t} ({labels[t]})"}) for t in range(len(tops))]
+    fig.update_layout(title=states[0][2]["title.text"], height=200 + 230 * L)
+    return _with_slider(fig, states, "token ")
+
+
+def gate_channels_explorer(internals, tokens: list[str]) -> go.Figure:
+    """Channel distribution of the gates, a dropdown over layers and a slider over tokens.
+
+    Only one control can own the data, so the slider steps run over (layer, token) pairs
+    ordered layer by layer; the label names both.
+    """
+    gl, gg = internals.gate_local, internals.gate_global
+    fig = gate_channels(gl[0, 0] if gl is not None else None, gg[0, 0] if gg is not None else None, tokens[0], 0)
+    labels = token_labels(tokens)
+    states = []
+    for l in range(internals.n_layer):
+        for t in range(internals.n_tokens):
+            ys = [_np(g[l, t]) for g in (gl, gg) if g is not None]
+            states.append((f"L{l} {t}:{labels[t]}", {"y": ys},
+                           {"title.text": f"Gate values over channels, token {labels[t]}, layer {l}"}))
+    return _with_slider(fig, states, "layer, token ")
+
+
+def slot_tokens_explorer(tables: dict[int, list[tuple[str, float]]], layer: int) -> go.Figure:
+    """Slot -> top tokens with a dropdown over slots. tables: slot -> [(token text, mean w), ...]."""
+    slots = list(tables)
+    first = tables[slots[0]]
+    fig = slot_tokens_bar([t for t, _ in first], [w for _, w in first], slots[0], layer)
+    states = [(f"slot {s}", {"x": [[w for _, w in tables[s]]], "y": [list(range(len(tables[s])))]},
+               {"title.text": f"Tokens that read slot {s} most (layer {layer}, mean over the corpus)",
+                "yaxis.ticktext": token_labels([t for t, _ in tables[s]]),
+                "yaxis.tickvals": list(range(len(tables[s])))}) for s in slots]
+    return _with_dropdown(fig, states)

@@ -1,0 +1,220 @@
+"""The building lessons' figures (notebooks/00_why_linear_time ... 04_gam_block): scaling curves,
+the receptive field, retrieval temperature, gates per token and the block diagram. Each
+interactive view is a plain plotly figure with its own slider over precomputed states."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .style import OKABE_ITO, _log_ticks, _np, _token_ticks, _with_slider, model_color, token_labels
+
+
+def _slope_guides(fig: go.Figure, x0: float, x1: float, y0: float, col: int, legend: bool) -> None:
+    """Dashed lines of slope 1 and 2 on a log-log panel, from (x0, y0) to x1: cost ~ T and ~ T²."""
+    for p, dash, label in ((1, "dash", "slope 1 (linear)"), (2, "dot", "slope 2 (quadratic)")):
+        fig.add_shape(type="line", x0=x0, x1=x1, y0=y0, y1=y0 * (x1 / x0) ** p, row=1, col=col,
+                      line=dict(color="gray", dash=dash, width=1.5), name=label, showlegend=legend,
+                      legendgroup=label)
+
+
+# Orange and vermillion are close on a projector: the two attention blocks also differ in marker and dash.
+MODEL_SYMBOLS = {"gam": "circle", "transformer": "square", "transformer-naive": "diamond"}
+MODEL_DASH = {"transformer-naive": "dashdot"}  # the slope guides use dash and dot
+
+
+def scaling_curves(rows: list[dict]) -> go.Figure:
+    """Time (and peak memory, where measured) of one block against sequence length, log-log.
+
+    rows: dicts with "name", "seq_len", "ms", "peak_mb" (None if not measured) and "oom";
+    runs that ran out of memory are left out of the lines and listed in the title. Each model
+    keeps its colour (MODEL_COLORS), marker (MODEL_SYMBOLS) and dash (MODEL_DASH); grey guides of
+    slope 1 and 2 start at the cheapest shortest run; x ticks sit at the measured lengths, y ticks at decades.
+    """
+    names = list(dict.fromkeys(r["name"] for r in rows))
+    has_mem = any(r.get("peak_mb") is not None and not r.get("oom") for r in rows)
+    fig = make_subplots(rows=1, cols=2 if has_mem else 1, horizontal_spacing=0.14,
+                        subplot_titles=["time per forward+backward (ms)"] + (["peak memory (MB)"] if has_mem else []))
+    ok = sorted((r for r in rows if not r.get("oom")), key=lambda r: r["seq_len"])
+    for i, name in enumerate(names):
+        mine = [r for r in ok if r["name"] == name]
+        style = dict(mode="lines+markers", line=dict(color=model_color(name, i), width=2.5, dash=MODEL_DASH.get(name)),
+                     marker=dict(symbol=MODEL_SYMBOLS.get(name, "circle"), size=10), legendgroup=name)
+        fig.add_trace(go.Scatter(x=[r["seq_len"] for r in mine], y=[r["ms"] for r in mine], name=name,
+                                 hovertemplate="T=%{x}: %{y:.2f} ms<extra>" + name + "</extra>", **style), row=1, col=1)
+        if has_mem:
+            mem = [r for r in mine if r.get("peak_mb") is not None]
+            fig.add_trace(go.Scatter(x=[r["seq_len"] for r in mem], y=[max(r["peak_mb"], 1e-3) for r in mem],
+                                     name=name, showlegend=False,
+                                     hovertemplate="T=%{x}: %{y:.1f} MB<extra>" + name + "</extra>", **style),
+                          row=1, col=2)
+    lengths = sorted({r["seq_len"] for r in ok})
+    fig.update_xaxes(type="log", title_text="sequence length T", tickmode="array", tickvals=lengths,
+                     ticktext=[str(t) for t in lengths])
+    fig.update_yaxes(type="log", exponentformat="power")
+    for col, key in ((1, "ms"), (2, "peak_mb"))[: 2 if has_mem else 1]:
+        ys = [max(r[key], 1e-3) for r in ok if r.get(key) is not None]
+        if len(lengths) > 1 and ys:
+            first = min(max(r[key], 1e-3) for r in ok if r["seq_len"] == lengths[0] and r.get(key) is not None)
+            _slope_guides(fig, lengths[0], lengths[-1], first, col, legend=col == 1)
+            ys += [first * (lengths[-1] / lengths[0]) ** 2]
+        fig.update_yaxes(title_text="ms" if key == "ms" else "MB", **_log_ticks(ys), row=1, col=col)
+    oom = sorted({f"{r['name']} T={r['seq_len']}" for r in rows if r.get("oom")})
+    title = "One block, forward + backward, against sequence length (log-log)"
+    fig.update_layout(title=title + (f"<br><sub>out of memory: {', '.join(oom)}</sub>" if oom else ""),
+                      height=460, margin=dict(t=90), legend=dict(orientation="h", y=-0.22))
+    return fig
+
+
+def receptive_field_explorer(influence: dict, target: int, bounds: dict | None = None,
+                             start: int | None = None) -> go.Figure:
+    """Which inputs reach output `target` through a stack of causal convolutions.
+
+    influence: kernel size k -> (L, T) array, row l = depth l + 1, entry s = how strongly
+    input s reaches output `target` (e.g. |d y_target / d x_s|); zero means "cannot reach".
+    bounds: k -> first reachable input per depth, (L,) (e.g. from gamlab.receptive_field),
+    drawn as markers. A slider picks k (first shown: `start`, default the first k); the rows
+    show every depth at once, depth 1 on top.
+    """
+    ks = list(influence)
+    k0 = ks[0] if start is None else start
+    zs = {k: _np(influence[k]) for k in ks}
+    zs = {k: z / np.maximum(z.max(axis=1, keepdims=True), 1e-30) for k, z in zs.items()}  # each row: max 1
+    L, T = zs[k0].shape
+    depth = list(range(1, L + 1))
+    z0 = np.where(zs[k0] > 0, zs[k0], np.nan)  # unreachable inputs stay blank
+    fig = go.Figure(go.Heatmap(z=z0, x=list(range(T)), y=depth, zmin=0, zmax=1, colorscale="Blues",
+                               colorbar=dict(title="paths, as a share<br>of the row's most"),
+                               hovertemplate="depth %{y}, input %{x}: %{z:.3f}<extra></extra>"))
+    if bounds is not None:
+        fig.add_trace(go.Scatter(x=_np(bounds[k0]), y=depth, mode="markers", name="L·(k−1)+1 tokens back",
+                                 marker=dict(symbol="line-ns-open", size=16, color=OKABE_ITO["vermillion"], line_width=3)))
+    fig.add_vline(x=target, line_dash="dot", line_color="gray")
+    states = []
+    for k in ks:
+        data = {"z": [np.where(zs[k] > 0, zs[k], np.nan)]}
+        if bounds is not None:
+            data = {"z": [data["z"][0], None], "x": [list(range(T)), _np(bounds[k])]}
+        states.append((f"k={k}", data, {"title.text": f"Inputs that reach output t={target}, kernel size k={k}"}))
+    fig.update_layout(title=states[ks.index(k0)][2]["title.text"], height=300 + 22 * L,
+                      xaxis=dict(title="input position s", range=[-0.5, T - 0.5]),
+                      yaxis=dict(title="depth L (layers)", dtick=1, autorange="reversed"),  # depth 1 on top
+                      legend=dict(orientation="h", y=1.08))
+    fig = _with_slider(fig, states, "kernel size ")
+    fig.layout.sliders[0].active = ks.index(k0)
+    return fig
+
+
+def retrieval_temperature(weights, retrieved, target, temperatures, labels: list[str], query=None) -> go.Figure:
+    """Softmax retrieval at several temperatures τ: weights over stored patterns, and the result.
+
+    weights: (n_τ, P) softmax weights; retrieved: (n_τ, C) the weighted sums; target: (C,) the
+    pattern the query came from; labels: P pattern names; query: (C,) the noisy query, drawn
+    beside what retrieval returns (optional, the last trace). A slider picks τ.
+    """
+    w, r, tau = _np(weights), _np(retrieved), [float(t) for t in temperatures]
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.4, 0.6], horizontal_spacing=0.1,
+                        subplot_titles=["weights w over stored patterns", "retrieved vs the pattern queried"])
+    fig.add_trace(go.Bar(x=labels, y=w[0], marker_color=OKABE_ITO["blue"], name="w",
+                         hovertemplate="%{x}: w = %{y:.3f}<extra></extra>"), row=1, col=1)
+    c = list(range(r.shape[1]))
+    fig.add_trace(go.Scatter(x=c, y=_np(target), mode="lines", name="pattern queried",
+                             line=dict(color="lightgray", width=4)), row=1, col=2)
+    fig.add_trace(go.Scatter(x=c, y=r[0], mode="lines+markers", name="retrieved", marker_size=4,
+                             line=dict(color=OKABE_ITO["blue"])), row=1, col=2)
+    if query is not None:
+        fig.add_trace(go.Scatter(x=c, y=_np(query), mode="lines", name="noisy query",
+                                 line=dict(color=OKABE_ITO["orange"], dash="dot")), row=1, col=2)
+    fig.update_yaxes(range=[0, 1.02], title_text="w", row=1, col=1)
+    fig.update_xaxes(title_text="channel", row=1, col=2)
+    fixed = [] if query is None else [_np(query)]
+    states = [(f"{t:g}", {"y": [w[i], _np(target), r[i], *fixed]}, {"title.text": f"Softmax retrieval at temperature τ = {t:g}"})
+              for i, t in enumerate(tau)]
+    fig.update_layout(title=states[0][2]["title.text"], height=440,  # legend right of the plots, clear of the titles
+                      legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
+    return _with_slider(fig, states, "τ = ")
+
+
+def gates_per_token(gate_local, gate_global, tokens: list[str]) -> go.Figure:
+    """Gate values per token and per channel, for one block.
+
+    gate_local, gate_global: (T, C) sigmoid gates σ(g_l), σ(g_g) in (0, 1). Top: two heatmaps
+    (channels x tokens); bottom: the C values of both gates at one token, picked by a slider.
+    """
+    gl, gg = _np(gate_local), _np(gate_global)
+    T, C = gl.shape
+    fig = make_subplots(rows=2, cols=2, specs=[[{}, {}], [{"colspan": 2}, None]], vertical_spacing=0.18,
+                        subplot_titles=["local gate σ(g_l)", "global gate σ(g_g)", "both gates at one token"])
+    for col, g in ((1, gl), (2, gg)):
+        fig.add_trace(go.Heatmap(z=g.T, x=list(range(T)), y=list(range(C)), zmin=0, zmax=1, colorscale="Viridis",
+                                 showscale=col == 2, colorbar=dict(title="gate σ", len=0.45, y=0.78),
+                                 hovertemplate="token %{x}, channel %{y}: %{z:.3f}<extra></extra>"),
+                      row=1, col=col)
+        fig.update_xaxes(**_token_ticks(tokens), row=1, col=col)
+        fig.update_yaxes(title_text="channel", row=1, col=col)
+    ch = list(range(C))
+    fig.add_trace(go.Scatter(x=ch, y=gl[0], mode="markers", name="σ(g_l) local", marker_color=OKABE_ITO["blue"]), row=2, col=1)
+    fig.add_trace(go.Scatter(x=ch, y=gg[0], mode="markers", name="σ(g_g) global", marker_color=OKABE_ITO["orange"]), row=2, col=1)
+    fig.update_yaxes(range=[0, 1], title_text="gate", row=2, col=1)
+    fig.update_xaxes(title_text="channel", row=2, col=1)
+    labels = token_labels(tokens)
+    steps = [dict(label=f"{t}:{labels[t]}", method="update",  # restyle only the two bottom traces
+                  args=[{"y": [gl[t].tolist(), gg[t].tolist()]}, {"title.text": f"Gates of token {t} ({labels[t]})"}, [2, 3]])
+             for t in range(T)]
+    fig.update_layout(title=steps[0]["args"][1]["title.text"], height=660,
+                      legend=dict(orientation="h", x=1, xanchor="right", y=1.1),
+                      sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="token "), pad=dict(t=50))])
+    return fig
+
+
+def gam_block_diagram() -> go.Figure:
+    """The GAM block as a picture: pre-norm, the local and global paths, their two gates, the
+    residual additions and the FFN (the paper's Figure 1, drawn by gamlab). No data in."""
+    blue, orange, green, grey = OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["green"], "#555555"
+    fig = go.Figure()
+    boxes = {  # name: (x, y, text, colour); y runs from the input (top) to the output (bottom)
+        "x": (5, 12, "x  (B, T, C)", grey),
+        "ln1": (5, 10.8, "LayerNorm₁ → h", grey),
+        "conv": (1.8, 9.2, "causal depthwise conv, kernel k<br><i>local</i>  (Lesson 1)", blue),
+        "gate": (5, 9.2, "Linear(C → 2C) → g_l, g_g<br>σ(g_l), σ(g_g)  (Lesson 3)", green),
+        "mem": (8.2, 9.2, "softmax(h Mᵀ) M, S slots<br><i>global</i>  (Lesson 2)", orange),
+        "mul_l": (1.8, 7.6, "×", blue), "mul_g": (8.2, 7.6, "×", orange),
+        "add1": (5, 6.4, "+", grey),
+        "ln2": (5, 5.2, "LayerNorm₂", grey),
+        "ffn": (5, 4.0, "FFN: C → 4C, GELU, 4C → C, dropout", grey),
+        "add2": (5, 2.8, "+", grey),
+        "out": (5, 1.6, "output  (B, T, C)", grey),
+    }
+    for name, (x, y, text, color) in boxes.items():
+        small = text in ("×", "+")
+        w, h = (0.3, 0.3) if small else (1.55 if name in ("conv", "gate", "mem") else 1.9, 0.42)
+        fig.add_shape(type="circle" if small else "rect", x0=x - w, x1=x + w, y0=y - h, y1=y + h,
+                      line=dict(color=color, width=2), fillcolor="white", layer="above")
+        # fonts for a projector: 15 px labels fill a 1280-px-wide page's boxes
+        fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=24 if small else 15, color=color))
+    arrows = [("x", "ln1"), ("ln1", "conv"), ("ln1", "gate"), ("ln1", "mem"), ("conv", "mul_l"), ("mem", "mul_g"),
+              ("gate", "mul_l", "σ(g_l)"), ("gate", "mul_g", "σ(g_g)"), ("mul_l", "add1"), ("mul_g", "add1"),
+              ("add1", "ln2"), ("ln2", "ffn"), ("ffn", "add2"), ("add2", "out")]
+    for a, b, *label in arrows:
+        (xa, ya, *_), (xb, yb, *_) = boxes[a], boxes[b]
+        fig.add_annotation(x=xb, y=yb + (0.32 if boxes[b][2] in ("×", "+") else 0.44), ax=xa, ay=ya - 0.44,
+                           xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2,
+                           arrowwidth=1.5, arrowcolor=grey, text="")
+        if label:
+            fig.add_annotation(x=(xa + xb) / 2, y=(ya + yb) / 2 + 0.15, text=label[0], showarrow=False,
+                               font=dict(size=15, color=green))
+    # the two skip connections: x around the mixing (left), the mixed stream around the FFN (right)
+    for start, side, end, top, bottom, text in ((3.1, 0.1, 4.7, 12, 6.4, "residual x"),
+                                                (5.3, 9.9, 5.3, 6.4, 2.8, "residual")):
+        fig.add_shape(type="path", path=f"M {start} {top} L {side} {top} L {side} {bottom} L {end} {bottom}",
+                      line=dict(color=grey, width=1.5, dash="dash"))
+        fig.add_annotation(x=side, y=(top + bottom) / 2, text=text, textangle=-90, showarrow=False,
+                           xshift=-12 if side < 5 else 12, font=dict(size=15, color=grey))
+    fig.update_xaxes(visible=False, range=[-0.6, 10.6])
+    fig.update_yaxes(visible=False, range=[1, 12.6])
+    # No fixed width: the figure fills the page; the title's second line stays clear of the toolbar (top right).
+    fig.update_layout(title=dict(text="One GAM block (pre-norm)<br><sub>x + σ(g_l)·local + σ(g_g)·global, "
+                                      "then x + FFN(LayerNorm₂(x))</sub>", font=dict(size=20)),
+                      height=720, plot_bgcolor="white", margin=dict(l=20, r=20, t=90, b=20))
+    return fig

@@ -1,0 +1,151 @@
+"""Lesson 07's figures: the recall grid, effective context and the loss gained from it, and what
+a query reads (notebooks/07_beyond_the_paper.ipynb)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .style import OKABE_ITO, _log_ticks, _np, _rgba, model_color
+
+
+def recall_heatmaps(results: dict, task: str = "Associative recall") -> go.Figure:
+    """One heatmap per model: query accuracy by sequence length (rows) x pairs (columns).
+    results: the dict gamlab.experiments.recall.run_grid returns (accuracy[model][length][pairs]);
+    task: its name, for the title."""
+    names, g = list(results["accuracy"]), results["grid"]
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, shared_yaxes=True,
+                        horizontal_spacing=0.03)
+    x = [str(n) for n in g["pairs"]]
+    y = [str(T) for T in g["lengths"]]
+    for i, name in enumerate(names, start=1):
+        z = _np(results["accuracy"][name])
+        fig.add_trace(go.Heatmap(z=z, x=x, y=y, zmin=0, zmax=1, colorscale="Viridis", showscale=i == len(names),
+                                 text=[[f"{v:.2f}" for v in row] for row in z], texttemplate="%{text}",
+                                 hovertemplate=f"{name}<br>seq_len %{{y}}, %{{x}} pairs: accuracy %{{z:.2f}}<extra></extra>"),
+                      row=1, col=i)
+        fig.update_xaxes(title_text="pairs", type="category", row=1, col=i)
+    fig.update_yaxes(title_text="sequence length", type="category", row=1, col=1)
+    fig.update_layout(title=f"{task}: query accuracy, chance {results['chance']:.2f}",
+                      height=320, margin=dict(t=80))
+    return fig
+
+
+def context_profiles(profiles: dict, reach: int | None = None, log: bool = True) -> go.Figure:
+    """Gradient sensitivity by lag, one line per model. profiles: {name: (T,) per-lag values,
+    summing to 1} (gamlab.inspection.context.context_profile); reach: the GAM stack's receptive field."""
+    fig, values = go.Figure(), []
+    for i, (name, p) in enumerate(profiles.items()):
+        p = _np(p)
+        values.extend(p[p > 0].tolist())
+        fig.add_trace(go.Scatter(x=np.arange(len(p)), y=np.where(p > 0, p, np.nan), mode="lines+markers",
+                                 marker=dict(size=4), name=name, line=dict(color=model_color(name, i))))
+    if reach is not None:
+        fig.add_vline(x=reach - 1, line_dash="dash", annotation_text=f"GAM reach L(k-1)+1 = {reach}")
+    # log axis: ticks at decades in exponent form (plotly's own would read "100μ" for 1e-4)
+    yaxis = dict(type="log", **_log_ticks(values)) if log else dict(type="linear")
+    fig.update_layout(title="Effective context: |d out_t / d x_(t-lag)|, normalised (gaps are exact zeros)",
+                      xaxis_title="lag (tokens back from t)", yaxis=dict(title="share of the gradient", **yaxis),
+                      height=380)
+    return fig
+
+
+def context_gain(curves: dict[str, list[float]], reach: int, spread: dict[str, list[float]] | None = None,
+                 title: str | None = None) -> go.Figure:
+    """How much each model loses when the context beyond a lag is another text's, against that lag.
+
+    curves: model name -> (T,) values, entry d = mean loss increase (nats/token) when every
+    token at lag >= d is swapped for another text's (gamlab.inspection.context_use.ContextUse.by_distance),
+    d = 0..T-1; drawn for d >= 1 on a log lag axis (NaN: a lag no cut reached, left as a gap).
+    reach: R, GAM's reach n_layer * (k - 1) + 1, marked by a dashed vertical line.
+    spread: model name -> (T,) half-widths of a shaded band (e.g. the standard deviation over
+    seeds), optional. Colours: MODEL_COLORS.
+    """
+    fig = go.Figure()
+    lags = []
+    for i, (name, curve) in enumerate(curves.items()):
+        y, color = _np(curve)[1:], model_color(name, i)
+        d = np.arange(1, len(y) + 1)
+        lags.extend(d.tolist())
+        if spread is not None and name in spread:
+            s = _np(spread[name])[1:]
+            band = dict(mode="lines", line=dict(width=0, color=color), hoverinfo="skip", showlegend=False,
+                        legendgroup=name, name=f"{name} ± spread")
+            fig.add_trace(go.Scatter(x=d, y=y + s, **band))
+            fig.add_trace(go.Scatter(x=d, y=y - s, fill="tonexty", fillcolor=_rgba(color, 0.2), **band))
+        fig.add_trace(go.Scatter(x=d, y=y, mode="lines+markers", marker=dict(size=4), name=name,
+                                 line=dict(color=color), legendgroup=name,
+                                 hovertemplate="lag >= %{x}: +%{y:.4f} nats/token<extra>" + name + "</extra>"))
+    # Shapes take data values on a log axis but annotations take log10 of them (plotly.js), so
+    # the line and its label are placed by hand rather than with add_vline.
+    fig.add_shape(type="line", x0=reach, x1=reach, y0=0, y1=1, yref="paper", line=dict(color="gray", dash="dash"))
+    fig.add_annotation(x=np.log10(reach), y=1, yref="paper", yanchor="bottom", showarrow=False,
+                       text=f"GAM's reach R = {reach}")
+    fig.update_layout(title=title or "Loss increase when the context from lag d on is another text's",
+                      xaxis=dict(title="lag d (tokens back; every token at lag >= d swapped)", type="log",
+                                 **_log_ticks(lags + [reach])),
+                      yaxis_title="loss increase (nats/token)", height=420, legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def recall_predictions(idx, targets, predictions: dict, queries, keys=None, values=None, read_weights=None,
+                       labels: list[str] | None = None,
+                       title: str = "One recall sequence: what each model answers") -> go.Figure:
+    """For one sequence of a recall task: each model's answer per query (a table-like scatter: a
+    green circle and ✓ right, a vermillion cross and ✗ wrong; the symbols say it without the
+    colours), and below it, chosen with a dropdown per query, the read weights over earlier positions.
+
+    idx: (T,) token ids; targets: (T,) answers, read at the queries only; predictions: {model: (T,) argmax};
+    queries: (n,) positions that ask for an answer; keys, values: (n,) where each query's key and
+    the value to recall sit, marked orange and green among the read weights (optional). The task
+    knows all three (gamlab.training.tasks.MQAR.positions); this figure knows no task.
+    read_weights: (T, T) for one layer, heads averaged, or None; labels: (T,) token texts (default: the ids)."""
+    idx, targets, queries = _np(idx).astype(int), _np(targets).astype(int), _np(queries).astype(int)
+    labels = labels or [str(t) for t in idx]
+    rows = 2 if read_weights is not None else 1
+    fig = make_subplots(rows=rows, cols=1, vertical_spacing=0.18, row_heights=[0.45, 0.55][:rows] if rows == 2 else None,
+                        subplot_titles=["answer per query (✓ circle: right, ✗ cross: wrong)",
+                                        "what the query reads from (read weights over earlier positions)"][:rows])
+    qtext = [f"q{j} @{p}: {labels[p]}" for j, p in enumerate(queries)]
+    for name, pred in predictions.items():
+        pred = _np(pred).astype(int)[queries]
+        ok = pred == targets[queries]
+        # right/wrong by symbol and mark as well as colour: readable without telling green from red
+        fig.add_trace(go.Scatter(x=qtext, y=[name] * len(queries), mode="markers+text",
+                                 text=[f"{'✓' if r else '✗'} {v}" for r, v in zip(ok, pred)], textposition="top center",
+                                 marker=dict(size=14, symbol=np.where(ok, "circle", "x"),
+                                             color=np.where(ok, OKABE_ITO["green"], OKABE_ITO["vermillion"])),
+                                 hovertemplate="%{x}<br>" + name + " says %{text}<extra></extra>", showlegend=False),
+                      row=1, col=1)
+    fig.add_trace(go.Scatter(x=qtext, y=["answer"] * len(queries), mode="markers+text", text=[str(v) for v in targets[queries]],
+                             textposition="top center", marker=dict(size=14, color="grey"), showlegend=False), row=1, col=1)
+    if read_weights is not None:
+        a = _np(read_weights)
+
+        def bar_state(j):
+            c = ["lightgrey"] * len(idx)
+            if keys is not None:
+                c[int(keys[j])] = "orange"  # the query's key where it was given
+            if values is not None:
+                c[int(values[j])] = "seagreen"  # the value to recall
+            c[queries[j]] = "steelblue"
+            return a[queries[j]], c
+
+        w0, c0 = bar_state(0) if len(queries) else (np.zeros(len(idx)), ["lightgrey"] * len(idx))
+        fig.add_trace(go.Bar(x=[f"{i}:{labels[i]}" for i in range(len(idx))], y=w0, marker_color=c0, showlegend=False,
+                             hovertemplate="position %{x}: weight %{y:.3f}<extra></extra>"), row=2, col=1)
+        bar = len(fig.data) - 1
+        buttons = []
+        for j in range(len(queries)):
+            w, c = bar_state(j)
+            buttons.append(dict(label=qtext[j], method="restyle", args=[{"y": [w], "marker.color": [c]}, [bar]]))
+        fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=0.5,
+                                            yanchor="bottom")])
+        fig.update_yaxes(title_text="read weight", row=2, col=1)
+        marked = [text for text, where in (("orange: the query's key", keys), ("green: its value", values))
+                  if where is not None]
+        fig.update_xaxes(title_text="earlier position: token" + (f" ({', '.join(marked)})" if marked else ""),
+                         row=2, col=1)
+    fig.update_layout(title=title, height=380 + 300 * (rows - 1))
+    return fig
