@@ -9,12 +9,21 @@ distinct from 0 ("finished") and 2 ("your options were wrong").
 
 SIGKILL cannot be caught; there the atomic checkpoint writes (gamlab/training/checkpoint.py) keep
 the last good checkpoint, and `--resume` continues from it exactly.
+
+Ctrl-C (SIGINT: a terminal's, or a notebook's stop button) is deferred the same way by
+`Interrupt`: a step changes the weights, AdamW's moments and step counts, the schedule, the
+step counter, the meter and the random state one after another, and a KeyboardInterrupt
+between two of them leaves a run that fit() continues wrongly (one update too many,
+parameters stepped a different number of times). The trainer raises KeyboardInterrupt at the
+next step boundary instead, so fit() again continues exactly.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
+from contextlib import contextmanager
 
 EXIT_CODE = 143  # 128 + signal.SIGTERM
 
@@ -55,3 +64,52 @@ class StopRequest:
     @property
     def name(self) -> str:
         return signal.Signals(self.signum).name if self.signum else "a stop request"
+
+
+class Interrupt:
+    """A context manager that defers SIGINT (Ctrl-C, a notebook's stop button) to a step boundary.
+
+    The first SIGINT only raises the flag `requested`; the trainer checks it at each step
+    boundary and raises KeyboardInterrupt there. A second SIGINT while the step has changed
+    nothing that lasts (inside `undoable`: forward and backward) raises KeyboardInterrupt at
+    once, and `undoable` puts back what that part changed (the random state) before it goes on.
+    Elsewhere in the step it stays deferred. Only the main thread may set signal handlers;
+    elsewhere, or where SIGINT is ignored, it does nothing. The previous handler comes back on exit.
+    """
+
+    def __init__(self):
+        self.presses = 0
+        self._undoable = False
+        self._previous = None
+
+    @property
+    def requested(self) -> bool:
+        return self.presses > 0
+
+    def _handle(self, signum, frame) -> None:
+        self.presses += 1
+        if self.presses > 1 and self._undoable:
+            raise KeyboardInterrupt("interrupted twice; the step in progress was undone")
+
+    @contextmanager
+    def undoable(self, undo: Callable[[], None]):
+        """A part of a step that a second Ctrl-C may end at once; `undo()` restores its start."""
+        self._undoable = True
+        try:
+            yield
+        except KeyboardInterrupt:
+            undo()
+            raise
+        finally:
+            self._undoable = False
+
+    def __enter__(self) -> Interrupt:
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) not in (
+                signal.SIG_IGN, None):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None

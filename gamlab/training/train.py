@@ -32,6 +32,7 @@ import hashlib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -43,7 +44,7 @@ from ..runtime import autocast, eval_mode, pick_device, seed_everything
 from . import distributed
 from .checkpoint import load_checkpoint
 from .recipes import get_recipe
-from .stopping import Stopped, StopRequest
+from .stopping import Interrupt, Stopped, StopRequest
 from .trainer_parts import BatchSource, Checkpoints, Meter, rng_state, set_rng_state, stated_batch_size
 
 
@@ -329,7 +330,9 @@ class Trainer:
 
         Stopping early (e.g. steps smaller than the run length) leaves the schedule as it
         would be in the full run, so continuing later is exact. A SIGTERM during fit finishes
-        the current step, saves a checkpoint and raises Stopped (gamlab/training/stopping.py).
+        the current step, saves a checkpoint and raises Stopped; a Ctrl-C (a notebook's stop
+        button) finishes it, saves (with an output folder) and raises KeyboardInterrupt, so
+        that fit() again ends exactly where an uninterrupted run does (gamlab/training/stopping.py).
         """
         cfg, dev, world = self.config, self.device, distributed.world_size()
         stop = self.total if steps is None else min(steps, self.total)
@@ -338,22 +341,25 @@ class Trainer:
         if self._net is None:  # DDP(model) under torchrun: it averages the gradients over ranks
             self._net = distributed.wrap(self.model, dev)
         net = self._net.train()
-        with StopRequest() as stop_request, self._bar() as bar:
+        with StopRequest() as stop_request, Interrupt() as interrupt, self._bar() as bar:
             while self.step < stop:
                 self.meter.start()
                 idx, targets = self.source.train_batch(self.step)  # (b, T) each: this rank's rows
                 idx, targets = idx.to(dev, non_blocking=True), targets.to(dev, non_blocking=True)
-                with autocast(dev):
-                    _, loss = net(idx, targets)  # mean cross-entropy over the scored tokens
-                # The mean loss over ranks and "has any rank been asked to stop?", in one
-                # reduction, so every rank takes the same decision at the same step.
-                loss_sum, stops = distributed.all_reduce_sum(loss.detach(), stop_request.requested)
-                loss_value = loss_sum / world
-                self._check_finite(loss_value)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+                with interrupt.undoable(partial(set_rng_state, rng_state())):  # nothing lasting changes here
+                    with autocast(dev):
+                        _, loss = net(idx, targets)  # mean cross-entropy over the scored tokens
+                    # The mean loss over ranks and "has any rank been asked to stop?", in one
+                    # reduction, so every rank takes the same decision at the same step.
+                    loss_sum, stops, interrupted = distributed.all_reduce_sum(
+                        loss.detach(), stop_request.requested, interrupt.requested)
+                    loss_value = loss_sum / world
+                    self._check_finite(loss_value)
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if cfg.grad_clip:
+                        nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+                # From here to the step boundary a Ctrl-C waits (Interrupt): the step counts whole or not at all.
                 self.optimizer.step()
                 self.scheduler.step()
                 self.step += 1
@@ -365,6 +371,8 @@ class Trainer:
                     self.save()
                 if stops:
                     self._stop(stop_request.name)
+                if interrupted or (world == 1 and interrupt.requested):
+                    self._interrupted()
         return self.history
 
     def _bar(self):
@@ -398,6 +406,14 @@ class Trainer:
             self.save()
         raise Stopped(f"stopped by {why} after step {self.step} of {self.total}; checkpoint saved in {self.out}; "
                       "continue with --resume.")
+
+    def _interrupted(self) -> None:
+        """Ctrl-C at this step boundary: save (with an output folder) and raise KeyboardInterrupt."""
+        if self.out is not None and self.checkpoints.last_saved != self.step:
+            self.save()
+        kept = f"; checkpoint saved in {self.out}" if self.out is not None else ""
+        raise KeyboardInterrupt(f"stopped after step {self.step} of {self.total}{kept}; fit() again continues "
+                                "exactly where it stopped")
 
     def summary(self, val_loss: float | None = None) -> dict:
         """Numbers for a results table: params, seconds, s/epoch, tokens/s, val loss, PPL."""
