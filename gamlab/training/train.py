@@ -42,7 +42,7 @@ from ..config import ModelConfig
 from ..errors import GamlabError
 from ..runtime import autocast, eval_mode, pick_device, seed_everything
 from . import distributed
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, load_model_state, plain_model
 from .recipes import get_recipe
 from .stopping import Interrupt, Stopped, StopRequest
 from .trainer_parts import BatchSource, Checkpoints, Meter, rng_state, set_rng_state, stated_batch_size
@@ -260,8 +260,9 @@ class Trainer:
         self.model = model.to(self.device)
         self._net: nn.Module | None = None  # what fit() calls: DDP(model) under torchrun, else model
         self.meta = dict(meta or {})
-        self.meta.setdefault("model_name", getattr(model, "name", type(model).__name__))
-        cfg = getattr(model, "config", None)
+        plain = plain_model(model)  # what a torch.compile / DDP wrapper holds: its name and config are the run's
+        self.meta.setdefault("model_name", getattr(plain, "name", type(plain).__name__))
+        cfg = getattr(plain, "config", None)
         self.meta.setdefault("model_config", cfg.to_dict() if hasattr(cfg, "to_dict") else {})
         self.steps_per_epoch = steps_per_epoch
         self.total = config.total_steps(steps_per_epoch)
@@ -289,7 +290,7 @@ class Trainer:
 
     def state(self) -> dict:
         """Everything checkpoint.pt holds (gamlab/training/checkpoint.py)."""
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+        return {"model": plain_model(self.model).state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "step": self.step, "history": self.history,
                 **self.meter.state(), "rng": rng_state(), "train_config": self.config.to_dict(),
                 "resumes": self.checkpoints.resumes, **self.meta}
@@ -307,7 +308,7 @@ class Trainer:
         with the same losses.
         """
         state = self.checkpoints.load(path, state, self.meta, self.config.to_dict())
-        self.model.load_state_dict(state["model"])
+        load_model_state(self.model, state["model"], path or self.out)  # into the plain model, if wrapped
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step, self.history = int(state["step"]), list(state["history"])
@@ -502,9 +503,10 @@ def load_run(out_dir: str | Path, device: str | torch.device = "cpu"):
     state = load_checkpoint(out_dir, map_location="cpu")
     try:
         model = build_model(state["model_name"], ModelConfig.from_dict(state["model_config"]))
-        model.load_state_dict(state["model"])
-    except (RuntimeError, KeyError, TypeError) as exc:
-        raise GamlabError(f"checkpoint in {out_dir} does not match model {state['model_name']!r} "
-                          f"of this gamlab version ({type(exc).__name__}); retrain it.") from None
+    except (KeyError, TypeError) as exc:
+        raise GamlabError(f"checkpoint in {out_dir} names model {state['model_name']!r} with a configuration this "
+                          f"gamlab version cannot build ({type(exc).__name__}: {exc}); load it with the gamlab "
+                          "version that wrote it.") from None
+    load_model_state(model, state["model"], out_dir)  # one sentence naming the parameters that do not fit
     tok = tokenizer_from_dict(state["tokenizer"]) if state.get("tokenizer") else None
     return model.to(device).eval(), tok, list(state["history"])
