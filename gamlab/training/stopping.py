@@ -23,7 +23,6 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from contextlib import contextmanager
 
 EXIT_CODE = 143  # 128 + signal.SIGTERM
 
@@ -71,37 +70,35 @@ class Interrupt:
 
     The first SIGINT only raises the flag `requested`; the trainer checks it at each step
     boundary and raises KeyboardInterrupt there. A second SIGINT while the step has changed
-    nothing that lasts (inside `undoable`: forward and backward) raises KeyboardInterrupt at
-    once, and `undoable` puts back what that part changed (the random state) before it goes on.
-    Elsewhere in the step it stays deferred. Only the main thread may set signal handlers;
-    elsewhere, or where SIGINT is ignored, it does nothing. The previous handler comes back on exit.
+    nothing that lasts (between `undoable(undo)` and `commit()`: forward and backward) calls
+    `undo()` (which puts back the random state) and raises KeyboardInterrupt at once; after
+    `commit()` it stays deferred. Only the main thread may set signal handlers; elsewhere, or
+    where SIGINT is ignored, it does nothing. The previous handler comes back on exit.
     """
 
     def __init__(self):
         self.presses = 0
-        self._undoable = False
+        self._undo: Callable[[], None] | None = None
         self._previous = None
 
     @property
     def requested(self) -> bool:
         return self.presses > 0
 
+    def undoable(self, undo: Callable[[], None]) -> None:
+        """From now until commit(), a second Ctrl-C may end the step at once; `undo()` restores its start."""
+        self._undo = undo
+
+    def commit(self) -> None:
+        """From now on the step changes state: a Ctrl-C waits for its boundary."""
+        self._undo = None
+
     def _handle(self, signum, frame) -> None:
         self.presses += 1
-        if self.presses > 1 and self._undoable:
-            raise KeyboardInterrupt("interrupted twice; the step in progress was undone")
-
-    @contextmanager
-    def undoable(self, undo: Callable[[], None]):
-        """A part of a step that a second Ctrl-C may end at once; `undo()` restores its start."""
-        self._undoable = True
-        try:
-            yield
-        except KeyboardInterrupt:
+        if self.presses > 1 and self._undo is not None:
+            undo, self._undo = self._undo, None
             undo()
-            raise
-        finally:
-            self._undoable = False
+            raise KeyboardInterrupt("interrupted twice; the step in progress was undone")
 
     def __enter__(self) -> Interrupt:
         if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) not in (
@@ -110,6 +107,7 @@ class Interrupt:
         return self
 
     def __exit__(self, *exc) -> None:
+        self._undo = None
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None

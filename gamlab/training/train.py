@@ -347,20 +347,20 @@ class Trainer:
                 self.meter.start()
                 idx, targets = self.source.train_batch(self.step)  # (b, T) each: this rank's rows
                 idx, targets = idx.to(dev, non_blocking=True), targets.to(dev, non_blocking=True)
-                with interrupt.undoable(partial(set_rng_state, rng_state())):  # nothing lasting changes here
-                    with autocast(dev):
-                        _, loss = net(idx, targets)  # mean cross-entropy over the scored tokens
-                    # The mean loss over ranks and "has any rank been asked to stop?", in one
-                    # reduction, so every rank takes the same decision at the same step.
-                    loss_sum, stops, interrupted = distributed.all_reduce_sum(
-                        loss.detach(), stop_request.requested, interrupt.requested)
-                    loss_value = loss_sum / world
-                    self._check_finite(loss_value)
-                    self.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if cfg.grad_clip:
-                        nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-                # From here to the step boundary a Ctrl-C waits (Interrupt): the step counts whole or not at all.
+                interrupt.undoable(partial(set_rng_state, rng_state()))  # nothing lasting changes until commit()
+                with autocast(dev):
+                    _, loss = net(idx, targets)  # mean cross-entropy over the scored tokens
+                # The mean loss over ranks and "has any rank been asked to stop?", in one
+                # reduction, so every rank takes the same decision at the same step.
+                loss_sum, stops, interrupted = distributed.all_reduce_sum(
+                    loss.detach(), stop_request.requested, interrupt.requested)
+                loss_value = loss_sum / world
+                self._check_finite(loss_value)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip:
+                    nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+                interrupt.commit()  # from here to the step boundary a Ctrl-C waits: the step counts whole or not at all
                 self.optimizer.step()
                 self.scheduler.step()
                 self.step += 1
