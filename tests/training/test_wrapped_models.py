@@ -13,7 +13,6 @@ from gamlab import GamlabError, ModelConfig, build_model, seed_everything
 from gamlab.cli import main
 from gamlab.experiments.reproduce import run_folder, saved_tokenizer
 from gamlab.training.checkpoint import load_checkpoint, plain_model, plain_state_dict, save_checkpoint
-from gamlab.training.data import load_data
 from gamlab.training.train import TrainConfig, Trainer, load_run
 
 V, T, B, STEPS = 24, 12, 4, 6
