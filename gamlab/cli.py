@@ -52,8 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     except GamlabError as exc:
         print(f"gamlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"gamlab {args.command}: interrupted.", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # Trainer.fit's says at which step it stopped and what it saved
+        print(f"gamlab {args.command}: interrupted{': ' + str(exc) if str(exc) else ''}.", file=sys.stderr)
         return 130
     except Stopped as exc:  # SIGTERM: a checkpoint was saved; 143 says "stopped early, resume me"
         print(f"gamlab {args.command}: {exc}", file=sys.stderr)

@@ -13,7 +13,9 @@ raises on anything but a right answer, so running it proves every exercise solva
 Each lesson's checks live in their own module (`lesson01.py`, ...); a check is a function
 answer -> None (right) or a sentence saying what is wrong, registered with `@exercise`. The
 answer-reading helpers at the end (`whole_number`, `one_number`) raise `Wrong` with that
-sentence, so that a check reads its answer in one line.
+sentence, so that a check reads its answer in one line; `close` compares a tensor answer with
+the reference in float64, at the tolerance of the answer's precision. Only an exception out of
+the student's own code (`call`) is reported as "your answer raised ...".
 
 Used in every lesson's "Exercises" section (notebooks/01_local_path.ipynb onwards).
 """
@@ -128,8 +130,14 @@ def check(key: str, answer, *, strict: bool = False) -> Feedback:
         fb = Feedback(key, ex.title, "unanswered", f"not answered yet; exercises.hint({key!r}) gives a hint.")
     except Wrong as exc:
         fb = Feedback(key, ex.title, "wrong", str(exc))
-    except Exception as exc:  # the student's code raised: say what, where it matters
-        fb = Feedback(key, ex.title, "wrong", f"your answer raised {type(exc).__name__}: {exc}")
+    except Exception as exc:
+        if not raised_by_answer(exc):  # the check itself failed on this answer: not the student's error
+            if strict:
+                raise
+            fb = Feedback(key, ex.title, "wrong", f"this check could not use your answer ({type(exc).__name__}: "
+                          f"{exc}); compare what you give with the exercise's description (exercises.hint({key!r})).")
+        else:  # the student's code raised: say what, where it matters
+            fb = Feedback(key, ex.title, "wrong", f"your answer raised {type(exc).__name__}: {exc}")
     else:
         fb = (Feedback(key, ex.title, "right", "right.") if problem is None else
               Feedback(key, ex.title, "wrong", problem))
@@ -161,14 +169,55 @@ def hint(key: str) -> Hint:
     return text
 
 
+ANSWER_RAISED = "_gamlab_raised_by_answer"  # set on an exception that came out of a student's code
+
+
+def raised_by_answer(exc: BaseException) -> bool:
+    """True when `exc` came out of the student's code (call), not out of the check's own comparison."""
+    return getattr(exc, ANSWER_RAISED, False)
+
+
 def call(fn, *args, **kwargs):
-    """Call a student's function; NotAnswered when it is still the stub (returns None or ...)."""
+    """Call a student's function; NotAnswered when it is still the stub (returns None or ...).
+
+    An exception out of the function is marked as the student's (raised_by_answer), so that
+    check() says "your answer raised ..." only for those; a check may still catch it to explain.
+    """
     if not callable(fn):
-        raise GamlabError(f"expected a function, got {type(fn).__name__}")
-    out = fn(*args, **kwargs)
+        raise Wrong(f"give a function (def ... return ...), not a {type(fn).__name__}.")
+    try:
+        out = fn(*args, **kwargs)
+    except Exception as exc:
+        try:
+            setattr(exc, ANSWER_RAISED, True)
+        except AttributeError:  # an exception type without attributes: wrap it
+            raise RuntimeError(f"{type(exc).__name__}: {exc}") from exc
+        raise
     if out is None or out is Ellipsis:
         raise NotAnswered
     return out
+
+
+# Tolerances an answer's precision allows (torch.testing.assert_close's defaults): (rtol, atol).
+PRECISION = {torch.float16: (1e-3, 1e-5), torch.bfloat16: (1.6e-2, 1e-5), torch.float32: (1.3e-6, 1e-5)}
+
+
+def close(answer, reference, *, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    """torch.allclose(answer, reference) in float64, with at least the tolerance the lower of the two
+    precisions allows: a right answer computed in float32 (or given as integers) is right.
+
+    Both are read as tensors (numbers, numpy arrays too); shapes that do not broadcast are not close.
+    """
+    a, b = torch.as_tensor(answer), torch.as_tensor(reference)
+    for t in (a, b):
+        if t.dtype in PRECISION:
+            rtol, atol = max(rtol, PRECISION[t.dtype][0]), max(atol, PRECISION[t.dtype][1])
+    try:
+        torch.broadcast_shapes(a.shape, b.shape)
+    except RuntimeError:
+        return False
+    a, b = a.detach().to(torch.float64), b.detach().to(torch.float64)
+    return bool(torch.allclose(a, b, rtol=rtol, atol=atol))
 
 
 def as_whole(x, *, floats: bool = False) -> int | None:

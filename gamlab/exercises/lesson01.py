@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..blocks.conv import receptive_field
-from . import call, exercise, whole_number
+from . import Wrong, call, close, exercise, whole_number
 
 
 @exercise("1.1", "The reach of a stack", hints=(
@@ -37,8 +37,14 @@ def dependence(fn, T: int = 12, C: int = 3, k: int = 3, **kwargs):
     b = torch.randn(C, generator=g, dtype=torch.float64)
     y = call(fn, x, w, b, **kwargs)
     if not isinstance(y, torch.Tensor) or y.shape != (1, T, C):
-        raise ValueError(f"expected a (B, T, C) = (1, {T}, {C}) tensor, got "
-                         f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}")
+        raise Wrong(f"your function should return a (B, T, C) = (1, {T}, {C}) tensor, not "
+                    f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}.")
+    if not y.is_floating_point():
+        raise Wrong(f"your function returns {y.dtype} numbers; a convolution of x gives floating-point ones "
+                    "(leave out the conversion).")
+    if not y.requires_grad:  # the check follows x's gradient to see which inputs each output reads
+        raise Wrong("your output is not computed from x by torch operations (it was rebuilt from plain numbers, "
+                    "e.g. with .item(), .tolist() or torch.tensor(...)); build it from slices of x.")
     rows = []
     for t in range(T):
         (grad,) = torch.autograd.grad(y[0, t].sum(), x, retain_graph=True, allow_unused=True)
@@ -81,7 +87,7 @@ def causal_conv_loop(fn) -> str | None:
         conv.weight.copy_(w.unsqueeze(1))
         conv.bias.copy_(b)
         right = conv(x)
-    if not torch.allclose(y, right, atol=1e-9):
+    if not close(y, right, atol=1e-9):
         err = (y - right).detach().abs().amax(dim=(0, 2))
         t_bad = int(err.argmax())
         return (f"the right inputs, the wrong numbers: output {t_bad} is off by {float(err[t_bad]):.3g}; "

@@ -15,7 +15,7 @@ import torch
 
 from ..blocks.memory import AssociativeMemory
 from ..blocks.transformer import naive_attention
-from . import NotAnswered, as_number, as_whole, call, exercise, unanswered
+from . import NotAnswered, as_number, as_whole, call, close, exercise, unanswered
 
 T_SEQ, CHANGED = 10, 3  # 2.1: a sequence of T = 10 tokens (section 3's T); token 3 is changed
 TEMPERATURES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # 2.3: the slider of section 2's figure
@@ -119,18 +119,18 @@ def bank_for_temperature(fn) -> str | None:
             memory.slots.copy_(out)
             got = memory.weights(h)  # (B, T, S)
         want = torch.softmax(h @ M.T / tau, dim=-1)
-        if torch.allclose(got, want, atol=1e-5):
+        if close(got, want, atol=1e-5):
             continue
-        if torch.allclose(out, M * tau):
+        if close(out, M * tau):
             return (f"you multiplied the slots by τ: with τ = {tau} that divides the temperature instead; dividing "
                     "every score by τ means dividing every slot by τ.")
-        if torch.allclose(out, M / math.sqrt(tau)):
+        if close(out, M / math.sqrt(tau)):
             return ("you divided the slots by √τ, half of the temperature's effect (as if h took the other half); "
                     "h is the token's state and stays as it is, so all of 1/τ goes into the slots.")
-        if torch.allclose(out, M):
+        if close(out, M):
             return f"your bank is M unchanged: its retrieval is at temperature 1, not τ = {tau}."
         norms = out.norm(dim=-1)
-        if torch.allclose(norms, norms[0].expand_as(norms), rtol=1e-4):
+        if close(norms, norms[0].expand_as(norms), rtol=1e-4):
             return ("your slots all have the same length: you normalised them, which throws away the lengths that "
                     "already act as each slot's own temperature; scale every slot by the same factor instead.")
         top_got, top_want = float(got.max(-1).values.mean()), float(want.max(-1).values.mean())

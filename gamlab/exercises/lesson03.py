@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from . import call, exercise, one_number, whole_number
+from . import Wrong, call, close, exercise, one_number, whole_number
 
 # 3.1's channel: the local path says 2, the global path says 6; g_l = 0 (undecided), g_g = 10 (wide open)
 LOCAL_31, GLOBAL_31, G_L_31, G_G_31 = 2.0, 6.0, 0.0, 10.0
@@ -117,10 +117,10 @@ def _path_weight(out: torch.Tensor, signal: torch.Tensor, weights: dict, path: s
 
     ignored: whether the full update is the other path's alone (so a zero here means the path is left out).
     """
-    if torch.allclose(out, weights[RIGHT_GATE[path]] * signal, atol=1e-9):
+    if close(out, weights[RIGHT_GATE[path]] * signal, atol=1e-9):
         return None
     for (p, name), problem in PATH_SLIPS.items():
-        if p == path and (name != "0" or ignored) and torch.allclose(out, weights[name] * signal, atol=1e-9):
+        if p == path and (name != "0" or ignored) and close(out, weights[name] * signal, atol=1e-9):
             return problem
     err = (out - weights[RIGHT_GATE[path]] * signal).abs()
     b, t, c = (int(i) for i in torch.unravel_index(err.argmax(), err.shape))
@@ -134,7 +134,7 @@ def _run(fn, h, W, b, local, global_) -> torch.Tensor:
     """fn on copies of the inputs, its output checked to be a (B, T, C) tensor."""
     y = call(fn, h.clone(), W.clone(), b.clone(), local.clone(), global_.clone())
     if not isinstance(y, torch.Tensor):
-        raise TypeError(f"expected a tensor (B, T, C), got {type(y).__name__}")
+        raise Wrong(f"your function should return a tensor (B, T, C), not a {type(y).__name__}.")
     return y
 
 
@@ -162,21 +162,21 @@ def gated_update(fn) -> str | None:
     from ..blocks.gating import fuse
 
     right, _ = fuse("gated", h @ W.T + b, local, global_)
-    if torch.allclose(y, right, atol=1e-9):
+    if close(y, right, atol=1e-9):
         return None
     weights = _weights(h, W, b)
     zero = torch.zeros_like(local)
     only_l, only_g = _run(fn, h, W, b, local, zero), _run(fn, h, W, b, zero, global_)
-    swapped = (torch.allclose(only_l, weights["σ(g_g)"] * local, atol=1e-9)
-               and torch.allclose(only_g, weights["σ(g_l)"] * global_, atol=1e-9))
+    swapped = (close(only_l, weights["σ(g_g)"] * local, atol=1e-9)
+               and close(only_g, weights["σ(g_l)"] * global_, atol=1e-9))
     if swapped:
         return ("your gates are swapped: g_l, the first C logits, gates local and g_g, the last C, gates global "
                 "(logits.chunk(2, dim=-1) gives them in that order).")
-    if torch.allclose(y, weights["σ(g_l)"] * local * weights["σ(g_g)"] * global_, atol=1e-9):
+    if close(y, weights["σ(g_l)"] * local * weights["σ(g_g)"] * global_, atol=1e-9):
         return ("you multiplied the two gated paths; the update adds them: σ(g_l) · local + σ(g_g) · global_, "
                 "so that either path alone still reaches the residual stream.")
-    problem = (_path_weight(only_l, local, weights, "local", torch.allclose(y, only_g, atol=1e-9))
-               or _path_weight(only_g, global_, weights, "global", torch.allclose(y, only_l, atol=1e-9)))
+    problem = (_path_weight(only_l, local, weights, "local", close(y, only_g, atol=1e-9))
+               or _path_weight(only_g, global_, weights, "global", close(y, only_l, atol=1e-9)))
     if problem:
         return problem
     err = (y - right).abs()

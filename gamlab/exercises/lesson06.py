@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..blocks.conv import receptive_field
-from . import NotAnswered, as_whole, call, exercise, whole_number
+from . import NotAnswered, Wrong, as_whole, call, close, exercise, whole_number
 
 # 6.1: the model of the question
 L_61, K_61 = 3, 5
@@ -84,18 +84,18 @@ def slot_means(fn) -> str | None:
     if torch.isnan(out[unseen]).any():
         return (f"token id {unseen} never occurs and your row for it is nan (0/0); divide by the count clamped to "
                 "at least 1, so an unseen token reads every slot with weight 0.")
-    if torch.allclose(out, right, atol=1e-6):
+    if close(out, right, atol=1e-6):
         return None
     seen = count > 0
-    if torch.allclose(out[seen], sums[seen], atol=1e-6):
+    if close(out[seen], sums[seen], atol=1e-6):
         return (f"your row for token id 2 is the sum of its {int(count[2])} reads, not their mean: divide each row "
                 "by how often its token occurs.")
-    if torch.allclose(out[seen], sums[seen] / len(ids), atol=1e-6):
+    if close(out[seen], sums[seen] / len(ids), atol=1e-6):
         return (f"you divided every row by all N = {len(ids)} reads; divide each row by how often its own token "
                 f"occurs (token id 2: {int(count[2])} times).")
-    if torch.allclose(out[seen], w.mean(0).expand(int(seen.sum()), S), atol=1e-6):
+    if close(out[seen], w.mean(0).expand(int(seen.sum()), S), atol=1e-6):
         return "every row of yours is the mean of all N reads; average only the reads of each row's own token id."
-    if not torch.allclose(out[unseen], torch.zeros(S, dtype=out.dtype), atol=1e-6):
+    if not close(out[unseen], torch.zeros(S, dtype=out.dtype), atol=1e-6):
         return f"token id {unseen} never occurs, so its row should be zeros; yours is {out[unseen].tolist()}."
     v = int(((out - right).abs().amax(-1)).argmax())
     s = int((out[v] - right[v]).abs().argmax())
@@ -118,7 +118,7 @@ def capital_slot(answer) -> str | None:
     """answer: (explorer, (layer, slot)), the explorer of section 3 and a slot whose top readers
     (explorer.slot_tokens, as the explorer lists them) are mostly capital letters."""
     if not (isinstance(answer, tuple) and len(answer) == 2):
-        raise ValueError("pass (explorer, (layer, slot)), as the cell does")
+        raise Wrong("pass (explorer, (layer, slot)), as the cell does.")
     explorer, choice = answer
     if choice is None or choice is Ellipsis:
         raise NotAnswered

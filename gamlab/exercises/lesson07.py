@@ -11,7 +11,7 @@ import torch
 from ..blocks.conv import receptive_field
 from ..blocks.fastweight import feature_map, memory_sequential, read_weights
 from ..training.tasks import MQAR
-from . import call, exercise, one_number
+from . import call, close, exercise, one_number
 
 # 7.1's setting: the tiny preset's GAM (L = 2, k = 3) on MQAR with every query 8 or more tokens after its key
 TASK_71 = MQAR(seq_len=64, n_pairs=4, vocab_size=64, min_gap=8)
@@ -114,16 +114,16 @@ def fast_weight_loop(fn) -> str | None:
         if problem:
             return problem
     out, right = out.detach(), memory_sequential(q, k.detach(), v.detach())
-    if torch.allclose(out, right, rtol=1e-4, atol=1e-6):
+    if close(out, right, rtol=1e-4, atol=1e-6):
         return None
     kd, vd = k.detach(), v.detach()
     state = torch.einsum("bhsi,bhsj->bhsij", kd, vd).cumsum(2)  # (B, nh, T, hs, hs): F_t for every t
     unnormalised = torch.einsum("bhti,bhtij->bhtj", q, state)
-    if torch.allclose(out, unnormalised, rtol=1e-4):
+    if close(out, unnormalised, rtol=1e-4):
         return ("you did not divide by phi(q_t) . z_t: without it the read grows with every token written; "
                 "keep z_t = sum of phi(kappa_s) and divide, so the output is a weighted average of the values.")
     transposed = torch.einsum("bhtj,bhtij->bhti", q, state) / (q * kd.cumsum(2)).sum(-1, keepdim=True)
-    if torch.allclose(out, transposed, rtol=1e-4):
+    if close(out, transposed, rtol=1e-4):
         return ("your state is transposed: write phi(kappa_s) v_s^T (key along the rows, value along the columns), "
                 "so that the query's row vector times F_t gives back a value.")
     err = (out - right).abs().amax(dim=(0, 1, 3))
@@ -157,16 +157,16 @@ def causal_read_weights(fn) -> str | None:
     if problem:
         return problem
     rows = a.sum(-1)  # (B, nh, T)
-    if not torch.allclose(rows, torch.ones_like(rows), atol=1e-4):
+    if not close(rows, torch.ones_like(rows), atol=1e-4):
         t = int((rows - 1).abs().amax(dim=(0, 1)).argmax())
         return (f"the weights of query {t} sum to {float(rows[0, 0, t]):.3g}, not 1: divide each row by its sum "
                 "(phi(q_t) . z_t) after masking, so that the read is a weighted average.")
     right = read_weights(q, k.detach())
-    if torch.allclose(a, right, rtol=1e-4, atol=1e-6):
+    if close(a, right, rtol=1e-4, atol=1e-6):
         return None
     causal = torch.ones(T, T, dtype=torch.bool).tril()
     softmax = (q @ k.detach().transpose(-2, -1)).masked_fill(~causal, float("-inf")).softmax(-1)
-    if torch.allclose(a, softmax, rtol=1e-4, atol=1e-6):
+    if close(a, softmax, rtol=1e-4, atol=1e-6):
         return ("these are softmax weights, attention's: the fast-weight memory uses q_t . kappa_s itself "
                 "(positive, since phi > 0) divided by the row sum, no exp.")
     err = (a - right).abs().amax(dim=(0, 1, 3))

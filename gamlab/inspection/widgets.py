@@ -23,6 +23,12 @@ a widget view whose state was not saved, draw the copy (`LiveView`).
 plotly 6+ FigureWidget needs) import and the kernel is not Colab's; the environment variable
 GAMLAB_WIDGETS=static|widget forces a path.
 
+Re-running a cell: ipywidgets keeps every widget alive until it is closed, and a widget's
+observers keep the view (its model, its tensors) alive with it, so each re-run of a cell that
+builds a view would keep another copy. Each live view (WidgetExplorer, LiveLoss, LiveView)
+therefore closes, when it is made, the views the previous run of the same cell made there
+(`replace_previous`), and has `close()` for a user to call.
+
 Used in notebooks/05_showdown.ipynb (LiveLoss), 06_inside_gam.ipynb (explore) and
 07_beyond_the_paper.ipynb (pick_mode, LiveView).
 """
@@ -31,7 +37,9 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import sys
+import weakref
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -74,6 +82,76 @@ def widgets_supported() -> bool:
     return int(ipywidgets.__version__.split(".")[0]) >= 8
 
 
+# ---------------------------------------------------------------- re-run cells
+
+_LIVE: dict[tuple, tuple[int, list]] = {}  # (view class, cell, line) -> (execution count, weakrefs to its views)
+
+
+def close_widgets(widget) -> None:
+    """Close an ipywidgets widget and every widget it holds (Box children, FigureWidgets, each
+    one's Layout and Style), with their observers: ipywidgets keeps each widget alive until it
+    is closed."""
+    from ipywidgets import Widget
+
+    stack, seen = [widget], set()
+    while stack:
+        w = stack.pop()
+        if not isinstance(w, Widget) or id(w) in seen:
+            continue
+        seen.add(id(w))
+        for value in w.trait_values().values():  # children, layout, style: widgets inside this one
+            stack.extend(value if isinstance(value, (list, tuple)) else [value])
+        w.unobserve_all()
+        w.close()
+
+
+def _creation_site() -> tuple | None:
+    """(cell, line) of the notebook code that is making a view, or None outside IPython.
+
+    The cell is the front end's cell id where the kernel gets one (JupyterLab, Notebook 7),
+    else the file name IPython compiled the cell under, without its execution number.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None:
+        return None
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("gamlab"):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    try:
+        cell = shell.kernel.get_parent()["metadata"].get("cellId")
+    except Exception:  # no kernel (a terminal IPython), or one that keeps no parent message
+        cell = None
+    cell = cell or re.sub(r"<ipython-input-\d+-", "<ipython-input-", frame.f_code.co_filename)
+    return cell, frame.f_lineno, shell.execution_count
+
+
+def replace_previous(view) -> None:
+    """Close the views of `view`'s kind that an earlier run of the same cell made at the same line.
+
+    Views made at one line in one run (a loop) are all kept; the next run closes them all.
+    Outside IPython nothing is tracked: a script does not re-run its cells.
+    """
+    site = _creation_site()
+    if site is None:
+        return
+    cell, line, count = site
+    key = (type(view).__name__, cell, line)
+    previous_count, refs = _LIVE.get(key, (count, []))
+    if previous_count != count:
+        for ref in refs:
+            old = ref()
+            if old is not None and old is not view:
+                old.close()
+        refs = []
+    _LIVE[key] = (count, [r for r in refs if r() is not None] + [weakref.ref(view)])
+
+
 class _Inside:
     """What both paths share: the model, the tokenizer, probing a text, corpus slot tables."""
 
@@ -95,6 +173,11 @@ class _Inside:
         # Corpus for "which tokens read this slot": the given batches, else the example texts.
         self.corpus = list(corpus) if corpus is not None else [torch.tensor(self.ids(t)) for t in self.texts]
         self._tables: dict[int, SlotTable] = {}
+
+    def close(self) -> None:
+        """Let go of the model, the corpus and every tensor (the figures and widgets too)."""
+        self.model = self.tokenizer = self.internals = None
+        self.corpus, self._tables, self.figures = [], {}, {}
 
     def views_for(self, internals: GAMInternals) -> list[View]:
         """The views this model has, in gamlab.inspection.views.VIEWS's order (an ablation without a path
@@ -166,6 +249,12 @@ class LiveView:
     def __init__(self, widget, figures, text: str):
         self.widget, self.text = widget, text
         self.figures = list(figures) if isinstance(figures, (list, tuple)) else [figures]
+        replace_previous(self)  # the same cell run again: the previous view's widgets are closed
+
+    def close(self) -> None:
+        """Close the widget (and the widgets inside it) and drop the figures."""
+        close_widgets(self.widget)
+        self.figures = []
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return {**self.widget._repr_mimebundle_(), "text/html": static_html(self.figures, self.text),
@@ -228,6 +317,12 @@ class WidgetExplorer(_Inside):
             W.HTML("<b>Inside GAM</b>: choose or type a text; the figures follow the controls."),
             self.examples, self.text, W.HBox(controls), self.status, *figures,
         ])
+        replace_previous(self)  # the same cell run again: the previous explorer is closed
+
+    def close(self) -> None:
+        """Close every control and figure widget and let go of the model and its tensors."""
+        close_widgets(getattr(self, "box", None))
+        super().close()
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -356,7 +451,14 @@ class LiveLoss:
         if self.mode == "widget":
             import plotly.graph_objects as go
             self.figure = go.FigureWidget(self.figure)
+            replace_previous(self)  # the same cell run again: the previous chart's widget is closed
         self._handle = None  # IPython's DisplayHandle once shown (the chart, or its saved copy)
+
+    def close(self) -> None:
+        """Close the chart's widget (widget path); the histories stay readable."""
+        if self.mode == "widget":
+            close_widgets(self.figure)
+        self._handle = None
 
     def _build(self):
         return plots.loss_curves(self.histories, self.unigram, self.title)

@@ -3,7 +3,7 @@
 `<out>/checkpoint.pt` holds (all tensors, numbers, strings, lists and dicts):
 
     format, version        "gamlab-checkpoint", 1
-    model                  the model's state_dict
+    model                  the plain model's state_dict (no torch.compile / DDP wrapper prefixes)
     optimizer, scheduler   their state_dicts
     step, history          optimizer steps done, the history list (see gamlab/training/train.py)
     elapsed, tokens, cpu_seconds, acc   the Meter's counts (gamlab/training/trainer_parts.py)
@@ -81,7 +81,51 @@ def load_checkpoint(path, *, model_name: str | None = None, model_config: dict |
         raise GamlabError(f"checkpoint {path} has format version {state.get('version')}, this gamlab reads {VERSION}.")
     if isinstance(state["model_config"], dict):  # a run saved by an older gamlab, in today's names
         state["model_config"] = upgrade_config_dict(state["model_config"])
+    state["model"] = plain_state_dict(state["model"])  # one trained through a wrapper (older gamlab, foreign)
     return check_matches(state, path, model_name=model_name, model_config=model_config, **expected)
+
+
+# ---------------------------------------------------------------- wrapped models
+
+# What wrappers put in front of a model's parameter names: torch.compile's OptimizedModule keeps the
+# model as `_orig_mod`, DistributedDataParallel and DataParallel as `module`.
+WRAPPER_PREFIXES = ("_orig_mod.", "module.")
+
+
+def plain_model(model):
+    """The model inside torch.compile / DDP / DataParallel wrappers (any nesting), or `model` itself."""
+    while True:
+        inner = getattr(model, "_orig_mod", None)
+        if inner is None and isinstance(model, (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel)):
+            inner = model.module
+        if not isinstance(inner, torch.nn.Module):
+            return model
+        model = inner
+
+
+def plain_state_dict(weights: dict) -> dict:
+    """`weights` with the wrapper prefixes (WRAPPER_PREFIXES) that every name carries removed,
+    so that a state_dict saved from a wrapped model loads into the plain one."""
+    while weights and (prefix := next((p for p in WRAPPER_PREFIXES if all(k.startswith(p) for k in weights)), None)):
+        weights = {k[len(prefix):]: v for k, v in weights.items()}
+    return weights
+
+
+def load_model_state(model, weights: dict, path) -> None:
+    """Load a checkpoint's weights into `model` (wrapped or not; prefixes stripped), or say in one
+    sentence which names do not fit: a checkpoint of the same model always loads."""
+    model = plain_model(model)
+    weights = plain_state_dict(weights)
+    mine = model.state_dict()
+    missing, unexpected = sorted(set(mine) - set(weights)), sorted(set(weights) - set(mine))
+    wrong = sorted(k for k in set(mine) & set(weights) if tuple(mine[k].shape) != tuple(weights[k].shape))
+    if missing or unexpected or wrong:
+        parts = [f"{len(names)} {what} (e.g. {names[0]})" for what, names in
+                 (("missing", missing), ("unexpected", unexpected), ("of another shape", wrong)) if names]
+        raise GamlabError(f"the weights in {path} do not fit model {getattr(model, 'name', type(model).__name__)!r}: "
+                          f"{', '.join(parts)} parameter names; it was saved by another model or gamlab version, "
+                          "so load it with the gamlab version and model that wrote it.")
+    model.load_state_dict(weights)
 
 
 # TrainConfig fields a resumed run may change without becoming another run: where the

@@ -103,18 +103,58 @@ def _hub(fetch, label: str):
                           f"(no network? {type(exc).__name__}); {OFFLINE_HINT}.") from None
 
 
+# Folders that tools write beside a user's files: a stale copy of each edited file (JupyterLab's
+# .ipynb_checkpoints), macOS zip metadata (__MACOSX/._name, not text), caches, version control,
+# package folders full of LICENSE.txt. Any name starting with "." is hidden and skipped too.
+TOOL_FOLDERS = frozenset({"__MACOSX", "__pycache__", "node_modules", "site-packages", "$RECYCLE.BIN",
+                          "System Volume Information"})
+
+
+def _tool_folder(folder: str) -> bool:
+    name = os.path.basename(folder)
+    return (name.startswith(".") or name in TOOL_FOLDERS or name.endswith((".dist-info", ".egg-info"))
+            or os.path.isfile(os.path.join(folder, "pyvenv.cfg")))  # a virtual environment
+
+
+def text_files(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
+    """(the .txt files under `folder`, sorted; the hidden files and hidden or tool folders skipped).
+
+    Hidden means a name starting with "."; tool folders are TOOL_FOLDERS, package metadata
+    (*.dist-info, *.egg-info) and virtual environments. Skipped folders are named with a
+    trailing "/", relative to `folder`, and not entered.
+    """
+    files, skipped = [], []
+    for root, dirs, names in os.walk(folder):
+        rel = os.path.relpath(root, folder)
+        for d in sorted(dirs):
+            if _tool_folder(os.path.join(root, d)):
+                dirs.remove(d)
+                skipped.append(os.path.normpath(os.path.join(rel, d)) + "/")
+        for name in names:
+            if name.endswith(".txt"):
+                (skipped.append(os.path.normpath(os.path.join(rel, name))) if name.startswith(".")
+                 else files.append(os.path.join(root, name)))
+    return sorted(f for f in files if os.path.isfile(f)), sorted(skipped)
+
+
 def _local_texts(path, val_fraction: float) -> tuple[str, str]:
-    """A text file, or every .txt file under a folder (in sorted order), split by lines: the last
-    lines validate. Each file is read by text.read_text_file, so a bad one is named in the error."""
+    """A text file, or every .txt file under a folder (in sorted order; hidden files and tool
+    folders skipped, text_files), split by lines: the last lines validate. Each file is read by
+    text.read_text_file, so a bad one is named in the error. A folder prints what it read."""
     if not isinstance(path, (str, os.PathLike)):
         raise GamlabError(f"dataset must be a name ({', '.join(DATASETS)}) or a path, not a {type(path).__name__}.")
     p, path = Path(path).expanduser(), str(path)
     if not p.exists():
         names = ", ".join(DATASETS)
         raise GamlabError(f"dataset {path!r} is neither a known name ({names}) nor an existing file or folder.")
-    files = sorted(str(f) for f in p.rglob("*.txt") if f.is_file()) if p.is_dir() else [str(p)]
+    files, skipped = text_files(p) if p.is_dir() else ([str(p)], [])
     if not files:
-        raise GamlabError(f"folder {path!r} holds no .txt files; point --dataset at a text file or a folder of .txt files.")
+        also = f" outside hidden and tool folders (skipped {', '.join(skipped[:5])})" if skipped else ""
+        raise GamlabError(f"folder {path!r} holds no .txt files{also}; point --dataset at a text file or a folder "
+                          "of .txt files.")
+    if p.is_dir():  # say what was read: a copy left by a tool would otherwise train silently
+        also = f" (skipped {len(skipped)} hidden or tool entries: {', '.join(skipped[:5])})" if skipped else ""
+        print(f"read {len(files)} .txt file{'s' * (len(files) != 1)} under {path}{also}")
     lines = [line for f in files for line in text_lines(read_text_file(f))]
     if sum(map(len, lines)) < 100:
         raise GamlabError(f"{path!r} holds under 100 characters of text; a language model needs more to learn from.")

@@ -32,6 +32,7 @@ import hashlib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -41,9 +42,9 @@ from ..config import ModelConfig
 from ..errors import GamlabError
 from ..runtime import autocast, eval_mode, pick_device, seed_everything
 from . import distributed
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, load_model_state, plain_model
 from .recipes import get_recipe
-from .stopping import Stopped, StopRequest
+from .stopping import Interrupt, Stopped, StopRequest
 from .trainer_parts import BatchSource, Checkpoints, Meter, rng_state, set_rng_state, stated_batch_size
 
 
@@ -261,8 +262,9 @@ class Trainer:
         self.model = model.to(self.device)
         self._net: nn.Module | None = None  # what fit() calls: DDP(model) under torchrun, else model
         self.meta = dict(meta or {})
-        self.meta.setdefault("model_name", getattr(model, "name", type(model).__name__))
-        cfg = getattr(model, "config", None)
+        plain = plain_model(model)  # what a torch.compile / DDP wrapper holds: its name and config are the run's
+        self.meta.setdefault("model_name", getattr(plain, "name", type(plain).__name__))
+        cfg = getattr(plain, "config", None)
         self.meta.setdefault("model_config", cfg.to_dict() if hasattr(cfg, "to_dict") else {})
         self.steps_per_epoch = steps_per_epoch
         self.total = config.total_steps(steps_per_epoch)
@@ -290,7 +292,7 @@ class Trainer:
 
     def state(self) -> dict:
         """Everything checkpoint.pt holds (gamlab/training/checkpoint.py)."""
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+        return {"model": plain_model(self.model).state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "step": self.step, "history": self.history,
                 **self.meter.state(), "rng": rng_state(), "train_config": self.config.to_dict(),
                 "resumes": self.checkpoints.resumes, **self.meta}
@@ -308,7 +310,7 @@ class Trainer:
         with the same losses.
         """
         state = self.checkpoints.load(path, state, self.meta, self.config.to_dict())
-        self.model.load_state_dict(state["model"])
+        load_model_state(self.model, state["model"], path or self.out)  # into the plain model, if wrapped
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step, self.history = int(state["step"]), list(state["history"])
@@ -331,7 +333,9 @@ class Trainer:
 
         Stopping early (e.g. steps smaller than the run length) leaves the schedule as it
         would be in the full run, so continuing later is exact. A SIGTERM during fit finishes
-        the current step, saves a checkpoint and raises Stopped (gamlab/training/stopping.py).
+        the current step, saves a checkpoint and raises Stopped; a Ctrl-C (a notebook's stop
+        button) finishes it, saves (with an output folder) and raises KeyboardInterrupt, so
+        that fit() again ends exactly where an uninterrupted run does (gamlab/training/stopping.py).
         """
         cfg, dev, world = self.config, self.device, distributed.world_size()
         stop = self.total if steps is None else min(steps, self.total)
@@ -340,22 +344,25 @@ class Trainer:
         if self._net is None:  # DDP(model) under torchrun: it averages the gradients over ranks
             self._net = distributed.wrap(self.model, dev)
         net = self._net.train()
-        with StopRequest() as stop_request, self._bar() as bar:
+        with StopRequest() as stop_request, Interrupt() as interrupt, self._bar() as bar:
             while self.step < stop:
                 self.meter.start()
                 idx, targets = self.source.train_batch(self.step)  # (b, T) each: this rank's rows
                 idx, targets = idx.to(dev, non_blocking=True), targets.to(dev, non_blocking=True)
+                interrupt.undoable(partial(set_rng_state, rng_state()))  # nothing lasting changes until commit()
                 with autocast(dev):
                     _, loss = net(idx, targets)  # mean cross-entropy over the scored tokens
                 # The mean loss over ranks and "has any rank been asked to stop?", in one
                 # reduction, so every rank takes the same decision at the same step.
-                loss_sum, stops = distributed.all_reduce_sum(loss.detach(), stop_request.requested)
+                loss_sum, stops, interrupted = distributed.all_reduce_sum(
+                    loss.detach(), stop_request.requested, interrupt.requested)
                 loss_value = loss_sum / world
                 self._check_finite(loss_value)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip:
                     nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+                interrupt.commit()  # from here to the step boundary a Ctrl-C waits: the step counts whole or not at all
                 self.optimizer.step()
                 self.scheduler.step()
                 self.step += 1
@@ -367,6 +374,8 @@ class Trainer:
                     self.save()
                 if stops:
                     self._stop(stop_request.name)
+                if interrupted or (world == 1 and interrupt.requested):
+                    self._interrupted()
         return self.history
 
     def _bar(self):
@@ -400,6 +409,14 @@ class Trainer:
             self.save()
         raise Stopped(f"stopped by {why} after step {self.step} of {self.total}; checkpoint saved in {self.out}; "
                       "continue with --resume.")
+
+    def _interrupted(self) -> None:
+        """Ctrl-C at this step boundary: save (with an output folder) and raise KeyboardInterrupt."""
+        if self.out is not None and self.checkpoints.last_saved != self.step:
+            self.save()
+        kept = f"; checkpoint saved in {self.out}" if self.out is not None else ""
+        raise KeyboardInterrupt(f"stopped after step {self.step} of {self.total}{kept}; fit() again continues "
+                                "exactly where it stopped")
 
     def summary(self, val_loss: float | None = None) -> dict:
         """Numbers for a results table: params, seconds, s/epoch, tokens/s, val loss, PPL."""
@@ -488,9 +505,10 @@ def load_run(out_dir: str | Path, device: str | torch.device = "cpu"):
     state = load_checkpoint(out_dir, map_location="cpu")
     try:
         model = build_model(state["model_name"], ModelConfig.from_dict(state["model_config"]))
-        model.load_state_dict(state["model"])
-    except (RuntimeError, KeyError, TypeError) as exc:
-        raise GamlabError(f"checkpoint in {out_dir} does not match model {state['model_name']!r} "
-                          f"of this gamlab version ({type(exc).__name__}); retrain it.") from None
+    except (KeyError, TypeError) as exc:
+        raise GamlabError(f"checkpoint in {out_dir} names model {state['model_name']!r} with a configuration this "
+                          f"gamlab version cannot build ({type(exc).__name__}: {exc}); load it with the gamlab "
+                          "version that wrote it.") from None
+    load_model_state(model, state["model"], out_dir)  # one sentence naming the parameters that do not fit
     tok = tokenizer_from_dict(state["tokenizer"]) if state.get("tokenizer") else None
     return model.to(device).eval(), tok, list(state["history"])

@@ -154,7 +154,7 @@ WRONG_32 = [
     (local_zeroed_when_alone, "with global_ = 0 your update should be σ(g_l) · local"),
     (squashed_local, "with global_ = 0 your update should be σ(g_l) · local; at token"),
     (lambda h, W, b, local, global_: float(local.sum()),
-     "your answer raised TypeError: expected a tensor (B, T, C), got float"),
+     "your function should return a tensor (B, T, C), not a float."),
 ]
 
 

@@ -89,6 +89,22 @@ def test_sigterm_saves_a_checkpoint_and_exits_143(reference, tmp_path):
     assert key(out) == key(reference)
 
 
+def test_ctrl_c_saves_at_a_step_boundary_and_exits_130(reference, tmp_path):
+    """Ctrl-C (SIGINT) ends the run at the next step boundary with its checkpoint; --resume continues exactly."""
+    out = tmp_path / "run"
+    proc = start(out)  # no --checkpoint-every: only the interrupt (or the end) writes one
+    wait_for_training(proc)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    err = proc.stderr.read().strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gamlab train: interrupted: stopped after step"), err
+    assert f"after step {load_checkpoint(out)['step']} of {STEPS}" in err[0]
+    proc = start(out)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    assert key(out) == key(reference)
+
+
 # ---------------------------------------------------------------- refused checkpoints (in-process)
 
 def one_error_line(argv, capsys) -> str:

@@ -74,7 +74,7 @@ def test_a_folder_names_its_bad_file(tmp_path):
     with pytest.raises(GamlabError) as e:
         load_texts(str(tmp_path))
     msg = one_line(e)
-    assert msg.startswith(f"{str(bad)!r} is not UTF-8: byte 0xFF at byte offset {K} ") and "a.txt" not in msg
+    assert msg.startswith(f"{str(bad)!r} is not UTF-8: byte 0xFF at byte offset {K} ") and "a.txt" not in msg.replace(str(bad), "")
 
 
 def test_a_folder_reads_every_file_the_same_way(tmp_path):
