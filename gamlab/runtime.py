@@ -171,8 +171,21 @@ def available_memory(device: torch.device | str | None = None, root: str | None 
     return free
 
 
+SEED_LIMIT = 2**32  # seeds are 0 <= seed < 2**32: derived seeds (seed * 1_000_003 + epoch) stay in torch's range
+
+
+def check_seed(seed, what: str = "seed") -> int:
+    """`seed` if it is a whole number with 0 <= seed < SEED_LIMIT; GamlabError otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        raise GamlabError(f"{what} must be a whole number from 0 to {SEED_LIMIT - 1}, got {seed!r}.")
+    return seed
+
+
 def seed_everything(seed: int) -> None:
-    """Seed Python, torch (CPU and CUDA): the same seed on CPU gives the same numbers."""
+    """Seed Python, torch (CPU and CUDA): the same seed on CPU gives the same numbers.
+
+    seed: 0 <= seed < 2**32 (SEED_LIMIT); GamlabError otherwise."""
+    check_seed(seed)
     random.seed(seed)
     torch.manual_seed(seed)
 

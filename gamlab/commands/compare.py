@@ -18,7 +18,8 @@ from ..experiments.sweep import learning_rates
 from ..model import shapes_only
 from ..runtime import describe, pick_device
 from ..training import distributed
-from .common import add_common_arguments, command_line, resolve_job, show_progress
+from ..training.files import write_atomic
+from .common import add_common_arguments, command_line, count, resolve_job, show_progress
 
 
 def add_parser(sub) -> None:
@@ -26,7 +27,7 @@ def add_parser(sub) -> None:
     add_common_arguments(p)
     p.add_argument("--models", default=",".join(DEFAULT_MODELS),
                    help=f"comma-separated model names (default: {','.join(DEFAULT_MODELS)})")
-    p.add_argument("--seeds", type=int, default=1, help="seeds per model; the table shows mean±std (default 1)")
+    p.add_argument("--seeds", type=count, default=1, help="seeds per model; the table shows mean±std (default 1)")
     p.add_argument("--no-context", action="store_true", help="skip the context-gain measure (gamlab.inspection.context_use)")
     p.add_argument("--out", default="runs/compare", help="folder for results.json and loss_curves.html")
     p.set_defaults(run=run)
@@ -80,7 +81,6 @@ def run(args) -> int:
         print(f"\n[{name}] {text!r}")
     if not distributed.is_main():  # under torchrun only rank 0 writes
         return 0
-    out.mkdir(parents=True, exist_ok=True)
     results = {"command": _command(args, names), "dataset": data.name, "preset": preset_name,
                "device": str(device), "describe": describe(device), "tokenizer": data.tokenizer.kind,
                "vocab_size": data.vocab_size, "train_tokens": data.train.numel(), "val_tokens": data.val.numel(),
@@ -93,10 +93,12 @@ def run(args) -> int:
                "histories": {name: h[0] for name, h in race["histories"].items()},
                "seed_histories": race["histories"], "samples": race["samples"],
                "wall_seconds": time.perf_counter() - t0}
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_atomic(out / "results.json", json.dumps(results, indent=1),
+                 kept="the table above is all that was kept (the models were not saved)")
     fig = loss_panels({name: h[0] for name, h in race["histories"].items()}, unigram=unigram, train=True,
                       title=f"Loss on {data.name} ({data.tokenizer.kind} tokens), seed {tc.seed}")
-    fig.write_html(out / "loss_curves.html", include_plotlyjs=True)  # self-contained: opens offline
+    write_atomic(out / "loss_curves.html", fig.to_html(include_plotlyjs=True),  # self-contained: opens offline
+                 kept=f"{out / 'results.json'} holds the results and every history")
     print(f"\nwrote {out / 'results.json'} and {out / 'loss_curves.html'} "
           f"({time.perf_counter() - t0:.0f} s in all)")
     return 0

@@ -27,6 +27,7 @@ from ..blocks.conv import receptive_field
 from ..errors import GamlabError
 from ..inspection.context_use import context_use
 from ..model import MODELS, budget_knob, shapes_only
+from ..runtime import check_seed
 from .ngram import ngram_losses, order_for_reach
 from .runs import load_run_data, make_trainer, matched_config, model_config, sample
 
@@ -100,6 +101,7 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
     """
     if seeds < 1:
         raise GamlabError(f"--seeds must be a positive number of seeds, got {seeds}.")
+    check_seed(tc.seed + seeds - 1, f"the last seed (--seed {tc.seed} + --seeds {seeds} - 1)")
     data = load_run_data(preset, tc, dataset, tokenizer) if data is None else data
     unigram = data.unigram_loss()
     base = model_config(preset, data.vocab_size)

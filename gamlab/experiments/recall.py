@@ -32,7 +32,7 @@ from torch import nn
 from ..config import ModelConfig
 from ..errors import GamlabError
 from ..model import LanguageModel, build_model, list_models
-from ..runtime import eval_mode, pick_device, seed_everything
+from ..runtime import check_seed, eval_mode, pick_device, seed_everything
 from ..training import distributed
 from ..training.tasks import MQAR, answers_correct, batches
 from ..training.train import TrainConfig, Trainer
@@ -73,6 +73,7 @@ class RecallGrid:
             raise GamlabError(f"Unknown model {unknown[0]!r}; choose from {', '.join(list_models())}.")
         if self.steps < 1 or self.batch_size < 1:
             raise GamlabError(f"steps and batch_size must be positive, got {self.steps} and {self.batch_size}.")
+        check_seed(self.seed + 1000, "the grid's seed + 1000 (its evaluation seed)")  # seeds up to seed + 1000 are drawn
         for T in self.lengths:  # build every task once: bad knobs fail before any training
             self.tasks(T)
 

@@ -25,6 +25,7 @@ from ..config import ModelConfig
 from ..errors import GamlabError
 from ..runtime import describe
 from ..training import distributed
+from ..training.files import write_atomic
 from .paper import Experiment
 from .runs import check_fits, make_trainer, out_folder
 
@@ -265,8 +266,8 @@ def reproduce(exps: list[Experiment], mc: ModelConfig, tcs: dict, device, folder
                "rows": rows, "histories": {f"{n}/{k}": s["history"] for (n, k), s in summaries.items()},
                "wall_seconds": time.perf_counter() - t0}
     if distributed.is_main():
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(results, indent=1))
-        (out / "table.txt").write_text(f"{describe(device)}\n\n{table}\n")
+        kept = f"every run's checkpoint in {out / 'runs'} is intact (the same command rebuilds the table from them)"
+        write_atomic(out / "results.json", json.dumps(results, indent=1), kept=kept)
+        write_atomic(out / "table.txt", f"{describe(device)}\n\n{table}\n", kept=kept)
         print(f"\nwrote {out / 'table.txt'} and {out / 'results.json'} ({time.perf_counter() - t0:.0f} s in all)")
     return results

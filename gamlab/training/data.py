@@ -191,7 +191,8 @@ class TextData:
         """The order of the n training chunks in this epoch, a function of (seed, epoch) only;
         kept for the epoch's steps instead of being drawn again at each one."""
         if self._order is None or self._order[0] != (epoch, n):
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            # reduced into torch's seed range (a no-op for seeds below 2**32, gamlab.runtime.SEED_LIMIT)
+            g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
             self._order = ((epoch, n), torch.randperm(n, generator=g))
         return self._order[1]
 

@@ -39,7 +39,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..errors import GamlabError
-from ..runtime import autocast, eval_mode, pick_device, seed_everything
+from ..runtime import autocast, check_seed, eval_mode, pick_device, seed_everything
 from . import distributed
 from .checkpoint import load_checkpoint
 from .recipes import get_recipe
@@ -70,8 +70,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         get_recipe(self.recipe)  # an unknown name is refused here
         self.betas = tuple(self.betas)
-        if self.lr <= 0 or self.batch_size < 1 or self.eval_every < 1:
-            raise GamlabError("TrainConfig needs lr > 0, batch_size >= 1 and eval_every >= 1.")
+        if not (0 < self.lr < math.inf) or self.batch_size < 1 or self.eval_every < 1:
+            raise GamlabError("TrainConfig needs a finite lr > 0, batch_size >= 1 and eval_every >= 1.")
+        if not (0 < self.epochs < math.inf):
+            raise GamlabError(f"epochs must be a finite number above 0, got {self.epochs}.")
+        check_seed(self.seed, "TrainConfig.seed")
         if self.steps is not None and self.steps < 1:
             raise GamlabError(f"steps must be a positive number of optimizer steps, got {self.steps}.")
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
