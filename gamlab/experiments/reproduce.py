@@ -132,10 +132,8 @@ def load_dataset_for(dataset: str, folder: Path | None, max_rows: int | None, ou
 
     Under torchrun rank 0's tokenizer is used by every rank (tokenizer.shared_tokenizer).
     """
-    import torch
-
     from ..training.recipes import get_recipe
-    from ..training.tokenizer import shared_tokenizer
+    from ..training.tokenizer import encode_tensor, shared_tokenizer
 
     recipe = recipe or get_recipe("careful")
     try:
@@ -147,7 +145,7 @@ def load_dataset_for(dataset: str, folder: Path | None, max_rows: int | None, ou
         return saved if saved is not None else recipe.tokenizer_for(splits, mc.vocab_size)
 
     tok = shared_tokenizer(make)  # rank 0's, on every rank
-    train_idx, val_idx = (torch.tensor(tok.encode(splits[s]), dtype=torch.long) for s in ("train", "validation"))
+    train_idx, val_idx = (encode_tensor(tok, splits[s]) for s in ("train", "validation"))  # (N,) int64 each
     data = recipe.text_data(train_idx, val_idx, tok, mc.block_size, tc.batch_size, tc.seed, dataset)
     data.label = data_label(dataset, folder, max_rows)
     return data

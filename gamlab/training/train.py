@@ -472,10 +472,22 @@ def run_meta(model: nn.Module, data) -> dict:
     """
     digest = hashlib.sha256()
     for idx in (data.train, data.val):  # (N,) token ids of each split
-        digest.update(idx.to(torch.int64).numpy().tobytes())
+        hash_ids(digest, idx)
     return {"model_name": model.name, "model_config": model.config.to_dict(), "tokenizer": data.tokenizer.to_dict(),
             "dataset": getattr(data, "label", data.name), "data_digest": digest.hexdigest()[:16],
             **({"dataset_path": data.path} if getattr(data, "path", None) else {})}
+
+
+def hash_ids(digest, idx: torch.Tensor, piece: int = 1 << 20) -> None:
+    """Feed the int64 bytes of token ids idx (N,) to `digest` without copying the split: a
+    contiguous int64 CPU tensor is read where it lies, anything else `piece` ids at a time.
+    (The bytes, so the digest, are those of idx.to(torch.int64).numpy().tobytes().)"""
+    idx = idx.reshape(-1)
+    if idx.dtype == torch.int64 and idx.device.type == "cpu" and idx.is_contiguous():
+        digest.update(idx.numpy())  # the buffer itself (C-contiguous), no copy
+        return
+    for start in range(0, idx.numel(), piece):
+        digest.update(idx[start:start + piece].to("cpu", torch.int64).contiguous().numpy())
 
 
 def load_run(out_dir: str | Path, device: str | torch.device = "cpu"):
