@@ -34,6 +34,7 @@ from ..errors import GamlabError
 from ..model import LanguageModel, build_model, list_models
 from ..runtime import check_seed, eval_mode, pick_device, seed_everything
 from ..training import distributed
+from ..training.files import read_refusal
 from ..training.tasks import MQAR, answers_correct, batches
 from ..training.train import TrainConfig, Trainer
 
@@ -172,7 +173,10 @@ def saved_results() -> dict:
     if not SAVED.exists():
         raise GamlabError(f"no saved recall results at {SAVED}; run `gamlab recall --out runs/recall` and copy "
                           "runs/recall/results.json there, or train the grid with run_grid(RecallGrid()).")
-    return json.loads(SAVED.read_text(encoding="utf-8"))
+    try:
+        return json.loads(SAVED.read_text(encoding="utf-8"))
+    except OSError as exc:  # there but unreadable: a permission problem, named as one
+        raise read_refusal(SAVED, exc, "saved recall results") from None
 
 
 def format_table(results: dict) -> str:

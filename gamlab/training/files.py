@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import stat
 import tempfile
 from pathlib import Path
 
@@ -144,8 +145,8 @@ def write_atomic(path, write, *, kept: str | None = None, then: str = "run the c
     """Write a file all or nothing: `write(f)` fills a temporary file in the same folder (a str or
     bytes is written as it is), which is synced and then replaces `path` in one rename.
 
-    The file gets the mode a plain open() gives under the user's umask (mkstemp's would be 0600:
-    a shared group could not read it). On failure the temporary file is removed, the previous
+    A new file gets the mode a plain open() gives under the user's umask (mkstemp's would be
+    0600: a shared group could not read it); a file written again keeps its mode (a chmod stays). On failure the temporary file is removed, the previous
     file at `path` is untouched, and an OSError (also one that a library wrapped) becomes a
     GamlabError: which file, why, `kept` (default: whether a previous file is unchanged), and
     what to do, ending with `then`.
@@ -164,7 +165,7 @@ def write_atomic(path, write, *, kept: str | None = None, then: str = "run the c
                 write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~umask())
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException as exc:
         if tmp is not None and os.path.exists(tmp):
@@ -177,6 +178,15 @@ def write_atomic(path, write, *, kept: str | None = None, then: str = "run the c
         raise GamlabError(f"could not write {path} ({reason(cause)}); {kept} and no temporary file is left; "
                           f"{remedy(cause)}, then {then}.") from None
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The mode a rewrite of `path` keeps (its own, so a chmod survives the next save), or for a
+    new file what open() gives under the umask (0666 & ~umask)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~umask()
 
 
 # ---------------------------------------------------------------- reading
@@ -215,7 +225,10 @@ class FolderLock:
             return self
         while True:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+                try:
+                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+                except PermissionError:  # a lock file another user left (0644): flock needs only reading
+                    fd = os.open(self.path, os.O_RDONLY)
             except OSError as exc:
                 raise GamlabError(f"cannot lock {self.option} {str(self.folder)!r} ({reason(exc)}); "
                                   f"{remedy(exc)}, or give another {self.option}.") from None
@@ -235,8 +248,11 @@ class FolderLock:
             if same:
                 break
             os.close(fd)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
+        try:  # who holds it, for the message a second writer gets
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
+        except OSError:  # opened read-only: the lock holds all the same
+            pass
         self.fd = fd
         return self
 
