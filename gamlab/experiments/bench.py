@@ -93,7 +93,8 @@ def flops(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n_slots: 
 
 def _is_oom(exc: BaseException) -> bool:
     text = str(exc).lower()
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in text or "can't allocate" in text
+    return (isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in text or "can't allocate" in text
+            or "size calculation overflowed" in text)  # sizes past int64: no memory holds them either
 
 
 def _step(block: nn.Module, x: torch.Tensor, dy: torch.Tensor, device: torch.device) -> None:
@@ -126,8 +127,8 @@ def _memory(name, seq_len, batch, d_model, n_slots, device, rss_memory, mem_limi
 
     rss_memory: peak RSS on CPU (a fresh process only); otherwise CUDA's allocator statistics.
     """
-    x, dy = _inputs(batch, seq_len, d_model, device)
     try:
+        x, dy = _inputs(batch, seq_len, d_model, device)  # an input too big for memory is an OOM too
         block = build_block(name, d_model, n_slots).to(device)
         if rss_memory:
             if mem_limit_mb:  # a failed allocation (reported as OOM) instead of a swapped-out machine
@@ -160,7 +161,12 @@ def time_blocks(blocks, seq_len, batch=8, d_model=128, n_slots=512, device="cpu"
     The best step is the figure: other processes on a machine only ever add time.
     """
     device = torch.device(device)
-    x, dy = _inputs(batch, seq_len, d_model, device)
+    try:
+        x, dy = _inputs(batch, seq_len, d_model, device)
+    except (RuntimeError, MemoryError) as exc:  # the input alone does not fit: every block is out of memory
+        if not _is_oom(exc) and not isinstance(exc, MemoryError):
+            raise
+        return {name: {"ms": None, "oom": True} for name in blocks}
     modules = dict(blocks) if isinstance(blocks, dict) else {}
     times = {name: [] for name in blocks}
     ran_out = set()

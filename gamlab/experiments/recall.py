@@ -134,6 +134,23 @@ def train_recall(name: str, grid: RecallGrid, seq_len: int, device: torch.device
     return trainer.model, history, trainer.elapsed
 
 
+def check_grid_fits(grid: RecallGrid, device: torch.device) -> None:
+    """Refuse, in one sentence and before any training, a grid whose largest run would not fit the
+    device's memory (gamlab.training.train.estimate_train_memory against available_memory)."""
+    from ..model import shapes_only
+    from ..runtime import available_memory
+    from ..training.train import estimate_train_memory
+
+    free = available_memory(device)
+    for name in grid.models:
+        T = max(grid.lengths)
+        need = estimate_train_memory(shapes_only(name, grid.config(T)), grid.batch_size)
+        if free is not None and need > 0.9 * free:
+            raise GamlabError(f"training {name} on sequences of {T} tokens (batch {grid.batch_size}) needs about "
+                              f"{need / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB is free on {device}; "
+                              "use shorter --lengths.")
+
+
 def run_grid(grid: RecallGrid, progress=print, keep_models: bool = False, bars: bool = False) -> dict:
     """Train and score every (model, length); returns a JSON-able dict:
     accuracy[model] is a list over lengths of lists over pairs; also params, training seconds and
@@ -141,6 +158,7 @@ def run_grid(grid: RecallGrid, progress=print, keep_models: bool = False, bars: 
     keep_models=True adds "trained": {model: {seq_len: LanguageModel}} (not JSON-able);
     bars=True shows a progress bar per model and length."""
     device = pick_device(grid.device)
+    check_grid_fits(grid, device)
     out = {"grid": {k: v for k, v in asdict(grid).items()}, "device": str(device),
            "chance": 1 / (grid.vocab_size - 2 - MQAR(vocab_size=grid.vocab_size, n_pairs=1).n_keys),
            "accuracy": {}, "params": {}, "seconds": {}, "final_loss": {}}

@@ -211,3 +211,28 @@ def test_numeric_options_take_their_boundary_values(command, option, kind):
     for value in edges:
         args = build_parser().parse_args([command, *REQUIRED.get(command, []), "--out", "x", f"{option}={value}"])
         assert getattr(args, option.lstrip("-").replace("-", "_")) == kind(value)
+
+
+@pytest.mark.parametrize("argv,said", [
+    (["recall", "--fast", "--lengths", str(2**63)], "ModelConfig.block_size must be below 2**31"),
+    (["recall", "--fast", "--lengths", str(10**8)], "needs about"),
+    (["reproduce", "--steps", "1", "--set", f"d_model={2**63}"], "ModelConfig.d_model must be below 2**31"),
+    (["bench", "--blocks", "gam", "--lengths", "8", "--d-model", str(2**63 - 1), "--no-memory"],
+     "ModelConfig.d_model must be below 2**31"),
+])
+def test_huge_sizes_in_other_options_get_one_line(argv, said):
+    """Sizes that pass as numbers but no memory holds (the numeric sweep's neighbours): one line, not torch's trace."""
+    out = os.path.join(ROOT, f"huge-{next(RUN)}")
+    code, err = call([*argv, "--out", out])
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and said in lines[0] and "Traceback" not in err, err
+    assert not os.path.exists(out)
+
+
+def test_a_bench_length_too_big_for_memory_is_an_oom_row():
+    import torch
+
+    from gamlab.experiments.bench import _memory, time_blocks
+
+    assert time_blocks(["gam"], 10**9, batch=8, d_model=128) == {"gam": {"ms": None, "oom": True}}
+    assert _memory("gam", 10**9, 8, 128, 512, torch.device("cpu"), True, None) == {"peak_mb": None, "oom": True}
