@@ -175,17 +175,24 @@ def wait_for(path: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
 
 def test_a_second_train_on_the_same_out_is_refused_and_the_first_completes(tmp_path):
     out = tmp_path / "shared"
-    argv = ["train", "--model", "gam", "--fast", "--no-progress", "--out", str(out)]
-    first = gamlab(*argv, "--steps", "40")
+    argv = ["train", "--model", "gam", "--fast", "--no-progress", "--out", str(out), "--checkpoint-every", "5"]
+    first = gamlab(*argv, "--steps", "100000")  # still training whenever the second one starts
     wait_for(out / ".gamlab.lock", first)
     second = gamlab(*argv, "--steps", "12")
     _, err = second.communicate(timeout=300)
-    stdout, first_err = first.communicate(timeout=300)
     assert second.returncode == 2 and len(err.strip().splitlines()) == 1, err
     assert err.startswith(f"gamlab train: error: --out {str(out)!r} is in use by another gamlab run (pid {first.pid} on "), err
     assert err.rstrip().endswith("wait until it ends, or give another --out."), err
-    assert first.returncode == 0, first_err
-    assert load_checkpoint(out)["step"] == 40  # the first run's work, not the second's
+    assert first.poll() is None  # the first run trains on, untouched
+    first.send_signal(signal.SIGTERM)  # stop it at a step boundary with a checkpoint (exit 143) ...
+    _, first_err = first.communicate(timeout=300)
+    assert first.returncode == 143, first_err
+    state = load_checkpoint(out)
+    assert state["train_config"]["steps"] == 100000  # the folder holds the first run, not the second
+    finish = gamlab(*argv, "--steps", str(state["step"] + 2), "--resume")  # ... and let it complete, shorter
+    stdout, finish_err = finish.communicate(timeout=300)
+    assert finish.returncode == 0, finish_err
+    assert load_checkpoint(out)["step"] == state["step"] + 2
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "history.json"]
 
 
