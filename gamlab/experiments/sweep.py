@@ -48,7 +48,7 @@ def sweep(names, preset, tc, grid=GRID, *, steps: int | None = None, seeds: int 
     """
     grid = [float(lr) for lr in grid]
     if not grid or not all(0 < lr < math.inf for lr in grid):  # nan too: it is not above 0
-        raise GamlabError(f"the learning-rate grid must hold finite values above 0, got {grid}; "
+        raise GamlabError(f"the learning-rate grid must hold positive, finite values, got {grid}; "
                           "e.g. --grid 1e-3,2e-3,4e-3.")
     grid = sorted(grid)
     steps = steps if steps is not None else max(1, (tc.steps or 2) // 2)
