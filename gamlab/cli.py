@@ -1,7 +1,8 @@
 """`gamlab ...` / `python -m gamlab ...`: the command-line entry point.
 
 Each command lives in the module that does its work and exposes `add_parser(subparsers)`
-and `run(args)`; this file only lists them and turns user mistakes into one-line errors.
+and `run(args)`; this file only lists them, claims a command's --out folder before it runs
+(created, writable, one writer), and turns user mistakes into one-line errors.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib
 import sys
 
 from .errors import GamlabError
+from .experiments.runs import claimed_folder
 from .runtime import keep_freed_memory
 from .training.distributed import quiet_unless_main
 from .training.stopping import Stopped
@@ -48,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     quiet_unless_main()  # under torchrun only rank 0 prints
     keep_freed_memory()  # this process is ours: reuse freed tensors' pages instead of faulting them in again
     try:
-        return int(args.run(args) or 0)
+        # A command's --out is created, proved writable and locked before any work (runs.claimed_folder).
+        with claimed_folder(getattr(args, "out", None)):
+            return int(args.run(args) or 0)
     except GamlabError as exc:
         print(f"gamlab {args.command}: error: {exc}", file=sys.stderr)
         return 2

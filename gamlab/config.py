@@ -46,6 +46,8 @@ class ModelConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise GamlabError(f"ModelConfig.{name} must be a positive integer, got {value!r}.")
+            if value >= 2**31:  # torch's sizes overflow long before; no model this size trains anywhere
+                raise GamlabError(f"ModelConfig.{name} must be below 2**31, got {value!r}.")
         if self.dt_rank is not None and (not isinstance(self.dt_rank, int) or self.dt_rank < 1):
             raise GamlabError(f"ModelConfig.dt_rank must be a positive integer or None (auto), got {self.dt_rank!r}.")
         for name in ("dropout", "attn_dropout"):

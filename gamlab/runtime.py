@@ -146,14 +146,28 @@ def memory_limit(root: str | None = None, proc_cgroup: str = "/proc/self/cgroup"
     return min(found, key=lambda lu: lu[0] - lu[1]) if found else None
 
 
+def address_space_room() -> int | None:
+    """Bytes this process may still map under its address-space limit (`ulimit -v`, RLIMIT_AS),
+    None where there is no such limit (the usual case) or no way to read it."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    return max(soft - (proc_bytes("VmSize") or 0), 0)
+
+
 def available_memory(device: torch.device | str | None = None, root: str | None = None,
                      meminfo: str = "/proc/meminfo") -> int | None:
     """Bytes that a new allocation on `device` can still take, None if unknown.
 
     CUDA: free GPU memory. CPU (and MPS, which shares it): the smaller of the machine's MemAvailable (which counts
     reclaimable page cache) and the room left under the container's cgroup limit
-    (memory_limit). `gamlab compare`'s memory check, `gamlab bench` and lesson 0 size their
-    work by it. Used in notebooks/00_why_linear_time.ipynb.
+    (memory_limit), and the room under an address-space limit (`ulimit -v`, address_space_room).
+    `gamlab compare`'s memory check, the text loader's (gamlab.training.data.check_text_fits),
+    `gamlab bench` and lesson 0 size their work by it. Used in notebooks/00_why_linear_time.ipynb.
     """
     device = torch.device(device or "cpu")
     if device.type == "cuda":
@@ -168,11 +182,27 @@ def available_memory(device: torch.device | str | None = None, root: str | None 
     if cgroup is not None:
         room = max(cgroup[0] - cgroup[1], 0)
         free = room if free is None else min(free, room)
+    room = address_space_room()
+    if room is not None:
+        free = room if free is None else min(free, room)
     return free
 
 
+SEED_LIMIT = 2**32  # seeds are 0 <= seed < 2**32: derived seeds (seed * 1_000_003 + epoch) stay in torch's range
+
+
+def check_seed(seed, what: str = "seed") -> int:
+    """`seed` if it is a whole number with 0 <= seed < SEED_LIMIT; GamlabError otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        raise GamlabError(f"{what} must be a whole number from 0 to {SEED_LIMIT - 1}, got {seed!r}.")
+    return seed
+
+
 def seed_everything(seed: int) -> None:
-    """Seed Python, torch (CPU and CUDA): the same seed on CPU gives the same numbers."""
+    """Seed Python, torch (CPU and CUDA): the same seed on CPU gives the same numbers.
+
+    seed: 0 <= seed < 2**32 (SEED_LIMIT); GamlabError otherwise."""
+    check_seed(seed)
     random.seed(seed)
     torch.manual_seed(seed)
 

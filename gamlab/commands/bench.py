@@ -23,6 +23,8 @@ from ..errors import GamlabError
 from ..experiments.bench import BLOCKS, growth_exponent, matmul_rate, run_grid
 from ..experiments.runs import PRESETS, out_folder
 from ..runtime import describe, pick_device
+from ..training.files import write_atomic
+from .common import count, thread_count
 
 DEFAULTS = {  # device type -> sizes
     "cpu": dict(lengths=[256, 512, 1024, 2048], batch=8, d_model=128, repeats=3),
@@ -35,13 +37,13 @@ def add_parser(sub) -> None:
     p = sub.add_parser("bench", help="time and peak memory of one block against sequence length (paper Table 2)")
     p.add_argument("--blocks", default=",".join(BLOCKS), help=f"comma-separated, from {', '.join(BLOCKS)}")
     p.add_argument("--lengths", default=None, help="comma-separated sequence lengths (default: sized for the device)")
-    p.add_argument("--batch", type=int, default=None)
-    p.add_argument("--d-model", type=int, default=None, help="width C")
-    p.add_argument("--slots", type=int, default=None, help="GAM memory slots S (default: 512, or the preset's)")
-    p.add_argument("--repeats", type=int, default=None,
+    p.add_argument("--batch", type=count, default=None)
+    p.add_argument("--d-model", type=count, default=None, help="width C")
+    p.add_argument("--slots", type=count, default=None, help="GAM memory slots S (default: 512, or the preset's)")
+    p.add_argument("--repeats", type=count, default=None,
                    help="timed steps per measurement (the best is reported, the median kept in bench.json)")
     p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=thread_count, default=None, help="CPU threads (default: torch's choice)")
     p.add_argument("--preset", choices=list(PRESETS), default=None,
                    help="the block of this run preset (its width C and slots S, gamlab.experiments.runs.PRESETS); "
                         "paper also measures as the paper's Table 2: batch 16, T=256..8192")
@@ -144,19 +146,19 @@ def run(args) -> int:
         fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
         print(f"  {b:<18} time ~ T^{fmt(st['time_exponent'], '.2f')}  memory ~ T^{fmt(st['memory_exponent'], '.2f')}"
               f"  {fmt(st['matmul_fraction'] and 100 * st['matmul_fraction'], '.0f')}% of matmul rate")
-    os.makedirs(args.out, exist_ok=True)
     record = {"device": describe(device), "settings": {k: v for k, v in s.items() if k != "device"},
               "matmul_gflops": rate / 1e9, "rows": rows, "summary": stats,
               "seconds": time.perf_counter() - t0}
-    with open(os.path.join(args.out, "bench.json"), "w") as f:
-        json.dump(record, f, indent=1)
+    kept = "the table above is all that was kept"
+    write_atomic(os.path.join(args.out, "bench.json"), json.dumps(record, indent=1), kept=kept)
     try:  # the chart needs plotly; the numbers do not (a bare GPU image may lack it)
         from ..inspection.plots import scaling_chart
     except ImportError:
         print(f"\nwrote {args.out}/bench.json; no chart: plotly is not installed (pip install plotly)"
               f" ({time.perf_counter() - t0:.0f} s)")
         return 0
-    scaling_chart(rows, {b: st["time_exponent"] for b, st in stats.items()}).write_html(
-        os.path.join(args.out, "bench.html"), include_plotlyjs=True)  # self-contained: opens offline
+    chart = scaling_chart(rows, {b: st["time_exponent"] for b, st in stats.items()})
+    write_atomic(os.path.join(args.out, "bench.html"), chart.to_html(include_plotlyjs=True),  # opens offline
+                 kept=f"{args.out}/bench.json holds the measurements")
     print(f"\nwrote {args.out}/bench.json and {args.out}/bench.html ({time.perf_counter() - t0:.0f} s)")
     return 0

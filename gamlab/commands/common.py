@@ -1,11 +1,60 @@
-"""Options that `gamlab compare` and `gamlab train` share, and how they map onto the run layer."""
+"""Options that `gamlab compare` and `gamlab train` share, and how they map onto the run layer;
+the types every command's numeric options are parsed with (range-checked where they are parsed)."""
 
 from __future__ import annotations
 
+import argparse
+import math
+import os
 import shlex
 import sys
 
 from ..experiments.runs import PRESETS, train_config
+from ..runtime import SEED_LIMIT
+
+INT64 = 2**63 - 1  # a count beyond it overflows torch's int64 (and no run is that long)
+
+
+def _parsed(text: str, kind, what: str):
+    try:
+        return kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+
+
+def count(text: str) -> int:
+    """argparse type: a whole number from 1 to 2**63 - 1 (steps, batch sizes, widths, repeats...)."""
+    value = _parsed(text, int, "a positive whole number")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number (1 or more), got {text!r}")
+    if value > INT64:
+        raise argparse.ArgumentTypeError(f"must be at most 2**63 - 1, got {text!r}")
+    return value
+
+
+def positive(text: str) -> float:
+    """argparse type: a finite number above 0 (learning rates, epochs); not nan, not inf."""
+    value = _parsed(text, float, "a positive number")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text!r}")
+    return value
+
+
+def seed_value(text: str) -> int:
+    """argparse type: a seed, a whole number from 0 to 2**32 - 1 (gamlab.runtime.SEED_LIMIT)."""
+    value = _parsed(text, int, "a whole number")
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {SEED_LIMIT - 1}, got {text!r}")
+    return value
+
+
+def thread_count(text: str) -> int:
+    """argparse type: CPU threads, from 1 to the CPUs this process may use (more only slow it down)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    value = _parsed(text, int, "a positive whole number")
+    if not 1 <= value <= cpus:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {cpus} (the CPUs here), got {text!r}")
+    return value
 
 
 def add_preset_arguments(p) -> None:
@@ -23,12 +72,12 @@ def add_preset_arguments(p) -> None:
 def add_common_arguments(p) -> None:
     """Options shared by `gamlab compare`, `gamlab train` and `gamlab sweep`."""
     add_preset_arguments(p)
-    p.add_argument("--steps", type=int, help="total optimizer steps of the run (overrides --epochs)")
-    p.add_argument("--epochs", type=float, help="epochs over the training split")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
+    p.add_argument("--steps", type=count, help="total optimizer steps of the run (overrides --epochs)")
+    p.add_argument("--epochs", type=positive, help="epochs over the training split")
+    p.add_argument("--batch-size", type=count)
+    p.add_argument("--lr", type=positive)
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_value, default=0, help="0 to 2**32 - 1 (default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 

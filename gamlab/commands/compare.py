@@ -18,7 +18,8 @@ from ..experiments.sweep import learning_rates
 from ..model import shapes_only
 from ..runtime import describe, pick_device
 from ..training import distributed
-from .common import add_common_arguments, command_line, preset_name, resolve_job, show_progress
+from ..training.files import write_atomic
+from .common import add_common_arguments, command_line, count, preset_name, resolve_job, show_progress
 
 
 def add_parser(sub) -> None:
@@ -26,7 +27,7 @@ def add_parser(sub) -> None:
     add_common_arguments(p)
     p.add_argument("--models", default=",".join(DEFAULT_MODELS),
                    help=f"comma-separated model names (default: {','.join(DEFAULT_MODELS)})")
-    p.add_argument("--seeds", type=int, default=1, help="seeds per model; the table shows mean±std (default 1)")
+    p.add_argument("--seeds", type=count, default=1, help="seeds per model; the table shows mean±std (default 1)")
     p.add_argument("--no-context", action="store_true", help="skip the context-gain measure (gamlab.inspection.context_use)")
     p.add_argument("--out", default="runs/compare", help="folder for results.json and loss_curves.html")
     p.set_defaults(run=run)
@@ -79,7 +80,8 @@ def run(args) -> int:
     race.save(out / "results.json")
     fig = loss_panels(race.histories(), unigram=race.unigram, train=True,
                       title=f"Loss on {race.regime.dataset} ({race.regime.tokenizer} tokens), seed {tc.seed}")
-    fig.write_html(out / "loss_curves.html", include_plotlyjs=True)  # self-contained: opens offline
+    write_atomic(out / "loss_curves.html", fig.to_html(include_plotlyjs=True),  # self-contained: opens offline
+                 kept=f"{out / 'results.json'} holds the results and every history")
     print(f"\nwrote {out / 'results.json'} and {out / 'loss_curves.html'} "
           f"({time.perf_counter() - t0:.0f} s in all)")
     return 0

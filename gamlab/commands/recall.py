@@ -12,6 +12,8 @@ from ..errors import GamlabError
 from ..experiments.recall import DEFAULT_MODELS, RecallGrid, format_table, run_grid
 from ..experiments.runs import out_folder
 from ..runtime import fast_mode
+from ..training.files import write_atomic
+from .common import count, positive, seed_value
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -26,9 +28,9 @@ def add_parser(sub) -> None:
     p.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model names")
     p.add_argument("--lengths", default=None, help="sequence lengths, e.g. 64,128 (default 64)")
     p.add_argument("--pairs", default=None, help="key-value pairs per sequence, e.g. 4,8,16 (default)")
-    p.add_argument("--steps", type=int, default=None, help="training steps per model and length (default 1000)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate after warm-up (default 2e-3)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=count, default=None, help="training steps per model and length (default 1000)")
+    p.add_argument("--lr", type=positive, default=None, help="learning rate after warm-up (default 2e-3)")
+    p.add_argument("--seed", type=seed_value, default=0, help="0 to 2**32 - 1 (default 0)")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default="runs/recall", help="folder for results.json and heatmap.html")
     p.add_argument("--fast", action="store_true", help="a tiny grid in seconds (also GAMLAB_FAST=1)")
@@ -44,18 +46,15 @@ def run(args) -> int:
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
     grid = RecallGrid.fast(**changes) if args.fast or fast_mode() else RecallGrid(**changes)
-    out = out_folder(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GamlabError(f"cannot create the output folder {str(out)!r} ({exc.strerror}); pass another --out.") from None
+    out = out_folder(args.out)  # created and proved writable before the grid trains
     print(f"MQAR recall: models {', '.join(grid.models)}; lengths {grid.lengths}; pairs {grid.pairs}; "
           f"{grid.steps} steps each; vocab {grid.vocab_size}")
     results = run_grid(grid)
     print(f"\nquery accuracy (chance {results['chance']:.2f}), device {results['device']}:\n")
     print(format_table(results))
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_atomic(out / "results.json", json.dumps(results, indent=1), kept="the table above is all that was kept")
     from ..inspection.plots import recall_heatmaps  # plotting only when writing the figure
-    recall_heatmaps(results).write_html(out / "heatmap.html", include_plotlyjs=True)  # self-contained: opens offline
+    write_atomic(out / "heatmap.html", recall_heatmaps(results).to_html(include_plotlyjs=True),  # opens offline
+                 kept=f"{out / 'results.json'} holds the results")
     print(f"\nwrote {out / 'results.json'} and {out / 'heatmap.html'}")
     return 0

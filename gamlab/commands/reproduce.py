@@ -43,7 +43,7 @@ from ..errors import GamlabError
 from ..experiments.paper import EXPERIMENTS, Experiment
 from ..experiments.reproduce import DATASET_LABEL, SPLIT_FILES, check_machine, reproduce, train_configs
 from ..runtime import pick_device
-from .common import show_progress
+from .common import count, positive, seed_value, show_progress
 
 NOT_SETTABLE = {"device", "seed", "steps", "epochs", "betas", "checkpoint_every", "recipe"}  # own options, or not a scalar
 
@@ -56,17 +56,17 @@ def add_parser(sub) -> None:
                    help="skip gamlab's variants marked * (transformer, mamba, gam-global, gam-local)")
     p.add_argument("--recipe", default="careful",
                    help="careful (gamlab's, default), paper (the author's script) or careful,paper (both)")
-    p.add_argument("--epochs", type=float, help="epochs per run (default: the paper's 5)")
-    p.add_argument("--steps", type=int, help="optimizer steps per run (overrides --epochs; for quick checks)")
-    p.add_argument("--max-rows", type=int, help="at most N rows (lines / stories) of each split: quick runs")
+    p.add_argument("--epochs", type=positive, help="epochs per run (default: the paper's 5)")
+    p.add_argument("--steps", type=count, help="optimizer steps per run (overrides --epochs; for quick checks)")
+    p.add_argument("--max-rows", type=count, help="at most N rows (lines / stories) of each split: quick runs")
     p.add_argument("--wikitext2", metavar="DIR", help="a folder with train.txt and validation.txt instead of the hub")
     p.add_argument("--tinystories", metavar="DIR", help="a folder with train.txt and validation.txt instead of the hub")
     # (a test.txt beside them is read too by the paper recipe, whose tokenizer learns from every split)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change a ModelConfig or TrainConfig field, e.g. --set d_model=128 --set batch_size=16")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (default: every evaluation)")
+    p.add_argument("--seed", type=seed_value, default=0, help="0 to 2**32 - 1 (default 0)")
+    p.add_argument("--checkpoint-every", type=count, help="checkpoint every N steps (default: every evaluation)")
     p.add_argument("--out", default="runs/reproduce", help="folder for table.txt, results.json and runs/")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(run=run)

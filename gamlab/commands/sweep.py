@@ -14,9 +14,10 @@ import time
 from ..errors import GamlabError
 from ..experiments.compare import DEFAULT_MODELS, parse_models
 from ..experiments.runs import out_folder
-from ..experiments.sweep import GRID, save_tuned, sweep
+from ..experiments.sweep import GRID, save_tuned, sweep, tuned_path
 from ..runtime import describe, pick_device
-from .common import add_common_arguments, command_line, resolve_job, show_progress
+from ..training.files import writable_folder, write_atomic
+from .common import add_common_arguments, command_line, count, resolve_job, show_progress
 
 
 def parse_grid(text: str) -> list[float]:
@@ -33,8 +34,8 @@ def add_parser(sub) -> None:
     add_common_arguments(p)
     p.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model names")
     p.add_argument("--grid", default=",".join(f"{lr:g}" for lr in GRID), help="learning rates to try")
-    p.add_argument("--sweep-steps", type=int, help="steps per run (default: half the preset's --steps)")
-    p.add_argument("--seeds", type=int, default=1, help="seeds per learning rate (default 1)")
+    p.add_argument("--sweep-steps", type=count, help="steps per run (default: half the preset's --steps)")
+    p.add_argument("--seeds", type=count, default=1, help="seeds per learning rate (default 1)")
     p.add_argument("--save", action="store_true",
                    help="store the chosen learning rates in gamlab/experiments/tuned_lr.json (what `gamlab compare` uses)")
     p.add_argument("--out", default="runs/sweep", help="folder for sweep.json")
@@ -47,6 +48,8 @@ def run(args) -> int:
     device = pick_device(args.device)
     tc = tc.replace(device=str(device))
     out = out_folder(args.out)
+    if args.save:  # where --save writes, proved writable now rather than after the sweep
+        writable_folder(tuned_path().parent, "--save (gamlab/experiments/tuned_lr.json)")
     preset_name = preset.name
     print(describe(device))
     t0 = time.perf_counter()
@@ -65,8 +68,8 @@ def run(args) -> int:
         "dataset": args.dataset if args.dataset != "embedded" else None})
     about = {"dataset": args.dataset, "device": describe(device),
              "seconds": round(time.perf_counter() - t0, 1)}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "sweep.json").write_text(json.dumps({"command": command, "preset": preset_name, **about, **result}, indent=1))
+    write_atomic(out / "sweep.json", json.dumps({"command": command, "preset": preset_name, **about, **result}, indent=1),
+                 kept="the table above is all that was kept")
     print(f"\nwrote {out / 'sweep.json'} ({about['seconds']:.0f} s)")
     if args.save:
         print(f"stored the chosen learning rates for preset {preset_name!r} in {save_tuned(preset_name, result, command, **about)}")

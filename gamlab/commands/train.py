@@ -17,6 +17,7 @@ import math
 from ..errors import GamlabError
 from ..experiments.runs import (
     check_fits,
+    checkpoint_bytes,
     guess_vocab,
     load_run_data,
     make_trainer,
@@ -29,8 +30,9 @@ from ..model import MODELS, shapes_only
 from ..runtime import describe, pick_device
 from ..training.checkpoint import check_matches, checkpoint_path
 from ..training.distributed import is_main, setup
+from ..training.files import write_atomic
 from ..training.tokenizer import tokenizer_from_dict
-from .common import add_common_arguments, resolve_job, show_progress
+from .common import add_common_arguments, count, resolve_job, show_progress
 
 
 def saved_tokenizer(state: dict, kind: str):
@@ -44,9 +46,9 @@ def add_parser(sub) -> None:
     p.add_argument("--model", required=True, help=f"one of {', '.join(MODELS)}")
     p.add_argument("--out", required=True, help="run folder: checkpoint.pt and history.json go here")
     add_common_arguments(p)
-    p.add_argument("--checkpoint-every", type=int, help="write a checkpoint every N steps (and always at the end)")
+    p.add_argument("--checkpoint-every", type=count, help="write a checkpoint every N steps (and always at the end)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
-    p.add_argument("--stop-after", type=int, metavar="N",
+    p.add_argument("--stop-after", type=count, metavar="N",
                    help="stop after step N without a final checkpoint, as a crash would (to try --resume)")
     p.set_defaults(run=run)
 
@@ -56,7 +58,8 @@ def run(args) -> int:
         raise GamlabError(f"Unknown model {args.model!r}; choose from {', '.join(MODELS)}.")
     preset, tc = resolve_job(args)
     device = setup(pick_device(args.device))  # under torchrun: join the group first
-    out = out_folder(args.out)
+    shapes = shapes_only(args.model, model_config(preset, guess_vocab(preset, args.tokenizer)))
+    out = out_folder(args.out, need_bytes=checkpoint_bytes(shapes))  # before any work: writable, room for a checkpoint
     ckpt = checkpoint_path(out)
     saved = open_run_folder(out, args.model, args.resume)
     tokenizer = None
@@ -88,7 +91,8 @@ def run(args) -> int:
     trainer.fit()
     val = trainer.evaluate_full()
     if is_main():  # under torchrun only rank 0 writes
-        (out / "history.json").write_text(json.dumps(trainer.history, indent=1))
+        write_atomic(out / "history.json", json.dumps(trainer.history, indent=1),
+                     kept=f"the run and its history are in {ckpt}", then="run the same command with --resume")
     for h in trainer.history:
         print(f"step {h['step']:>6d}  train loss {h['train_loss']:.4f}  val loss {h['val_loss']:.4f}  lr {h['lr']:.2e}")
     print(f"final validation loss {val:.4f} (PPL {math.exp(min(val, 50)):.2f}), unigram baseline {data.unigram_loss():.4f}")

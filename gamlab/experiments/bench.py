@@ -48,7 +48,12 @@ def time_blocks(blocks, seq_len, batch=8, d_model=128, n_slots=512, device="cpu"
     The best step is the figure: other processes on a machine only ever add time.
     """
     device = torch.device(device)
-    x, dy = step_inputs(batch, seq_len, d_model, device)
+    try:
+        x, dy = step_inputs(batch, seq_len, d_model, device)
+    except (RuntimeError, MemoryError) as exc:  # the input alone does not fit: every block is out of memory
+        if not is_oom(exc) and not isinstance(exc, MemoryError):
+            raise
+        return {name: {"ms": None, "oom": True} for name in blocks}
     modules = dict(blocks) if isinstance(blocks, dict) else {}
     times = {name: [] for name in blocks}
     ran_out = set()

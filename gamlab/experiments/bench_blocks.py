@@ -61,7 +61,8 @@ def build_block(name: str, d_model: int = 128, n_slots: int = 512,
 
 def is_oom(exc: BaseException) -> bool:
     text = str(exc).lower()
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in text or "can't allocate" in text
+    return (isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in text or "can't allocate" in text
+            or "size calculation overflowed" in text)  # sizes past int64: no memory holds them either
 
 
 def train_step(block: nn.Module, x: torch.Tensor, dy: torch.Tensor, device: torch.device) -> None:

@@ -31,7 +31,7 @@ from ..blocks.conv import receptive_field
 from ..errors import GamlabError
 from ..inspection.context_use import context_use
 from ..model import MODELS, budget_knob
-from ..runtime import describe, pick_device
+from ..runtime import check_seed, describe, pick_device
 from .ngram import ngram_losses, order_for_reach
 from .race_record import MEASURED, ModelRace, RaceResult, Regime, SeedRun, aggregate, mean_std  # noqa: F401
 from .runs import load_run_data, make_trainer, model_config, race_configs, sample
@@ -86,6 +86,7 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
     """
     if seeds < 1:
         raise GamlabError(f"--seeds must be a positive number of seeds, got {seeds}.")
+    check_seed(tc.seed + seeds - 1, f"the last seed (--seed {tc.seed} + --seeds {seeds} - 1)")
     t0 = time.perf_counter()
     data = load_run_data(preset, tc, dataset, tokenizer) if data is None else data
     unigram = data.unigram_loss()

@@ -61,8 +61,8 @@ def _memory(name, seq_len, batch, d_model, n_slots, device, rss_memory, mem_limi
 
     rss_memory: peak RSS on CPU (a fresh process only); otherwise CUDA's allocator statistics.
     """
-    x, dy = step_inputs(batch, seq_len, d_model, device)
     try:
+        x, dy = step_inputs(batch, seq_len, d_model, device)  # an input too big for memory is an OOM too
         block = build_block(name, d_model, n_slots).to(device)
         if rss_memory:
             if mem_limit_mb:  # a failed allocation (reported as OOM) instead of a swapped-out machine

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ..config import ModelConfig
 from ..errors import GamlabError
+from ..training.files import read_refusal, write_atomic
 from ..training.train import TrainConfig
 from .runs import format_table, model_config
 
@@ -188,12 +189,11 @@ class RaceResult:
         return cls(Regime(**regime), models, data["unigram"], {int(n): v for n, v in data["ngrams"].items()},
                    data["reach"], list(data["reading"]))
 
-    def save(self, path: str | Path) -> Path:
-        """Write the record as JSON to `path` (a file; its folder is made); returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
-        return path
+    def save(self, path: str | Path, kept: str = "the table printed above is all that was kept") -> Path:
+        """Write the record as JSON to `path` (a file; its folder is made), all or nothing; returns
+        the path. A failed write (no space, no permission) is one GamlabError saying `kept`
+        (gamlab.training.files.write_atomic)."""
+        return write_atomic(Path(path), json.dumps(self.to_dict(), indent=1), kept=kept)
 
     @classmethod
     def load(cls, path: str | Path) -> RaceResult:
@@ -204,6 +204,8 @@ class RaceResult:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise GamlabError(f"no race record at {path}; run `gamlab compare --out {path.parent}` first.") from None
+        except OSError as exc:  # unreadable: a permission problem is named as one, never as damage
+            raise read_refusal(path, exc, "race record") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise GamlabError(f"{path} is not valid JSON ({type(exc).__name__}); write it again with gamlab compare.") \
                 from None

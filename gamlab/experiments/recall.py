@@ -32,8 +32,9 @@ from torch import nn
 from ..config import ModelConfig
 from ..errors import GamlabError
 from ..model import LanguageModel, build_model, list_models
-from ..runtime import eval_mode, pick_device, seed_everything
+from ..runtime import check_seed, eval_mode, pick_device, seed_everything
 from ..training import distributed
+from ..training.files import read_refusal
 from ..training.tasks import MQAR, answers_correct, batches
 from ..training.train import TrainConfig, Trainer
 from .runs import PRESETS
@@ -76,6 +77,7 @@ class RecallGrid:
             raise GamlabError(f"Unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}.")
         if self.steps < 1 or self.batch_size < 1:
             raise GamlabError(f"steps and batch_size must be positive, got {self.steps} and {self.batch_size}.")
+        check_seed(self.seed + 1000, "the grid's seed + 1000 (its evaluation seed)")  # seeds up to seed + 1000 are drawn
         for T in self.lengths:  # build every task once: bad knobs fail before any training
             self.tasks(T)
 
@@ -136,6 +138,23 @@ def train_recall(name: str, grid: RecallGrid, seq_len: int, device: torch.device
     return trainer.model, history, trainer.elapsed
 
 
+def check_grid_fits(grid: RecallGrid, device: torch.device) -> None:
+    """Refuse, in one sentence and before any training, a grid whose largest run would not fit the
+    device's memory (gamlab.training.train.estimate_train_memory against available_memory)."""
+    from ..model import shapes_only
+    from ..runtime import available_memory
+    from ..training.train import estimate_train_memory
+
+    free = available_memory(device)
+    for name in grid.models:
+        T = max(grid.lengths)
+        need = estimate_train_memory(shapes_only(name, grid.config(T)), grid.batch_size)
+        if free is not None and need > 0.9 * free:
+            raise GamlabError(f"training {name} on sequences of {T} tokens (batch {grid.batch_size}) needs about "
+                              f"{need / 2**30:.1f} GiB but only {free / 2**30:.1f} GiB is free on {device}; "
+                              "use shorter --lengths.")
+
+
 def run_grid(grid: RecallGrid, progress=print, keep_models: bool = False, bars: bool = False) -> dict:
     """Train and score every (model, length); returns a JSON-able dict:
     accuracy[model] is a list over lengths of lists over pairs; also params, training seconds and
@@ -143,6 +162,7 @@ def run_grid(grid: RecallGrid, progress=print, keep_models: bool = False, bars: 
     keep_models=True adds "trained": {model: {seq_len: LanguageModel}} (not JSON-able);
     bars=True shows a progress bar per model and length."""
     device = pick_device(grid.device)
+    check_grid_fits(grid, device)
     out = {"grid": {k: v for k, v in asdict(grid).items()}, "device": str(device),
            "chance": 1 / (grid.vocab_size - 2 - MQAR(vocab_size=grid.vocab_size, n_pairs=1).n_keys),
            "accuracy": {}, "params": {}, "seconds": {}, "final_loss": {}}
@@ -175,7 +195,10 @@ def saved_results() -> dict:
     if not SAVED.exists():
         raise GamlabError(f"no saved recall results at {SAVED}; run `gamlab recall --out runs/recall` and copy "
                           "runs/recall/results.json there, or train the grid with run_grid(RecallGrid()).")
-    return json.loads(SAVED.read_text(encoding="utf-8"))
+    try:
+        return json.loads(SAVED.read_text(encoding="utf-8"))
+    except OSError as exc:  # there but unreadable: a permission problem, named as one
+        raise read_refusal(SAVED, exc, "saved recall results") from None
 
 
 def format_table(results: dict) -> str:

@@ -25,6 +25,7 @@ from ..config import ModelConfig
 from ..errors import GamlabError
 from ..runtime import describe
 from ..training import distributed
+from ..training.files import write_atomic
 from .paper import Experiment
 from .runs import check_fits, make_trainer, out_folder
 
@@ -131,10 +132,8 @@ def load_dataset_for(dataset: str, folder: Path | None, max_rows: int | None, ou
 
     Under torchrun rank 0's tokenizer is used by every rank (tokenizer.shared_tokenizer).
     """
-    import torch
-
     from ..training.recipes import get_recipe
-    from ..training.tokenizer import shared_tokenizer
+    from ..training.tokenizer import encode_tensor, shared_tokenizer
 
     recipe = recipe or get_recipe("careful")
     try:
@@ -146,7 +145,7 @@ def load_dataset_for(dataset: str, folder: Path | None, max_rows: int | None, ou
         return saved if saved is not None else recipe.tokenizer_for(splits, mc.vocab_size)
 
     tok = shared_tokenizer(make)  # rank 0's, on every rank
-    train_idx, val_idx = (torch.tensor(tok.encode(splits[s]), dtype=torch.long) for s in ("train", "validation"))
+    train_idx, val_idx = (encode_tensor(tok, splits[s]) for s in ("train", "validation"))  # (N,) int64 each
     data = recipe.text_data(train_idx, val_idx, tok, mc.block_size, tc.batch_size, tc.seed, dataset)
     data.label = data_label(dataset, folder, max_rows)
     return data
@@ -265,8 +264,8 @@ def reproduce(exps: list[Experiment], mc: ModelConfig, tcs: dict, device, folder
                "rows": rows, "histories": {f"{n}/{k}": s["history"] for (n, k), s in summaries.items()},
                "wall_seconds": time.perf_counter() - t0}
     if distributed.is_main():
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(results, indent=1))
-        (out / "table.txt").write_text(f"{describe(device)}\n\n{table}\n")
+        kept = f"every run's checkpoint in {out / 'runs'} is intact (the same command rebuilds the table from them)"
+        write_atomic(out / "results.json", json.dumps(results, indent=1), kept=kept)
+        write_atomic(out / "table.txt", f"{describe(device)}\n\n{table}\n", kept=kept)
         print(f"\nwrote {out / 'table.txt'} and {out / 'results.json'} ({time.perf_counter() - t0:.0f} s in all)")
     return results

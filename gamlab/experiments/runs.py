@@ -9,7 +9,8 @@
     run = trained_model("gam", preset, out="runs/inside")     # or all of it in one call: a saved
     run.model, run.data, run.history                           # run that matches, else trained here
 
-and, for a run folder: out_folder(path) refuses a file before any work; open_run_folder(out,
+and, for a run folder: out_folder(path) creates it and proves it writable before any work,
+claimed_folder(path) also locks it for one writer (the command line claims every --out); open_run_folder(out,
 name, resume) says whether the folder is new, a run to resume, or another run's, in one
 sentence each; gamlab.training.train.load_run(out) rebuilds a finished run.
 
@@ -22,6 +23,7 @@ Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from ..model import budget_knob, build_model, shapes_only
 from ..runtime import available_memory, eval_mode, pick_device, seed_everything
 from ..training import distributed
 from ..training.checkpoint import checkpoint_path, load_checkpoint
+from ..training.files import FolderLock, writable_folder
 from ..training.train import TrainConfig, Trainer, estimate_train_memory, load_run, run_meta
 
 
@@ -212,7 +215,7 @@ def trained_model(name: str, preset: RunPreset, dataset: str = "embedded", *, ou
     config = model_config(preset, data.vocab_size)
     wanted = run_meta(shapes_only(name, config), data)
     total = tc.total_steps(data.steps_per_epoch)
-    out = out_folder(out)
+    out = Path(out)  # made (and proved writable) only when a run is trained there
     for folder in [Path(f) for f in look_in] + [out]:
         if not checkpoint_path(folder).is_file():
             continue
@@ -226,7 +229,7 @@ def trained_model(name: str, preset: RunPreset, dataset: str = "embedded", *, ou
         elif not why.startswith("an unfinished"):
             raise GamlabError(f"{out} holds {why}; choose another folder for preset {preset.name!r} "
                               "or delete that run.")
-    trainer = make_trainer(name, config, data, tc, out=out, progress=progress)
+    trainer = make_trainer(name, config, data, tc, out=out_folder(out), progress=progress)
     if checkpoint_path(out).is_file():
         log(f"resuming the unfinished run in {out} at step {trainer.resume()} of {total}")
     trainer.fit()
@@ -306,12 +309,42 @@ def format_table(rows: list[dict], unigram: float | None = None, ngrams: dict[in
 
 # ---------------------------------------------------------------- the run folder
 
-def out_folder(path: str | Path) -> Path:
-    """The --out folder of a run, refused before any work if it is a file."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise GamlabError(f"--out {str(path)!r} is a file; give a folder.")
-    return out
+def out_folder(path: str | Path, need_bytes: int = 0) -> Path:
+    """The --out folder of a run, created and proved writable before any work (refused in one
+    sentence: a file in the way, a read-only folder, no space left, or less than `need_bytes`
+    free; gamlab.training.files.writable_folder)."""
+    return writable_folder(path, "--out", need_bytes)
+
+
+@contextmanager
+def claimed_folder(path: str | Path | None):
+    """`with claimed_folder(args.out) as out:` a command's --out, created, proved writable and
+    locked (a second writer is refused, gamlab.training.files.FolderLock) for as long as the block
+    runs; under torchrun rank 0 holds the lock for the run. If the block fails, the folders this
+    call created are removed again while empty, so a refused command leaves nothing behind.
+    path None: nothing to claim (yields None)."""
+    if path is None:
+        yield None
+        return
+    made = [p for p in [Path(path), *Path(path).parents] if not p.exists()]  # deepest first
+    done = False
+    try:
+        out = out_folder(path)
+        with FolderLock(out) if distributed.is_main() else nullcontext():
+            yield out
+        done = True
+    finally:
+        for folder in made if not done else ():
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (the run wrote something), or gone
+                break
+
+
+def checkpoint_bytes(model) -> int:
+    """About the size of a training checkpoint of `model`: the weights and AdamW's two moments
+    (float32), plus a little for the rest."""
+    return 3 * 4 * model.num_params() + 2**20
 
 
 def open_run_folder(out: Path, model_name: str, resume: bool) -> dict | None:

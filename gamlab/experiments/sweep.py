@@ -26,6 +26,8 @@ from pathlib import Path
 
 from ..errors import GamlabError
 from ..model import shapes_only
+from ..runtime import check_seed
+from ..training.files import read_refusal, write_atomic
 from ..training.train import TrainingDiverged
 from .runs import load_run_data, make_trainer, matched_config, model_config
 
@@ -44,12 +46,15 @@ def sweep(names, preset, tc, grid=GRID, *, steps: int | None = None, seeds: int 
     Losses in nats/token over the whole validation split (inf: the run diverged). Raises GamlabError for an empty or
     non-positive grid, or steps/seeds < 1.
     """
-    grid = sorted(float(lr) for lr in grid)
-    if not grid or grid[0] <= 0:
-        raise GamlabError(f"the learning-rate grid must hold positive values, got {grid}; e.g. --grid 1e-3,2e-3,4e-3.")
+    grid = [float(lr) for lr in grid]
+    if not grid or not all(0 < lr < math.inf for lr in grid):  # nan too: it is not above 0
+        raise GamlabError(f"the learning-rate grid must hold positive, finite values, got {grid}; "
+                          "e.g. --grid 1e-3,2e-3,4e-3.")
+    grid = sorted(grid)
     steps = steps if steps is not None else max(1, (tc.steps or 2) // 2)
     if steps < 1 or seeds < 1:
         raise GamlabError(f"--steps and --seeds must be positive, got {steps} and {seeds}.")
+    check_seed(tc.seed + seeds - 1, f"the last seed (--seed {tc.seed} + --seeds {seeds} - 1)")
     data = load_run_data(preset, tc, dataset)
     base = model_config(preset, data.vocab_size)
     target = shapes_only("gam", base).num_params()
@@ -80,7 +85,10 @@ def tuned_path() -> Path:
 def load_tuned(path: Path | None = None) -> dict:
     """{preset name: stored sweep} from gamlab/experiments/tuned_lr.json (or `path`); {} if there is none."""
     path = path or tuned_path()
-    return json.loads(path.read_text()) if path.is_file() else {}
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except OSError as exc:  # there, but not readable: say so rather than fall back silently
+        raise read_refusal(path, exc, "stored sweep") from None
 
 
 def save_tuned(preset_name: str, result: dict, command: str, path: Path | None = None, **about) -> Path:
@@ -89,7 +97,7 @@ def save_tuned(preset_name: str, result: dict, command: str, path: Path | None =
     path = path or tuned_path()
     table = load_tuned(path)
     table[preset_name] = {"command": command, **about, **result}
-    path.write_text(json.dumps(table, indent=1) + "\n")
+    write_atomic(path, json.dumps(table, indent=1) + "\n")
     return path
 
 

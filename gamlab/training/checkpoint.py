@@ -16,14 +16,13 @@ Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb (through gamlab.expe
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from ..config import upgrade_config_dict
 from ..errors import GamlabError
+from .files import os_error_in, read_refusal, write_atomic
 
 FORMAT, VERSION = "gamlab-checkpoint", 1
 FILENAME = "checkpoint.pt"
@@ -36,26 +35,18 @@ def checkpoint_path(path) -> Path:
     return p / FILENAME if p.is_dir() or p.suffix != ".pt" else p
 
 
-def save_checkpoint(path, state: dict) -> Path:
+def save_checkpoint(path, state: dict, *, kept: str | None = None) -> Path:
     """Write `state` to `path` atomically: a crash mid-write leaves the previous file intact.
 
     The bytes go to a temporary file in the same folder, are flushed to disk (fsync), and
-    then replace the old file in one rename (os.replace is atomic on POSIX and Windows).
+    then replace the old file in one rename (os.replace is atomic on POSIX and Windows); the
+    file gets the mode open() would give under the umask (gamlab/training/files.py). A failed
+    write (no space left, permission denied) raises GamlabError saying so and what was kept
+    (`kept`, default: whether the previous checkpoint is unchanged); no temporary file is left.
     """
     path = checkpoint_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format": FORMAT, "version": VERSION, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_atomic(path, lambda f: torch.save({"format": FORMAT, "version": VERSION, **state}, f),
+                        kept=kept, then="continue with --resume" if path.exists() else "train again")
 
 
 def load_checkpoint(path, *, model_name: str | None = None, model_config: dict | None = None,
@@ -67,13 +58,18 @@ def load_checkpoint(path, *, model_name: str | None = None, model_config: dict |
     e.g. tokenizer=tok.to_dict() or dataset="wikitext2".
     """
     path = checkpoint_path(path)
-    if not path.is_file():
-        raise GamlabError(f"no checkpoint at {path}; train first (gamlab train --out {path.parent}) or check the path.")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        found = path.is_file()
+        state = torch.load(path, map_location=map_location, weights_only=True) if found else None
+    except OSError as exc:  # it is there but cannot be read: not a damaged file
+        raise read_refusal(path, exc, "checkpoint") from None
     except Exception as exc:
+        if os_error_in(exc) is not None:  # a read error that torch wrapped
+            raise read_refusal(path, os_error_in(exc), "checkpoint") from None
         raise GamlabError(f"checkpoint {path} is truncated or corrupt ({type(exc).__name__}); "
                           "delete it and train again, or resume from a good copy.") from None
+    if not found:
+        raise GamlabError(f"no checkpoint at {path}; train first (gamlab train --out {path.parent}) or check the path.")
     if not isinstance(state, dict) or state.get("format") != FORMAT or any(k not in state for k in REQUIRED):
         raise GamlabError(f"{path} is not a gamlab checkpoint (wrong format or missing fields); "
                           "point at a checkpoint written by gamlab train.")

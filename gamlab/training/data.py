@@ -27,8 +27,9 @@ from pathlib import Path
 import torch
 
 from ..errors import GamlabError
-from .text import as_text, read_text_file, text_lines
-from .tokenizer import train_tokenizer
+from ..runtime import available_memory
+from .text import as_text, read_text_file
+from .tokenizer import encode_tensor, train_tokenizer
 
 DATASETS = ("embedded", "wikitext2", "tinystories")
 OFFLINE_HINT = "use --dataset embedded (the project's own stories, no network needed)"
@@ -155,13 +156,40 @@ def _local_texts(path, val_fraction: float) -> tuple[str, str]:
     if p.is_dir():  # say what was read: a copy left by a tool would otherwise train silently
         also = f" (skipped {len(skipped)} hidden or tool entries: {', '.join(skipped[:5])})" if skipped else ""
         print(f"read {len(files)} .txt file{'s' * (len(files) != 1)} under {path}{also}")
-    lines = [line for f in files for line in text_lines(read_text_file(f))]
-    if sum(map(len, lines)) < 100:
+    check_text_fits(sum(os.path.getsize(f) for f in files), path)
+    # Every file's lines, each ended by "\n" (text_lines' lines), as one string: no list of lines.
+    text = "".join(t if t.endswith("\n") else t + "\n" for t in map(read_text_file, files))
+    n_lines = text.count("\n")
+    if len(text) - n_lines < 100:
         raise GamlabError(f"{path!r} holds under 100 characters of text; a language model needs more to learn from.")
-    n_val = max(1, int(len(lines) * val_fraction))
-    if n_val >= len(lines):
+    n_val = max(1, int(n_lines * val_fraction))
+    if n_val >= n_lines:
         raise GamlabError(f"{path!r} has too few lines to split into training and validation text.")
-    return "\n".join(lines[:-n_val]) + "\n", "\n".join(lines[-n_val:])
+    cut = len(text) - 1  # the last line's "\n"; going back n_val line ends finds the last training line's
+    for _ in range(n_val):
+        cut = text.rfind("\n", 0, cut)
+    return text[:cut + 1], text[cut + 1:-1]  # the last n_val lines validate (without the final "\n")
+
+
+# Peak memory of loading text, per byte of the file(s) on disk (measured, gamlab train --dataset FILE
+# on 25 MB, see check_text_fits): the text as a str (at most a byte per byte for ASCII, less than a
+# byte per byte for other UTF-8), its training and validation copies, and 8 bytes per token id.
+BYTES_PER_TEXT_BYTE = 12
+
+
+def check_text_fits(n_bytes: int, name: str) -> None:
+    """Refuse, in one sentence, text of `n_bytes` on disk whose loading would not fit the memory
+    left (gamlab.runtime.available_memory: the machine's, a container's, an address-space limit).
+
+    About BYTES_PER_TEXT_BYTE bytes of memory per byte of text: the str, its two splits, and
+    an int64 id per token (a token per character for the char tokenizer). Same policy as the
+    model's check (gamlab.experiments.runs.check_fits): refused above 90% of what is free.
+    """
+    need, free = BYTES_PER_TEXT_BYTE * n_bytes, available_memory()
+    if free is not None and need > 0.9 * free:
+        raise GamlabError(f"{name!r} holds {n_bytes / 1e6:,.0f} MB of text, which needs about {need / 2**30:.1f} GiB "
+                          f"of memory to load and tokenize, but only {free / 2**30:.1f} GiB is free; use a part of it "
+                          "(e.g. `head -c 20M FILE > part.txt`) or a machine with more memory.")
 
 
 # ---------------------------------------------------------------- tokens and batches
@@ -227,7 +255,8 @@ class TextData:
         """The order of the n training chunks in this epoch, a function of (seed, epoch) only;
         kept for the epoch's steps instead of being drawn again at each one."""
         if self._order is None or self._order[0] != (epoch, n):
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            # reduced into torch's seed range (a no-op for seeds below 2**32, gamlab.runtime.SEED_LIMIT)
+            g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
             self._order = ((epoch, n), torch.randperm(n, generator=g))
         return self._order[1]
 
@@ -264,10 +293,15 @@ def load_data(dataset: str = "embedded", *, tokenizer="char", block_size: int = 
     tokenizer: "char", "bpe" (vocab_size merges target) or an existing tokenizer object (a
     resumed run passes the one saved in its checkpoint). max_tokens crops the training split.
     """
-    train_text, val_text = load_texts(dataset, n_stories=n_stories, tinystories_n=tinystories_n)
-    tok = train_tokenizer(tokenizer, train_text, vocab_size) if isinstance(tokenizer, str) else tokenizer
-    train = torch.tensor(tok.encode(train_text), dtype=torch.long)
-    val = torch.tensor(tok.encode(val_text), dtype=torch.long)
+    try:
+        train_text, val_text = load_texts(dataset, n_stories=n_stories, tinystories_n=tinystories_n)
+        tok = train_tokenizer(tokenizer, train_text, vocab_size) if isinstance(tokenizer, str) else tokenizer
+        train = encode_tensor(tok, train_text)  # (N_train,) int64, no list of N ints in between
+        del train_text  # the ids replace it
+        val = encode_tensor(tok, val_text)
+    except MemoryError:  # what check_text_fits could not foresee (a limit it cannot read)
+        raise GamlabError(f"ran out of memory loading and tokenizing {dataset!r}; use a smaller part of the text "
+                          "or a machine with more memory.") from None
     if max_tokens is not None:
         train = train[:max_tokens]
     if dataset in DATASETS:

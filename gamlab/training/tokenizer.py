@@ -6,6 +6,7 @@ a checkpoint (loaded with weights_only=True) can carry the tokenizer of its run:
 
     tok.vocab_size           -> int
     tok.encode(text)         -> list[int]
+    tok.iter_ids(text)       -> the same ids, one at a time (encode_tensor: no list of N ints)
     tok.decode(ids)          -> str
     tok.to_dict()            -> {"kind": ..., ...}   plain data
     tokenizer_from_dict(d)   -> the same tokenizer back
@@ -15,6 +16,7 @@ Used in notebooks/04_gam_block.ipynb (CharTokenizer); lessons 5 and 6 get theirs
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from ..errors import GamlabError
@@ -56,8 +58,11 @@ class CharTokenizer:
         return len(self.chars)
 
     def encode(self, text: str) -> list[int]:
-        get = self.stoi.get
-        return [get(c, 0) for c in as_text(text)]
+        return list(self.iter_ids(text))
+
+    def iter_ids(self, text: str):
+        """The ids of encode(text), one at a time (unknown characters: 0)."""
+        return map(self.stoi.get, as_text(text), itertools.repeat(0))
 
     def decode(self, ids) -> str:
         chars = self.chars
@@ -114,17 +119,17 @@ class BPETokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Token ids (N,) of text read by as_text (which raises GamlabError for a non-str, NUL, ...)."""
+        return list(self.iter_ids(text))
+
+    def iter_ids(self, text: str):
+        """The ids of encode(text), one at a time."""
         text = as_text(text)
         unseen = set() if self.legacy else set(text) - self.alphabet
         if unseen:  # each becomes UNKNOWN before splitting (see the class docstring)
             text = re.sub(f"[{''.join(map(re.escape, unseen))}]", self.UNKNOWN, text)
         # In pieces cut where the pre-tokenizer cuts anyway (same ids as one call): encoding one
         # multi-megabyte string is much slower than a batch of short ones.
-        batch = getattr(self.tk, "encode_batch_fast", self.tk.encode_batch)  # skips offsets, where it exists
-        ids: list[int] = []
-        for enc in batch(list(_pieces(text)), add_special_tokens=False):
-            ids.extend(enc.ids)
-        return ids
+        return _batched_ids(self.tk, _pieces(text))
 
     def decode(self, ids) -> str:
         """The text of ids (N,): tokens back to back; an unknown or out-of-range id shows as UNKNOWN."""
@@ -172,8 +177,11 @@ class PaperBPETokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Token ids (N,); line by line (the pre-tokenizer cuts at every newline anyway: same ids)."""
-        batch = getattr(self.tk, "encode_batch_fast", self.tk.encode_batch)
-        return [i for enc in batch(as_text(text).split("\n"), add_special_tokens=False) for i in enc.ids]
+        return list(self.iter_ids(text))
+
+    def iter_ids(self, text: str):
+        """The ids of encode(text), one at a time."""
+        return _batched_ids(self.tk, (m.group() for m in re.finditer(r"[^\n]+", as_text(text))))
 
     def decode(self, ids) -> str:
         n = self.vocab_size
@@ -181,6 +189,16 @@ class PaperBPETokenizer:
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "json": self.tk.to_str()}
+
+
+def _batched_ids(tk, pieces, size: int = 4096):
+    """The ids of a Hugging Face tokenizer's encodings of `pieces`, encoded `size` pieces at a
+    time: the Encoding objects of a whole corpus at once would take many times its size."""
+    batch = getattr(tk, "encode_batch_fast", tk.encode_batch)  # skips offsets, where it exists
+    pieces = iter(pieces)
+    for group in iter(lambda: list(itertools.islice(pieces, size)), []):
+        for enc in batch(group, add_special_tokens=False):
+            yield from enc.ids
 
 
 def _train_bpe(pieces: list[str], unk_token: str, pre_tokenizer, vocab_size: int, **trainer_options):
@@ -269,6 +287,21 @@ def encode_idx(tokenizer, text: str) -> list[int]:
     """Token ids (T,) of `text` from any tokenizer (a list, or an Encoding's .ids)."""
     out = tokenizer.encode(text)
     return list(getattr(out, "ids", out))
+
+
+def encode_tensor(tokenizer, text: str):
+    """Token ids (N,) int64 tensor of `text`, filled from the tokenizer's iter_ids without a Python
+    list of N ints in between (the list and its ints would take about twice the tensor's memory);
+    any other tokenizer through encode_idx. Used by gamlab.training.data.load_data."""
+    import numpy as np
+    import torch
+
+    if not hasattr(tokenizer, "iter_ids"):
+        return torch.tensor(encode_idx(tokenizer, text), dtype=torch.long)
+    if isinstance(tokenizer, CharTokenizer):  # one id per character: the array's size is known
+        text = as_text(text)
+        return torch.from_numpy(np.fromiter(tokenizer.iter_ids(text), dtype=np.int64, count=len(text)))
+    return torch.from_numpy(np.fromiter(tokenizer.iter_ids(text), dtype=np.int64))
 
 
 def token_texts(tokenizer, idx) -> list[str]:

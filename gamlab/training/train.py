@@ -40,7 +40,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..errors import GamlabError
-from ..runtime import autocast, eval_mode, pick_device, seed_everything
+from ..runtime import autocast, check_seed, eval_mode, pick_device, seed_everything
 from . import distributed
 from .checkpoint import load_checkpoint, load_model_state, plain_model
 from .recipes import get_recipe
@@ -71,8 +71,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         get_recipe(self.recipe)  # an unknown name is refused here
         self.betas = tuple(self.betas)
-        if self.lr <= 0 or self.batch_size < 1 or self.eval_every < 1:
-            raise GamlabError("TrainConfig needs lr > 0, batch_size >= 1 and eval_every >= 1.")
+        if not (0 < self.lr < math.inf) or self.batch_size < 1 or self.eval_every < 1:
+            raise GamlabError("TrainConfig needs a finite lr > 0, batch_size >= 1 and eval_every >= 1.")
+        if not (0 < self.epochs < math.inf):
+            raise GamlabError(f"epochs must be a finite number above 0, got {self.epochs}.")
+        check_seed(self.seed, "TrainConfig.seed")
         if self.steps is not None and self.steps < 1:
             raise GamlabError(f"steps must be a positive number of optimizer steps, got {self.steps}.")
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
@@ -488,10 +491,22 @@ def run_meta(model: nn.Module, data) -> dict:
     """
     digest = hashlib.sha256()
     for idx in (data.train, data.val):  # (N,) token ids of each split
-        digest.update(idx.to(torch.int64).numpy().tobytes())
+        hash_ids(digest, idx)
     return {"model_name": model.name, "model_config": model.config.to_dict(), "tokenizer": data.tokenizer.to_dict(),
             "dataset": getattr(data, "label", data.name), "data_digest": digest.hexdigest()[:16],
             **({"dataset_path": data.path} if getattr(data, "path", None) else {})}
+
+
+def hash_ids(digest, idx: torch.Tensor, piece: int = 1 << 20) -> None:
+    """Feed the int64 bytes of token ids idx (N,) to `digest` without copying the split: a
+    contiguous int64 CPU tensor is read where it lies, anything else `piece` ids at a time.
+    (The bytes, so the digest, are those of idx.to(torch.int64).numpy().tobytes().)"""
+    idx = idx.reshape(-1)
+    if idx.dtype == torch.int64 and idx.device.type == "cpu" and idx.is_contiguous():
+        digest.update(idx.numpy())  # the buffer itself (C-contiguous), no copy
+        return
+    for start in range(0, idx.numel(), piece):
+        digest.update(idx[start:start + piece].to("cpu", torch.int64).contiguous().numpy())
 
 
 def load_run(out_dir: str | Path, device: str | torch.device = "cpu"):

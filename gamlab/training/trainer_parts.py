@@ -178,7 +178,9 @@ class Checkpoints:
         """Write `state` atomically (nothing when out is None; under torchrun rank 0 alone writes)."""
         if self.out is None:
             return None
-        path = save_checkpoint(self.out, state) if distributed.is_main() else None
+        kept = (f"the last good checkpoint (step {self.last_saved}) is intact" if self.last_saved is not None
+                else None)  # None: save_checkpoint says whether a previous file is unchanged
+        path = save_checkpoint(self.out, state, kept=kept) if distributed.is_main() else None
         self.last_saved = step
         return path
 

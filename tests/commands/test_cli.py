@@ -62,7 +62,7 @@ def test_train_stop_and_resume_matches_an_uninterrupted_run(tmp_path):
     (["compare", "--dataset", "no/such/file.txt"], "neither a known name"),
     (["compare", "--dataset", "wikitext2", "--fast"], "could not download WikiText-2"),
     (["compare", "--preset", "paper", "--batch-size", "1000000"], "use a smaller --preset or --batch-size"),
-    (["compare", "--fast", "--steps", "0"], "--steps must be positive"),
+    (["compare", "--fast", "--steps", "0"], "argument --steps: must be a positive whole number (1 or more), got '0'"),
     (["train", "--model", "gpt", "--out", "x"], "Unknown model 'gpt'"),
     (["train", "--model", "gam", "--out", "never/trained", "--resume"], "no checkpoint at"),
 ])

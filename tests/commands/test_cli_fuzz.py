@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -144,3 +145,95 @@ def test_subprocess_errors_are_one_line():
                            env=dict(os.environ, HF_HUB_OFFLINE="1"), timeout=120)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
         assert not os.path.exists(out)
+
+
+# ---------------------------------------------------------------- every numeric option of every command
+
+def numeric_options() -> list[tuple[str, str, object]]:
+    """(command, option, argparse type) for every option of every command that takes a number."""
+    from gamlab.cli import build_parser
+    from gamlab.commands import common
+
+    types = (common.count, common.positive, common.seed_value, common.thread_count)
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    found = []
+    for command, parser in sub.choices.items():
+        for action in parser._actions:
+            assert action.type not in (int, float), (
+                f"gamlab {command} {action.option_strings[0]} is parsed with a bare {action.type.__name__}: "
+                "use a range-checked type of gamlab/commands/common.py")
+            if action.type in types:
+                found.append((command, action.option_strings[0], action.type))
+    return found
+
+
+NUMERIC = numeric_options()
+REQUIRED = {"train": ["--model", "gam"]}  # what a command needs besides the option tried
+BAD = {  # type name -> values every option of that type refuses (negative, zero, not finite, huge, not a number)
+    "count": st.sampled_from(["-1", "0", "2.5", "nan", "inf", str(2**63), "1e3", "x"]) | st.integers(max_value=0).map(str)
+             | st.integers(min_value=2**63).map(str),
+    "positive": st.sampled_from(["-1", "0", "-0", "nan", "inf", "-inf", "1e400", "x"])
+                | st.floats(max_value=0).map(repr) | st.integers(max_value=0).map(str),
+    "seed_value": st.sampled_from(["-1", str(2**32), str(2**45), "nan", "1.5"]) | st.integers(max_value=-1).map(str)
+                  | st.integers(min_value=2**32).map(str),
+    "thread_count": st.sampled_from(["-3", "0", "nan", str(10**6)]) | st.integers(max_value=0).map(str),
+}
+
+
+def test_every_numeric_option_is_range_checked():
+    """Every command has its numbers checked; the sweep below covers them all."""
+    covered = {(c, o) for c, o, _ in NUMERIC}
+    assert {("train", "--seed"), ("train", "--epochs"), ("train", "--stop-after"), ("bench", "--threads"),
+            ("recall", "--seed"), ("reproduce", "--max-rows"), ("compare", "--seeds"), ("sweep", "--sweep-steps")} <= covered
+    assert {c for c, _ in covered} == {"train", "compare", "sweep", "bench", "reproduce", "recall"}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_numeric_options_refuse_bad_values_in_one_line(data):
+    command, option, kind = data.draw(st.sampled_from(NUMERIC))
+    value = data.draw(BAD[kind.__name__])
+    out = os.path.join(ROOT, f"num-{next(RUN)}")
+    code, err = call([command, *REQUIRED.get(command, []), "--out", out, f"{option}={value}"])
+    event(f"{kind.__name__}")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, (command, option, value, err)
+    assert lines[0].startswith(f"gamlab {command}: error: argument {option}: must be "), lines
+    assert "Traceback" not in err and not os.path.exists(out)
+
+
+@pytest.mark.parametrize("command,option,kind", NUMERIC, ids=[f"{c}{o}" for c, o, _ in NUMERIC])
+def test_numeric_options_take_their_boundary_values(command, option, kind):
+    from gamlab.cli import build_parser
+
+    edges = {"count": ["1", str(2**63 - 1)], "positive": ["1e-300", "1e300"], "seed_value": ["0", str(2**32 - 1)],
+             "thread_count": ["1"]}[kind.__name__]
+    for value in edges:
+        args = build_parser().parse_args([command, *REQUIRED.get(command, []), "--out", "x", f"{option}={value}"])
+        assert getattr(args, option.lstrip("-").replace("-", "_")) == kind(value)
+
+
+@pytest.mark.parametrize("argv,said", [
+    (["recall", "--fast", "--lengths", str(2**63)], "ModelConfig.block_size must be below 2**31"),
+    (["recall", "--fast", "--lengths", str(10**8)], "needs about"),
+    (["reproduce", "--steps", "1", "--set", f"d_model={2**63}"], "ModelConfig.d_model must be below 2**31"),
+    (["bench", "--blocks", "gam", "--lengths", "8", "--d-model", str(2**63 - 1), "--no-memory"],
+     "ModelConfig.d_model must be below 2**31"),
+])
+def test_huge_sizes_in_other_options_get_one_line(argv, said):
+    """Sizes that pass as numbers but no memory holds (the numeric sweep's neighbours): one line, not torch's trace."""
+    out = os.path.join(ROOT, f"huge-{next(RUN)}")
+    code, err = call([*argv, "--out", out])
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and said in lines[0] and "Traceback" not in err, err
+    assert not os.path.exists(out)
+
+
+def test_a_bench_length_too_big_for_memory_is_an_oom_row():
+    import torch
+
+    from gamlab.experiments.bench import time_blocks
+    from gamlab.experiments.peak_memory import _memory
+
+    assert time_blocks(["gam"], 10**9, batch=8, d_model=128) == {"gam": {"ms": None, "oom": True}}
+    assert _memory("gam", 10**9, 8, 128, 512, torch.device("cpu"), True, None) == {"peak_mb": None, "oom": True}

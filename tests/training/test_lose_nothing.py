@@ -1,6 +1,7 @@
 """Runs that lose nothing: SIGKILL at random moments then resume continues exactly; SIGTERM
 saves and exits with 143; truncated, corrupt, foreign and mismatched checkpoints are refused."""
 
+import errno
 import json
 import os
 import random
@@ -172,9 +173,10 @@ def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     before = (tmp_path / "checkpoint.pt").read_bytes()
 
     def crash(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
     monkeypatch.setattr(os, "fsync", crash)  # the write fails after the bytes went to the temporary file
-    with pytest.raises(OSError):
+    with pytest.raises(GamlabError, match=r"no space left .* the previous checkpoint.pt is unchanged and no "
+                                          r"temporary file is left; free some space"):
         save_checkpoint(tmp_path, {"step": 2})
     assert (tmp_path / "checkpoint.pt").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temporary file left behind
