@@ -46,8 +46,9 @@ class Linear(nn.Linear):
     (at (8192, 128) @ (128, 512), the FFN's widest: addmm 4.5 ms, product then add 4.0 ms,
     forward only). The gradients are the same: the add passes its gradient through, and the
     bias gradient is its sum over rows, as in addmm's backward. In float32 the output equals
-    nn.Linear's to rounding. Under CPU bf16 autocast the float32 bias would be added to a bf16
-    product; gamlab autocasts only on CUDA, where this is nn.Linear.
+    nn.Linear's to rounding. Under CPU fp16 or bf16 autocast (an explicit --precision; the policy
+    keeps a CPU in fp32) the product comes in the autocast dtype and the float32 bias is added into
+    it in place, so the output keeps that dtype and equals nn.Linear's to its rounding.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -107,7 +108,12 @@ class FusedAssociativeMemory(AssociativeMemory):
     """The slot memory read through torch's fused `scaled_dot_product_attention` (query h, keys =
     values = the slots M, scale as in the reference): the (B, T, S) weights are never stored,
     so training keeps less memory. forward returns (retrieved, None); `with_weights` still
-    computes w explicitly, for the probes."""
+    computes w explicitly, for the probes.
+
+    Under fp16/bf16 autocast the call takes h and M in the autocast dtype and hands back that
+    dtype; the fused kernels (CPU's and CUDA's) keep the scores, the softmax over slots and the
+    weighted sum in float32 inside, so nothing here needs widening (a test holds it to float32).
+    """
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, None]:
         """h: (B, T, C) -> (retrieved (B, T, C), None)."""

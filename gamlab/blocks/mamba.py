@@ -38,6 +38,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..errors import GamlabError
+from ..runtime import autocast_off
 from .block import Block
 from .conv import CausalConv1d
 
@@ -182,23 +183,30 @@ class MambaMixer(nn.Module):
         return self.out_proj(self.ssm(u) * F.silu(z))
 
     def ssm(self, u: torch.Tensor) -> torch.Tensor:
-        """The selective scan. u: (b, t, d) -> y: (b, t, d)."""
+        """The selective scan. u: (b, t, d) -> y: (b, t, d), in u's dtype.
+
+        Under fp16 or bf16 autocast the projections run in that dtype, but the scan itself runs in
+        float32 (float64 stays float64): its state is a product of T decays and a sum of T inputs,
+        which 16-bit floats would round away step after step (fp16's range also ends at 65504).
+        """
         A = -torch.exp(_at_least_float32(self.A_log))  # (d, n), negative: the state decays
         # dt (b, t, r) before its projection; B, C (b, t, n): they depend on the input (selective)
         dt, B, C = self.x_proj(u).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         dt = F.softplus(self.dt_proj(dt))  # (b, t, d): the step size Δ
-        if self.scan == "cuda":
+        if self.scan == "cuda":  # mamba_ssm's kernel keeps its state in float32 itself
             return _cuda_scan(u, dt, A, B, C, self.D)
-        if self.scan == "chunked":  # float32 (or float64) inside, whatever autocast chose for the projections
-            wide = [_at_least_float32(t) for t in (u, dt, A, B, C)]
-            y = SelectiveScan.apply(*wide, self.chunk)
-            return y.to(u.dtype) + u * self.D
-        A_bar = torch.exp(dt.unsqueeze(-1) * A)  # (b, t, d, n) discretised A
-        B_bar_u = dt.unsqueeze(-1) * B.unsqueeze(2) * u.unsqueeze(-1)  # (b, t, d, n)
-        scan = scan_parallel if self.scan == "parallel" else scan_sequential
-        states = scan(A_bar, B_bar_u)  # (b, t, d, n)
-        y = (states @ C.unsqueeze(-1)).squeeze(-1)  # (b, t, d): state_t . C_t
-        return y + u * self.D
+        wide_u, dt, B, C = (_at_least_float32(t) for t in (u, dt, B, C))  # float32 inside, whatever autocast chose
+        with autocast_off(u.device):  # or autocast would run the products below in fp16/bf16 again
+            if self.scan == "chunked":
+                y = SelectiveScan.apply(wide_u, dt, A, B, C, self.chunk)
+            else:
+                A_bar = torch.exp(dt.unsqueeze(-1) * A)  # (b, t, d, n) discretised A
+                B_bar_u = dt.unsqueeze(-1) * B.unsqueeze(2) * wide_u.unsqueeze(-1)  # (b, t, d, n)
+                scan = scan_parallel if self.scan == "parallel" else scan_sequential
+                states = scan(A_bar, B_bar_u)  # (b, t, d, n)
+                y = (states @ C.unsqueeze(-1)).squeeze(-1)  # (b, t, d): state_t . C_t
+            y = y + wide_u * self.D
+        return y.to(u.dtype)  # back in the dtype the projections gave (autocast's)
 
 
 class MambaBlock(Block):
