@@ -20,16 +20,24 @@ def add_common_arguments(p) -> None:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
+    add_precision_argument(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fast", action="store_true", help="a tiny budget that runs in seconds (CI, tests)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_precision_argument(p) -> None:
+    """--precision, as every training command has it (gamlab.runtime.pick_precision)."""
+    p.add_argument("--precision", default="auto",
+                   help="auto (default): bf16 on a GPU with bf16 hardware, fp16 with loss scaling on an older one "
+                        "such as a T4, fp32 on a CPU; or bf16, fp16, fp32")
 
 
 def resolve_job(args):
     """(RunPreset, TrainConfig) from --preset/--fast and the options that change it."""
     preset = PRESETS["fast" if args.fast else args.preset]
     return preset, train_config(preset, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
-                                lr=args.lr, seed=args.seed, device=args.device,
+                                lr=args.lr, seed=args.seed, device=args.device, precision=args.precision,
                                 checkpoint_every=getattr(args, "checkpoint_every", None))
 
 

@@ -16,7 +16,7 @@ from ..experiments.compare import DEFAULT_MODELS, compare, parse_models, reading
 from ..experiments.runs import check_fits, format_table, guess_vocab, matched_config, model_config, out_folder
 from ..experiments.sweep import learning_rates
 from ..model import shapes_only
-from ..runtime import describe, pick_device
+from ..runtime import describe, pick_device, pick_precision
 from ..training import distributed
 from .common import add_common_arguments, command_line, resolve_job, show_progress
 
@@ -37,9 +37,9 @@ CROSSOVER = "docs/crossover_results.json"  # the project's longer run (README, l
 
 def _command(args, names) -> str:
     """`gamlab compare` as run, options at their defaults left out."""
-    defaults = (None, 0, "embedded")
+    defaults = (None, 0, "embedded", "auto")
     optional = {key.replace("_", "-"): getattr(args, key) for key in
-                ("steps", "epochs", "batch_size", "lr", "seed", "dataset", "tokenizer")}
+                ("steps", "epochs", "batch_size", "lr", "seed", "dataset", "tokenizer", "precision")}
     return command_line("compare", args, {"models": ",".join(names), "seeds": args.seeds,
                                           **{k: v for k, v in optional.items() if v not in defaults}})
 
@@ -57,7 +57,7 @@ def run(args) -> int:
     for name in names:  # refuse a preset too big for the device before any work
         check_fits(shapes_only(name, matched_config(name, guess, guess_target)), tc.batch_size, device, preset_name)
     lrs = learning_rates(preset_name, names, lr=args.lr, default=tc.lr)
-    print(describe(device))
+    print(describe(device, tc.precision))
     for source in dict.fromkeys(source for _, source in lrs.values()):  # one line per origin
         print("learning rates: " + ", ".join(f"{n} {lr:g}" for n, (lr, s) in lrs.items() if s == source)
               + f" ({source})")
@@ -82,7 +82,8 @@ def run(args) -> int:
         return 0
     out.mkdir(parents=True, exist_ok=True)
     results = {"command": _command(args, names), "dataset": data.name, "preset": preset_name,
-               "device": str(device), "describe": describe(device), "tokenizer": data.tokenizer.kind,
+               "device": str(device), "describe": describe(device, tc.precision),
+               "precision": pick_precision(device, tc.precision), "tokenizer": data.tokenizer.kind,
                "vocab_size": data.vocab_size, "train_tokens": data.train.numel(), "val_tokens": data.val.numel(),
                "steps_per_epoch": data.steps_per_epoch, "train_config": tc.to_dict(),
                "model_config": race["model_config"].to_dict(), "seeds": args.seeds,

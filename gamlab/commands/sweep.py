@@ -15,7 +15,7 @@ from ..errors import GamlabError
 from ..experiments.compare import DEFAULT_MODELS, parse_models
 from ..experiments.runs import out_folder
 from ..experiments.sweep import GRID, save_tuned, sweep
-from ..runtime import describe, pick_device
+from ..runtime import describe, pick_device, pick_precision
 from .common import add_common_arguments, command_line, resolve_job, show_progress
 
 
@@ -48,7 +48,7 @@ def run(args) -> int:
     tc = tc.replace(device=str(device))
     out = out_folder(args.out)
     preset_name = "fast" if args.fast else args.preset
-    print(describe(device))
+    print(describe(device, tc.precision))
     t0 = time.perf_counter()
     result = sweep(names, preset, tc, grid, steps=args.sweep_steps, seeds=args.seeds, dataset=args.dataset,
                    progress=show_progress(args), log=lambda line: print(line, flush=True))
@@ -62,8 +62,10 @@ def run(args) -> int:
     command = command_line("sweep", args, {
         "models": ",".join(names), "grid": ",".join(f"{lr:g}" for lr in result["grid"]),
         "sweep-steps": result["steps"], "seeds": args.seeds, "seed": args.seed,
+        "precision": args.precision if args.precision != "auto" else None,
         "dataset": args.dataset if args.dataset != "embedded" else None})
-    about = {"dataset": args.dataset, "device": describe(device),
+    about = {"dataset": args.dataset, "device": describe(device, tc.precision),
+             "precision": pick_precision(device, tc.precision),
              "seconds": round(time.perf_counter() - t0, 1)}
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps({"command": command, "preset": preset_name, **about, **result}, indent=1))

@@ -113,7 +113,7 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
     target = shapes_only("gam", base).num_params() if any(budget_knob(n) for n in names) else None
     lrs = lrs or {}
     configs = {name: matched_config(name, base, target) for name in names}
-    _warm_up(configs, data, tc.device)
+    _warm_up(configs, data, tc.device, tc.precision)
     runs = {name: [] for name in names}
     histories = {name: [] for name in names}
     curves = {name: [] for name in names}
@@ -146,17 +146,20 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
             "context_curves": context_curves, "samples": samples}
 
 
-def _warm_up(configs: dict, data, device: str) -> None:
-    """One untimed forward and backward of each model, so that one-time costs (thread pools,
-    the allocator's first pages, lazy kernels) are not charged to whichever model trains first.
-    Its random draws leave no trace: make_trainer reseeds every run."""
+def _warm_up(configs: dict, data, device: str, precision: str = "auto") -> None:
+    """One untimed forward and backward of each model in the run's precision, so that one-time
+    costs (thread pools, the allocator's first pages, lazy kernels) are not charged to whichever
+    model trains first. Its random draws leave no trace: make_trainer reseeds every run."""
     from ..model import build_model
-    from ..runtime import pick_device
+    from ..runtime import autocast, pick_device
 
     dev = pick_device(device)
     idx, targets = (t.to(dev) for t in data.get_batch("train", 0))
     for name, config in configs.items():
-        build_model(name, config).to(dev)(idx, targets)[1].backward()
+        model = build_model(name, config).to(dev)
+        with autocast(dev, precision):
+            loss = model(idx, targets)[1]
+        loss.backward()
 
 
 def within_spread(a: dict, b: dict, key: str = "val_loss") -> bool | None:

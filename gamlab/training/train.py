@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,29 +150,6 @@ def make_optimizer(model: nn.Module, lr: float = 3e-4, weight_decay: float = 0.1
         (decay if decay_all or (p.dim() >= 2 and not name.endswith("A_log")) else no_decay).append(p)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas))
-
-
-def optimizer_step(loss: torch.Tensor, parameters, optimizer: torch.optim.Optimizer,
-                   scaler: torch.amp.GradScaler, grad_clip: float | None = None) -> bool:
-    """Backward, gradient clipping and the optimizer step, through `scaler`; True if the step was skipped.
-
-    scaler: torch.amp.GradScaler, enabled for fp16 (Trainer: runtime.pick_precision), disabled
-    otherwise, where it passes everything through. fp16: the loss is multiplied by the scale
-    before backward so that small gradients do not underflow to 0 in float16; the gradients are
-    divided by it again before clipping (so the clip sees their true norm, `grad_clip`: max
-    norm, None or 0 for none); a step whose gradients hold inf or NaN is skipped (the weights
-    and AdamW's moments stay; the scale halves for the next step, and grows again after 2,000
-    steps without overflow). Call optimizer.zero_grad first.
-    """
-    parameters = list(parameters)
-    scaler.scale(loss).backward()
-    if grad_clip:
-        scaler.unscale_(optimizer)
-        nn.utils.clip_grad_norm_(parameters, grad_clip)
-    scale = scaler.get_scale() if scaler.is_enabled() else None
-    scaler.step(optimizer)  # optimizer.step(), unless fp16 found inf/NaN gradients
-    scaler.update()
-    return scale is not None and scaler.get_scale() < scale  # the scale falls only after a skipped step
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
@@ -397,7 +373,13 @@ class Trainer:
                 loss_value = loss_sum / world
                 self._check_finite(loss_value)  # the unscaled loss: fp16's skipped steps are not divergence
                 self.optimizer.zero_grad(set_to_none=True)
-                self._backward_and_step(loss, net)
+                self.scaler.scale(loss).backward()  # fp16: the loss times the scale, so small gradients survive
+                if cfg.grad_clip:
+                    self.scaler.unscale_(self.optimizer)  # the true gradients again, for the clip
+                    nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+                self.scaler.step(self.optimizer)  # self.optimizer.step(), unless fp16 gradients hold inf/NaN
+                if self._updated():  # after a skipped fp16 step the schedule waits for a real update
+                    self.scheduler.step()
                 self.step += 1
                 self.meter.stop(loss_value, idx.numel() * world, dev)  # tokens of the global batch
                 bar.update(1)
@@ -409,20 +391,24 @@ class Trainer:
                     self._stop(stop_request.name)
         return self.history
 
-    def _backward_and_step(self, loss: torch.Tensor, net: nn.Module) -> None:
-        """optimizer_step through the run's loss scaler, then the schedule's step.
+    def _updated(self) -> bool:
+        """After scaler.step: False if fp16 skipped the step; updates the loss scale either way.
 
-        A step the scaler skipped (fp16 gradients with inf or NaN) still counts: it used its
-        batch, the schedule moves on, and `self.step` keeps meaning "batches trained on", so batch
-        `step` and the learning rate stay functions of the step alone (exact resume) and the run
-        ends at its configured length. `skipped_steps` counts them (saved in the checkpoint).
+        The scaler (torch.amp.GradScaler, a pass-through unless fp16) skips a step whose
+        gradients hold inf or NaN: weights and AdamW's moments stay, the scale halves for the
+        next step (it grows again after 2,000 steps without overflow); `skipped_steps` counts
+        them. Two counts then differ, both saved in the checkpoint, so a resume is exact:
+        `self.step` counts batches (the batch drawn, the run's length, evaluations and
+        checkpoints follow it), the schedule counts the updates made (its step is
+        step - skipped_steps), so a skip neither eats warm-up nor advances the decay.
         """
-        skipped = optimizer_step(loss, net.parameters(), self.optimizer, self.scaler, self.config.grad_clip)
+        if not self.scaler.is_enabled():
+            return True
+        scale = self.scaler.get_scale()
+        self.scaler.update()
+        skipped = self.scaler.get_scale() < scale  # the scale falls only after a skipped step
         self.skipped_steps += skipped
-        with warnings.catch_warnings():
-            if skipped:  # torch warns of a schedule step before any optimizer step: deliberate here
-                warnings.simplefilter("ignore", UserWarning)
-            self.scheduler.step()
+        return not skipped
 
     def _bar(self):
         return progress_bar(total=self.total, initial=self.step, disable=not self.progress or not distributed.is_main(),

@@ -12,7 +12,7 @@ from gamlab import GamlabError, ModelConfig, build_model, runtime, seed_everythi
 from gamlab.runtime import PrecisionWarning, autocast, describe, pick_precision
 from gamlab.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from gamlab.training.data import load_data
-from gamlab.training.train import TrainConfig, Trainer, make_optimizer, optimizer_step
+from gamlab.training.train import TrainConfig, Trainer
 
 CUDA = torch.device("cuda")
 
@@ -110,20 +110,21 @@ def overflowing(trainer: Trainer) -> Trainer:
     return trainer
 
 
-def test_optimizer_step_skips_a_step_whose_fp16_gradients_overflow(data):
-    model = _model("gam", data)
-    idx, targets = data.get_batch("train", 0)
+def test_a_step_whose_fp16_gradients_overflow_is_skipped_and_counted(data):
+    tc = TrainConfig.preset("tiny", steps=4, eval_every=4, eval_batches=1, batch_size=data.batch_size,
+                            precision="fp16")
     for scale, skipped in ((2.0 ** 28, True), (2.0 ** 10, False)):
-        opt = make_optimizer(model, lr=1e-2)
-        opt.zero_grad(set_to_none=True)
-        before = [p.detach().clone() for p in model.parameters()]
-        with autocast("cpu", "fp16"):
-            _, loss = model(idx, targets)
-        scaler = torch.amp.GradScaler("cpu", init_scale=scale)
-        assert optimizer_step(loss, model.parameters(), opt, scaler, grad_clip=1.0) is skipped
-        same = all(torch.equal(b, p) for b, p in zip(before, model.parameters()))
+        trainer = Trainer(_model("gam", data), tc, data.get_batch, progress=False)
+        trainer.scaler = torch.amp.GradScaler("cpu", init_scale=scale)
+        before = [p.detach().clone() for p in trainer.model.parameters()]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "scheduler step before optimizer step" from torch
+            trainer.fit(1)
+        same = all(torch.equal(b, p) for b, p in zip(before, trainer.model.parameters()))
         assert same is skipped  # a skipped step leaves every weight as it was
-        assert scaler.get_scale() == (scale / 2 if skipped else scale)
+        assert trainer.skipped_steps == skipped and trainer.step == 1
+        assert trainer.scaler.get_scale() == (scale / 2 if skipped else scale)
+        assert trainer.scheduler.last_epoch == 1 - skipped  # the schedule counts the updates made
 
 
 def test_fp16_skips_overflowing_steps_without_calling_them_divergence(data):
@@ -132,8 +133,9 @@ def test_fp16_skips_overflowing_steps_without_calling_them_divergence(data):
     trainer = overflowing(Trainer(_model("gam", data), tc, data.get_batch, progress=False))
     history = trainer.fit()
     assert trainer.precision == "fp16" and trainer.skipped_steps > 0
-    # a skipped step still counts: its batch is used, the schedule moves on, the run keeps its length
-    assert trainer.step == 12 and trainer.scheduler.last_epoch == 12 and [h["step"] for h in history] == [6, 12]
+    # a skipped step uses its batch and the run keeps its length; the schedule counts the updates made
+    assert trainer.step == 12 and [h["step"] for h in history] == [6, 12]
+    assert trainer.scheduler.last_epoch == 12 - trainer.skipped_steps
     assert all(math.isfinite(h["train_loss"]) for h in history)
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
     assert trainer.summary()["precision"] == "fp16"

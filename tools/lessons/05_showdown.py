@@ -38,8 +38,11 @@ What we keep the same, and what we cannot:
   parameters than GAM in the `tiny` preset; section 2 prints the counts), a head start to keep in mind when it wins.
 
 So the race is fair in data, optimiser and tuning, not quite in size, and short: the regime
-(steps and seconds) is part of every result. On a GPU the run uses bf16 and larger models; on a
-CPU it takes minutes; in fast mode (CI) it takes seconds and the numbers mean little.
+(steps and seconds) is part of every result. On a GPU the run uses mixed precision and larger
+models: bf16 where the GPU has bf16 hardware (A100, L4, H100), fp16 with loss scaling on older
+ones such as Colab's T4, whose bf16 would be emulated and slow (`PRECISION` in the first cell
+chooses otherwise); on a CPU it trains in float32 and takes minutes; in fast mode (CI) it takes
+seconds and the numbers mean little.
 """
 
 # %% install
@@ -60,7 +63,8 @@ from gamlab.training.data import load_data
 from gamlab.training.train import TrainConfig, Trainer
 
 device = gamlab.pick_device()
-print(gamlab.describe(device))
+PRECISION = "auto"  # or "bf16", "fp16", "fp32"; auto: bf16 on an A100/L4/H100, fp16 on a T4, fp32 on a CPU
+print(gamlab.describe(device, PRECISION))
 
 # %% [markdown]
 """
@@ -80,7 +84,7 @@ MODELS = ["gam", "transformer", "mamba"]
 
 preset = "fast" if gamlab.fast_mode() else ("small" if device.type == "cuda" else "tiny")
 job = PRESETS[preset]
-tc = TrainConfig.preset(job.train_preset, **dict(job.train_changes, device=str(device)))
+tc = TrainConfig.preset(job.train_preset, **dict(job.train_changes, device=str(device), precision=PRECISION))
 block_size = model_config(job, 256).block_size
 dataset = DATASET
 try:
@@ -145,7 +149,10 @@ if stored:
 **One loop for every model.** Every model in the race trains through the same `Trainer`
 (`gamlab/training/train.py`), whose loop fits on one screen: take batch `step`, run the model
 to get the loss, backpropagate, clip the gradient norm, take an AdamW step and a step of the
-learning-rate schedule, then count time and tokens. Every `eval_every` steps it records the
+learning-rate schedule, then count time and tokens. The `scaler` in it matters in fp16 only
+(a GPU without bf16 hardware): it multiplies the loss by a large scale so that small gradients
+do not round to zero in 16 bits, divides the gradients by it again before the clip, and skips
+a step whose gradients overflowed; in bf16 and fp32 it passes everything through. Every `eval_every` steps it records the
 validation loss, and now and then it saves a checkpoint. Helper objects keep the rest out of
 sight: where batches come from, the meters, and checkpoints with their random state. The cell
 prints the loop from the library itself.
@@ -156,7 +163,7 @@ import inspect
 
 loop = inspect.getsource(Trainer.fit)
 print(loop)
-assert "loss.backward()" in loop and "self.optimizer.step()" in loop
+assert "scaler.scale(loss).backward()" in loop and "self.scaler.step(self.optimizer)" in loop
 
 # %% [markdown]
 """
@@ -190,12 +197,13 @@ SAVED = [root / "runs" / "compare" / "results.json", root / "docs" / "compare_re
 
 def saved_run():
     """(path, results) of a saved `gamlab compare` run with this data, these models and exactly
-    these settings (model config, steps, batch size, first seed), or (None, None)."""
+    these settings (model config, steps, batch size, first seed, precision), or (None, None)."""
     for path in (p for p in SAVED if p.exists()):
         run = json.loads(path.read_text())
         settings = {k: run.get("train_config", {}).get(k) for k in ("steps", "batch_size", "seed")}
+        ran_in = run.get("precision", "fp32")  # saved before it was recorded: float32 (on a CPU)
         if ((run.get("preset"), run.get("dataset")) == (preset, data.name) and run.get("model_config") == base.to_dict()
-                and settings == {k: getattr(tc, k) for k in settings}
+                and settings == {k: getattr(tc, k) for k in settings} and ran_in == tc.recorded(device)["precision"]
                 and all(name in run["histories"] for name in MODELS) and "context_curves" in run):
             return path, run
     return None, None
