@@ -39,6 +39,7 @@ from einops import rearrange
 from torch import nn
 
 from ..config import ModelConfig
+from ..runtime import autocast_off
 from .gam import GAMBlock
 
 CHUNK = 64  # tokens per chunk in the chunked form
@@ -117,11 +118,14 @@ class FastWeightMemory(nn.Module):
 
     def with_weights(self, h: torch.Tensor, weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """h: (B, T, C) -> (global (B, T, C), read weights (B, nh, T, T), or None when not `weights`)."""
-        # at least float32: under bf16 autocast the hs x hs sums would otherwise grow in bf16 over the sequence
+        # At least float32 inside, autocast off: under fp16/bf16 autocast the hs x hs state would
+        # otherwise be summed from 16-bit products over the whole sequence. qkv and proj keep autocast's dtype.
         q, k, v = (m.to(torch.promote_types(m.dtype, torch.float32)) for m in self.qkv_heads(h))
-        y = memory_sequential(q, k, v) if self.sequential else memory_chunked(q, k, v, self.chunk)
+        with autocast_off(h.device):
+            y = memory_sequential(q, k, v) if self.sequential else memory_chunked(q, k, v, self.chunk)
+            a = read_weights(q, k) if weights else None
         y = rearrange(y, "b nh t hs -> b t (nh hs)")
-        return self.proj(y), (read_weights(q, k) if weights else None)
+        return self.proj(y), a
 
     def flops_per_token(self, seq_len: int) -> float:
         """qkv 2*C*3C + proj 2*C*C, and per head of hs channels in chunks of tc = min(chunk, T)

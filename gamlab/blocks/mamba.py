@@ -37,6 +37,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..errors import GamlabError
+from ..runtime import autocast_off
 from .block import Block
 from .conv import CausalConv1d
 
@@ -99,12 +100,23 @@ class MambaMixer(nn.Module):
         return self.out_proj(self.ssm(u) * F.silu(z))
 
     def ssm(self, u: torch.Tensor) -> torch.Tensor:
-        """The selective SSM: its input-dependent dt, B, C, then the scan. u: (b, t, d) -> y: (b, t, d)."""
+        """The selective SSM: its input-dependent dt, B, C, then the scan. u: (b, t, d) -> y: (b, t, d),
+        in u's dtype.
+
+        Under fp16 or bf16 autocast the projections run in that dtype, but the scan runs in float32
+        (float64 stays float64): its state is a product of T decays and a sum of T inputs, which
+        16-bit floats would round away step after step (fp16's range also ends at 65504).
+        """
         A = -torch.exp(at_least_float32(self.A_log))  # (d, n), negative: the state decays
         # dt (b, t, r) before its projection; B, C (b, t, n): they depend on the input (selective)
         dt, B, C = self.x_proj(u).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         dt = F.softplus(self.dt_proj(dt))  # (b, t, d): the step size Δ
-        return self.selective_scan(u, dt, A, B, C, self.D)
+        if self.scan == "cuda":  # mamba_ssm's kernel keeps its state in float32 itself
+            return _cuda_scan(u, dt, A, B, C, self.D)
+        wide_u, dt, B, C = (at_least_float32(t) for t in (u, dt, B, C))  # float32 inside, whatever autocast chose
+        with autocast_off(u.device):  # or autocast would run the scan's products in fp16/bf16 again
+            y = self.selective_scan(wide_u, dt, A, B, C, self.D)
+        return y.to(u.dtype)  # back in the dtype the projections gave (autocast's)
 
     def selective_scan(self, u, dt, A, B, C, D) -> torch.Tensor:
         """y_t = C_t . state_t + D * u_t, state_t = exp(dt_t A) * state_{t-1} + dt_t B_t u_t.

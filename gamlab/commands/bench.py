@@ -22,7 +22,7 @@ import torch
 from ..errors import GamlabError
 from ..experiments.bench import BLOCKS, growth_exponent, matmul_rate, run_grid
 from ..experiments.runs import PRESETS, out_folder
-from ..runtime import describe, pick_device
+from ..runtime import describe, pick_device, pick_precision
 from ..training.files import write_atomic
 from .common import count, thread_count
 
@@ -122,12 +122,12 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     s = settings(args)
     device = s["device"]
+    precision = pick_precision(device)  # the policy: what a training run on this device computes in
     print(describe(device))
     print(f"blocks {', '.join(s['blocks'])} | batch {s['batch']} | C={s['d_model']} | S={s['n_slots']} | "
-          f"T={','.join(map(str, s['lengths']))} | {s['repeats']} timed steps | "
-          f"{'bf16 autocast' if device.type == 'cuda' else 'float32'}")
+          f"T={','.join(map(str, s['lengths']))} | {s['repeats']} timed steps | {precision}")
     rate = matmul_rate(device)
-    print(f"plain matmul rate: {rate / 1e9:.1f} GFLOP/s ({'bf16' if device.type == 'cuda' else 'float32'})")
+    print(f"plain matmul rate: {rate / 1e9:.1f} GFLOP/s ({precision})")
     t0 = time.perf_counter()
 
     def progress(row):
@@ -146,7 +146,8 @@ def run(args) -> int:
         fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
         print(f"  {b:<18} time ~ T^{fmt(st['time_exponent'], '.2f')}  memory ~ T^{fmt(st['memory_exponent'], '.2f')}"
               f"  {fmt(st['matmul_fraction'] and 100 * st['matmul_fraction'], '.0f')}% of matmul rate")
-    record = {"device": describe(device), "settings": {k: v for k, v in s.items() if k != "device"},
+    record = {"device": describe(device), "precision": precision,
+              "settings": {k: v for k, v in s.items() if k != "device"},
               "matmul_gflops": rate / 1e9, "rows": rows, "summary": stats,
               "seconds": time.perf_counter() - t0}
     kept = "the table above is all that was kept"

@@ -77,6 +77,7 @@ def add_common_arguments(p) -> None:
     p.add_argument("--batch-size", type=count)
     p.add_argument("--lr", type=positive)
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
+    add_precision_argument(p)
     p.add_argument("--seed", type=seed_value, default=0, help="0 to 2**32 - 1 (default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -86,11 +87,18 @@ def preset_name(args) -> str:
     return "fast" if args.fast else args.preset
 
 
+def add_precision_argument(p) -> None:
+    """--precision, as every training command has it (gamlab.runtime.pick_precision)."""
+    p.add_argument("--precision", default="auto",
+                   help="auto (default): bf16 on a GPU with bf16 hardware, fp16 with loss scaling on an older one "
+                        "such as a T4, fp32 on a CPU; or bf16, fp16, fp32")
+
+
 def resolve_job(args):
     """(RunPreset, TrainConfig) from --preset/--fast and the options that change it."""
     preset = PRESETS[preset_name(args)]
     return preset, train_config(preset, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
-                                lr=args.lr, seed=args.seed, device=args.device,
+                                lr=args.lr, seed=args.seed, device=args.device, precision=args.precision,
                                 checkpoint_every=getattr(args, "checkpoint_every", None))
 
 

@@ -38,9 +38,9 @@ CROSSOVER = "docs/crossover_results.json"  # the project's longer run (README, l
 
 def _command(args, names) -> str:
     """`gamlab compare` as run, options at their defaults left out."""
-    defaults = (None, 0, "embedded")
+    defaults = (None, 0, "embedded", "auto")
     optional = {key.replace("_", "-"): getattr(args, key) for key in
-                ("steps", "epochs", "batch_size", "lr", "seed", "dataset", "tokenizer")}
+                ("steps", "epochs", "batch_size", "lr", "seed", "dataset", "tokenizer", "precision")}
     return command_line("compare", args, {"models": ",".join(names), "seeds": args.seeds,
                                           **{k: v for k, v in optional.items() if v not in defaults}})
 
@@ -55,7 +55,7 @@ def run(args) -> int:
     for name, config in race_configs(names, preset, guess_vocab(preset, args.tokenizer)).items():
         check_fits(shapes_only(name, config), tc.batch_size, device, preset.name)  # refused before any work
     lrs = learning_rates(preset_name(args), names, lr=args.lr, default=tc.lr)
-    print(describe(device))
+    print(describe(device, tc.precision))
     for source in dict.fromkeys(source for _, source in lrs.values()):  # one line per origin
         print("learning rates: " + ", ".join(f"{n} {lr:g}" for n, (lr, s) in lrs.items() if s == source)
               + f" ({source})")

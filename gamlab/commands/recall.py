@@ -11,9 +11,9 @@ import json
 from ..errors import GamlabError
 from ..experiments.recall import DEFAULT_MODELS, RecallGrid, format_table, run_grid
 from ..experiments.runs import out_folder
-from ..runtime import fast_mode
+from ..runtime import describe, fast_mode, pick_device
 from ..training.files import write_atomic
-from .common import count, positive, seed_value
+from .common import add_precision_argument, count, positive, seed_value
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -32,13 +32,15 @@ def add_parser(sub) -> None:
     p.add_argument("--lr", type=positive, default=None, help="learning rate after warm-up (default 2e-3)")
     p.add_argument("--seed", type=seed_value, default=0, help="0 to 2**32 - 1 (default 0)")
     p.add_argument("--device", default="auto")
+    add_precision_argument(p)
     p.add_argument("--out", default="runs/recall", help="folder for results.json and heatmap.html")
     p.add_argument("--fast", action="store_true", help="a tiny grid in seconds (also GAMLAB_FAST=1)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    changes = {"models": tuple(m for m in args.models.split(",") if m), "seed": args.seed, "device": args.device}
+    changes = {"models": tuple(m for m in args.models.split(",") if m), "seed": args.seed, "device": args.device,
+               "precision": args.precision}
     for key, value in (("lengths", args.lengths), ("pairs", args.pairs)):
         if value is not None:
             changes[key] = _ints(value)
@@ -46,11 +48,13 @@ def run(args) -> int:
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
     grid = RecallGrid.fast(**changes) if args.fast or fast_mode() else RecallGrid(**changes)
+    print(describe(pick_device(grid.device), grid.precision))
     out = out_folder(args.out)  # created and proved writable before the grid trains
     print(f"MQAR recall: models {', '.join(grid.models)}; lengths {grid.lengths}; pairs {grid.pairs}; "
           f"{grid.steps} steps each; vocab {grid.vocab_size}")
     results = run_grid(grid)
-    print(f"\nquery accuracy (chance {results['chance']:.2f}), device {results['device']}:\n")
+    print(f"\nquery accuracy (chance {results['chance']:.2f}), device {results['device']}, "
+          f"precision {results['precision']}:\n")
     print(format_table(results))
     write_atomic(out / "results.json", json.dumps(results, indent=1), kept="the table above is all that was kept")
     from ..inspection.plots import recall_heatmaps  # plotting only when writing the figure

@@ -43,9 +43,10 @@ from ..errors import GamlabError
 from ..experiments.paper import EXPERIMENTS, Experiment
 from ..experiments.reproduce import DATASET_LABEL, SPLIT_FILES, check_machine, reproduce, train_configs
 from ..runtime import pick_device
-from .common import count, positive, seed_value, show_progress
+from .common import add_precision_argument, count, positive, seed_value, show_progress
 
-NOT_SETTABLE = {"device", "seed", "steps", "epochs", "betas", "checkpoint_every", "recipe"}  # own options, or not a scalar
+NOT_SETTABLE = {"device", "seed", "steps", "epochs", "betas", "checkpoint_every", "recipe",
+                "precision"}  # own options, or not a scalar
 
 
 def add_parser(sub) -> None:
@@ -65,6 +66,7 @@ def add_parser(sub) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change a ModelConfig or TrainConfig field, e.g. --set d_model=128 --set batch_size=16")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    add_precision_argument(p)
     p.add_argument("--seed", type=seed_value, default=0, help="0 to 2**32 - 1 (default 0)")
     p.add_argument("--checkpoint-every", type=count, help="checkpoint every N steps (default: every evaluation)")
     p.add_argument("--out", default="runs/reproduce", help="folder for table.txt, results.json and runs/")
@@ -164,7 +166,7 @@ def check(args):
             raise GamlabError(f"--{name.replace('_', '-')} must be positive, got {value}.")
     model_changes, train_changes = parse_sets(args.set)
     mc = ModelConfig.preset("paper", **model_changes)
-    tchanges = dict(train_changes, seed=args.seed, device=args.device)
+    tchanges = dict(train_changes, seed=args.seed, device=args.device, precision=args.precision)
     if args.steps is not None:
         tchanges["steps"] = args.steps
     if args.epochs is not None:

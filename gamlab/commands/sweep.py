@@ -15,7 +15,7 @@ from ..errors import GamlabError
 from ..experiments.compare import DEFAULT_MODELS, parse_models
 from ..experiments.runs import out_folder
 from ..experiments.sweep import GRID, save_tuned, sweep, tuned_path
-from ..runtime import describe, pick_device
+from ..runtime import describe, pick_device, pick_precision
 from ..training.files import writable_folder, write_atomic
 from .common import add_common_arguments, command_line, count, resolve_job, show_progress
 
@@ -51,7 +51,7 @@ def run(args) -> int:
     if args.save:  # where --save writes, proved writable now rather than after the sweep
         writable_folder(tuned_path().parent, "--save (gamlab/experiments/tuned_lr.json)")
     preset_name = preset.name
-    print(describe(device))
+    print(describe(device, tc.precision))
     t0 = time.perf_counter()
     result = sweep(names, preset, tc, grid, steps=args.sweep_steps, seeds=args.seeds, dataset=args.dataset,
                    progress=show_progress(args), log=lambda line: print(line, flush=True))
@@ -65,8 +65,10 @@ def run(args) -> int:
     command = command_line("sweep", args, {
         "models": ",".join(names), "grid": ",".join(f"{lr:g}" for lr in result["grid"]),
         "sweep-steps": result["steps"], "seeds": args.seeds, "seed": args.seed,
+        "precision": args.precision if args.precision != "auto" else None,
         "dataset": args.dataset if args.dataset != "embedded" else None})
-    about = {"dataset": args.dataset, "device": describe(device),
+    about = {"dataset": args.dataset, "device": describe(device, tc.precision),
+             "precision": pick_precision(device, tc.precision),
              "seconds": round(time.perf_counter() - t0, 1)}
     write_atomic(out / "sweep.json", json.dumps({"command": command, "preset": preset_name, **about, **result}, indent=1),
                  kept="the table above is all that was kept")

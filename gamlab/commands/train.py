@@ -68,11 +68,11 @@ def run(args) -> int:
         tokenizer = saved_tokenizer(saved, kind)
         # Refuse another run's settings before any work (Trainer.resume checks again, with the data).
         vocab = tokenizer.vocab_size if tokenizer is not None else guess_vocab(preset, args.tokenizer)
-        check_matches(saved, ckpt, model_config=model_config(preset, vocab).to_dict(), train_config=tc.to_dict(),
+        check_matches(saved, ckpt, model_config=model_config(preset, vocab).to_dict(), train_config=tc.recorded(device),
                       tokenizer=None if tokenizer is not None else {"kind": kind})
     check_fits(shapes_only(args.model, model_config(preset, guess_vocab(preset, args.tokenizer))), tc.batch_size,
                device, preset.name)
-    print(describe(device))
+    print(describe(device, tc.precision))
     data = load_run_data(preset, tc, args.dataset, tokenizer or args.tokenizer)
     trainer = make_trainer(args.model, model_config(preset, data.vocab_size), data, tc, out=out,
                            progress=show_progress(args))

@@ -19,7 +19,7 @@ import time
 import torch
 
 from ..errors import GamlabError
-from ..runtime import pick_device
+from ..runtime import DTYPES, pick_device, pick_precision
 from .bench_blocks import BLOCKS, block_config, build_block, entry, is_oom, step_inputs, sync, train_step
 from .peak_memory import block_memory
 
@@ -96,7 +96,9 @@ def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n
     input (None when not measured), "oom": True when the step ran out of memory (then ms and
     peak_mb are None)}. To compare blocks, time_blocks interleaves their steps.
 
-    On CUDA: bf16 autocast, peak from torch.cuda.max_memory_allocated. On CPU with
+    Precision: the device's policy (gamlab.runtime.pick_precision: bf16 autocast on a GPU with
+    bf16 hardware, fp16 autocast on an older one, float32 on a CPU). On CUDA the peak comes
+    from torch.cuda.max_memory_allocated. On CPU with
     memory=True the memory is measured in a fresh Python process (a second or two to start)
     so that its peak RSS belongs to this block alone, and the timing runs here; there an
     allocation beyond `mem_limit_mb` (default: 70% of the memory available now) fails and
@@ -114,7 +116,8 @@ def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n
 
 
 def matmul_rate(device=None, n: int | None = None, repeats: int = 10) -> float:
-    """The device's plain matmul rate in FLOP/s: (n x n) @ (n x n), float32 on CPU, bf16 on CUDA.
+    """The device's plain matmul rate in FLOP/s: (n x n) @ (n x n) in the dtype of the device's
+    precision policy (gamlab.runtime.pick_precision: float32 on CPU, bf16 or fp16 on CUDA).
 
     The best of `repeats` products: the rate is what the machine can do, and on a shared
     machine other processes only ever slow a product down (a median here has been seen to
@@ -122,7 +125,7 @@ def matmul_rate(device=None, n: int | None = None, repeats: int = 10) -> float:
     """
     device = pick_device(device if device is None or isinstance(device, str) else str(device))
     n = n or (8192 if device.type == "cuda" else 2048)
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    dtype = DTYPES[pick_precision(device)]
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     a @ b  # warm-up

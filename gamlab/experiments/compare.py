@@ -31,7 +31,7 @@ from ..blocks.conv import receptive_field
 from ..errors import GamlabError
 from ..inspection.context_use import context_use
 from ..model import MODELS, budget_knob
-from ..runtime import check_seed, describe, pick_device
+from ..runtime import check_seed, describe, pick_device, pick_precision
 from .ngram import ngram_losses, order_for_reach
 from .race_record import MEASURED, ModelRace, RaceResult, Regime, SeedRun, aggregate, mean_std  # noqa: F401
 from .runs import load_run_data, make_trainer, model_config, race_configs, sample
@@ -100,7 +100,7 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
     log("count tables: " + ", ".join(f"{n}-gram {loss:.3f}" for n, loss in ngrams.items())
         + f" (the {order_for_reach(reach)}-gram sees what GAM sees: R = {reach} tokens)")
     lrs = {name: (lrs or {}).get(name, (tc.lr, "preset, not tuned")) for name in names}
-    _warm_up(configs, data, tc.device)
+    _warm_up(configs, data, tc.device, tc.precision)
     models = {name: ModelRace(name, lrs[name][0], lrs[name][1], {}, []) for name in names}
     curves = {name: [] for name in names}
     for seed in range(tc.seed, tc.seed + seeds):
@@ -135,24 +135,27 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
                     train_tokens=data.train.numel(), val_tokens=data.val.numel(),
                     steps_per_epoch=data.steps_per_epoch, model_config=base, train_config=tc,
                     seeds=list(range(tc.seed, tc.seed + seeds)), device=str(device),
-                    threads=torch.get_num_threads(), describe=describe(device),
-                    precision="bf16" if device.type == "cuda" else "fp32",  # as gamlab.runtime.autocast
+                    threads=torch.get_num_threads(), describe=describe(device, tc.precision),
+                    precision=pick_precision(device, tc.precision),  # the arithmetic that ran, never "auto"
                     wall_seconds=time.perf_counter() - t0)
     rows = [m.row() for m in models.values()]
     return RaceResult(regime, list(models.values()), unigram, ngrams, reach, reading(rows, ngrams, reach))
 
 
-def _warm_up(configs: dict, data, device: str) -> None:
-    """One untimed forward and backward of each model, so that one-time costs (thread pools,
-    the allocator's first pages, lazy kernels) are not charged to whichever model trains first.
-    Its random draws leave no trace: make_trainer reseeds every run."""
+def _warm_up(configs: dict, data, device: str, precision: str = "auto") -> None:
+    """One untimed forward and backward of each model in the run's precision, so that one-time
+    costs (thread pools, the allocator's first pages, lazy kernels) are not charged to whichever
+    model trains first. Its random draws leave no trace: make_trainer reseeds every run."""
     from ..model import build_model
-    from ..runtime import pick_device
+    from ..runtime import autocast, pick_device
 
     dev = pick_device(device)
     idx, targets = (t.to(dev) for t in data.get_batch("train", 0))
     for name, config in configs.items():
-        build_model(name, config).to(dev)(idx, targets)[1].backward()
+        model = build_model(name, config).to(dev)
+        with autocast(dev, precision):
+            loss = model(idx, targets)[1]
+        loss.backward()
 
 
 def within_spread(a: dict, b: dict, key: str = "val_loss") -> bool | None:

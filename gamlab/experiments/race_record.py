@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ..config import ModelConfig
 from ..errors import GamlabError
+from ..runtime import pick_device, pick_precision
 from ..training.files import read_refusal, write_atomic
 from ..training.train import TrainConfig
 from .runs import format_table, model_config
@@ -109,7 +110,7 @@ class Regime:
     threads: int  # torch's CPU threads
     describe: str  # gamlab.runtime.describe: versions and device, one line
     wall_seconds: float  # the whole race: data, count tables, every run and its measures
-    precision: str | None = None  # the arithmetic of training: "fp32" on a CPU, "bf16" (autocast) on CUDA
+    precision: str | None = None  # the arithmetic of training (gamlab.runtime.pick_precision): fp32, fp16, bf16
     command: str | None = None  # the command line that makes the race again (`gamlab compare`)
     note: str | None = None  # anything else a reader must know (e.g. a busy machine)
 
@@ -162,6 +163,9 @@ class RaceResult:
                 return f"raced with {key.replace('_', ' ')} {getattr(r.train_config, key)}, not {getattr(tc, key)}"
         if [m.name for m in self.models] != list(models):
             return f"raced {', '.join(m.name for m in self.models)}, not {', '.join(models)}"
+        wanted = pick_precision(pick_device(tc.device), tc.precision)
+        if (r.precision or "fp32") != wanted:  # a record without it was made in float32 on a CPU
+            return f"raced in {r.precision or 'fp32'}, not {wanted}"
         return None
 
     # ------------------------------------------------------------ JSON

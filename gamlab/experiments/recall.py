@@ -32,7 +32,7 @@ from torch import nn
 from ..config import ModelConfig
 from ..errors import GamlabError
 from ..model import LanguageModel, build_model, list_models
-from ..runtime import check_seed, eval_mode, pick_device, seed_everything
+from ..runtime import autocast, check_precision, check_seed, eval_mode, pick_device, pick_precision, seed_everything
 from ..training import distributed
 from ..training.files import read_refusal
 from ..training.tasks import MQAR, answers_correct, batches
@@ -60,6 +60,7 @@ class RecallGrid:
     embed_std: float | None = 1.0  # re-draw token and position embeddings at this std (None: keep 0.02)
     tied_head: bool = False  # False: the output layer gets its own weights (see the module docstring)
     device: str = "auto"
+    precision: str = "auto"  # auto, bf16, fp16 or fp32 (gamlab.runtime.pick_precision), as TrainConfig.precision
     changes: dict = field(default_factory=dict)  # ModelConfig fields to change (e.g. d_model)
 
     @classmethod
@@ -75,6 +76,7 @@ class RecallGrid:
             raise GamlabError(f"Unknown model {unknown[0]!r}; choose from {', '.join(list_models())}.")
         if self.preset not in PRESETS:
             raise GamlabError(f"Unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}.")
+        check_precision(self.precision)
         if self.steps < 1 or self.batch_size < 1:
             raise GamlabError(f"steps and batch_size must be positive, got {self.steps} and {self.batch_size}.")
         check_seed(self.seed + 1000, "the grid's seed + 1000 (its evaluation seed)")  # seeds up to seed + 1000 are drawn
@@ -97,7 +99,7 @@ def recall_train_config(grid: RecallGrid, device: torch.device) -> TrainConfig:
     shrink it just when attention is about to find the pairs), one evaluation at the end."""
     return TrainConfig(lr=grid.lr, betas=(0.9, 0.98), weight_decay=0.0, warmup_steps=50, min_lr_ratio=1.0,
                        batch_size=grid.batch_size, steps=grid.steps, eval_every=grid.steps, eval_batches=2,
-                       seed=grid.seed, device=str(device))
+                       seed=grid.seed, device=str(device), precision=grid.precision)
 
 
 def prepare_for_recall(model: LanguageModel, grid: RecallGrid) -> LanguageModel:
@@ -111,14 +113,18 @@ def prepare_for_recall(model: LanguageModel, grid: RecallGrid) -> LanguageModel:
 
 
 @torch.no_grad()
-def accuracy(model: LanguageModel, task: MQAR, n_sequences: int, seed: int, device: torch.device) -> float:
-    """Fraction of queries answered right (argmax) on n_sequences fresh sequences."""
+def accuracy(model: LanguageModel, task: MQAR, n_sequences: int, seed: int, device: torch.device,
+             precision: str = "auto") -> float:
+    """Fraction of queries answered right (argmax) on n_sequences fresh sequences, computed in
+    `precision` (runtime.autocast: the one the model trained in)."""
     correct = asked = 0
     g = torch.Generator().manual_seed(seed)
     with eval_mode(model):
         for start in range(0, n_sequences, 64):
             x, y = task.sample(min(64, n_sequences - start), g)
-            c, n = answers_correct(model(x.to(device))[0].cpu(), y)
+            with autocast(device, precision):
+                logits = model(x.to(device))[0]  # (B, T, vocab)
+            c, n = answers_correct(logits.float().cpu(), y)
             correct, asked = correct + c, asked + n
     return correct / asked
 
@@ -164,6 +170,7 @@ def run_grid(grid: RecallGrid, progress=print, keep_models: bool = False, bars: 
     device = pick_device(grid.device)
     check_grid_fits(grid, device)
     out = {"grid": {k: v for k, v in asdict(grid).items()}, "device": str(device),
+           "precision": pick_precision(device, grid.precision),
            "chance": 1 / (grid.vocab_size - 2 - MQAR(vocab_size=grid.vocab_size, n_pairs=1).n_keys),
            "accuracy": {}, "params": {}, "seconds": {}, "final_loss": {}}
     trained: dict = {}
@@ -171,7 +178,8 @@ def run_grid(grid: RecallGrid, progress=print, keep_models: bool = False, bars: 
         out["accuracy"][name], out["seconds"][name], out["final_loss"][name] = [], [], []
         for T in grid.lengths:
             model, history, seconds = train_recall(name, grid, T, device, bar=bars)
-            accs = [accuracy(model, task, grid.eval_sequences, grid.seed + 1000, device) for task in grid.tasks(T)]
+            accs = [accuracy(model, task, grid.eval_sequences, grid.seed + 1000, device, grid.precision)
+                    for task in grid.tasks(T)]
             out["accuracy"][name].append(accs)
             out["seconds"][name].append(round(seconds, 2))
             out["final_loss"][name].append(round(history[-1]["val_loss"], 4))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..config import ModelConfig
 from ..errors import GamlabError
-from ..runtime import describe
+from ..runtime import describe, pick_precision
 from ..training import distributed
 from ..training.files import write_atomic
 from .paper import Experiment
@@ -235,7 +235,9 @@ def reproduce(exps: list[Experiment], mc: ModelConfig, tcs: dict, device, folder
 
     device = distributed.setup(device)
     out = Path(out)
-    print(describe(device) + (f" | {distributed.world_size()} processes (DDP)" if distributed.is_distributed() else ""))
+    precision = next(iter(tcs.values())).precision  # the same in every recipe (--precision)
+    print(describe(device, precision)
+          + (f" | {distributed.world_size()} processes (DDP)" if distributed.is_distributed() else ""))
     t0 = time.perf_counter()
     datas, summaries = {}, {}  # keyed (recipe, dataset) and (recipe, run name)
     for name, tc in tcs.items():
@@ -253,7 +255,8 @@ def reproduce(exps: list[Experiment], mc: ModelConfig, tcs: dict, device, folder
     print()
     print(table)
     # Per recipe: its TrainConfig and data; histories keyed "<recipe>/<run name>".
-    results = {"command": "gamlab reproduce", "device": str(device), "describe": describe(device),
+    results = {"command": "gamlab reproduce", "device": str(device), "describe": describe(device, precision),
+               "precision": pick_precision(device, precision),
                "processes": distributed.world_size(), "max_rows": max_rows, "recipes": list(tcs),
                "model_config": mc.to_dict(), "train_config": {n: tc.to_dict() for n, tc in tcs.items()},
                "data": {n: {k: {"vocab_size": d.vocab_size, "tokenizer": d.tokenizer.kind,
@@ -266,6 +269,6 @@ def reproduce(exps: list[Experiment], mc: ModelConfig, tcs: dict, device, folder
     if distributed.is_main():
         kept = f"every run's checkpoint in {out / 'runs'} is intact (the same command rebuilds the table from them)"
         write_atomic(out / "results.json", json.dumps(results, indent=1), kept=kept)
-        write_atomic(out / "table.txt", f"{describe(device)}\n\n{table}\n", kept=kept)
+        write_atomic(out / "table.txt", f"{describe(device, precision)}\n\n{table}\n", kept=kept)
         print(f"\nwrote {out / 'table.txt'} and {out / 'results.json'} ({time.perf_counter() - t0:.0f} s in all)")
     return results

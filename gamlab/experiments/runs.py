@@ -81,14 +81,16 @@ PRESETS: dict[str, RunPreset] = {p.name: p for p in (
 
 def train_config(preset: RunPreset, *, steps: int | None = None, epochs: float | None = None,
                  batch_size: int | None = None, lr: float | None = None, seed: int = 0, device: str = "auto",
-                 checkpoint_every: int | None = None) -> TrainConfig:
+                 checkpoint_every: int | None = None, precision: str = "auto") -> TrainConfig:
     """The preset's TrainConfig with the changes given (None: the preset's); GamlabError for a
-    number that is not positive, named as the command-line option that sets it."""
+    number that is not positive, named as the command-line option that sets it, and for a
+    precision other than auto, bf16, fp16 or fp32 (gamlab.runtime.pick_precision)."""
     for name, value in (("steps", steps), ("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
                         ("checkpoint_every", checkpoint_every)):
         if value is not None and not value > 0:
             raise GamlabError(f"--{name.replace('_', '-')} must be positive, got {value}.")
-    changes = dict(seed=seed, device=device, checkpoint_every=checkpoint_every)
+    changes = dict(seed=seed, device=device, checkpoint_every=checkpoint_every,
+                   precision=precision)
     if epochs is not None:
         changes["steps"], changes["epochs"] = None, epochs
     changes.update({k: v for k, v in (("steps", steps), ("batch_size", batch_size), ("lr", lr)) if v is not None})

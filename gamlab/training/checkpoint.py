@@ -5,11 +5,14 @@
     format, version        "gamlab-checkpoint", 1
     model                  the plain model's state_dict (no torch.compile / DDP wrapper prefixes)
     optimizer, scheduler   their state_dicts
+    scaler, skipped_steps  fp16's loss scaler state_dict ({} in fp32 and bf16, absent before precision
+                           was recorded) and the steps it skipped for inf/NaN gradients
     step, history          optimizer steps done, the history list (see gamlab/training/train.py)
     elapsed, tokens, cpu_seconds, acc   the Meter's counts (gamlab/training/trainer_parts.py)
     rng                    Python and torch random states, so a resumed run continues the same
     resumes                the settings a resume changed, and from which step (Checkpoints.load)
     model_name, model_config, train_config, tokenizer, dataset, extra
+                           (train_config["precision"] is the one that ran: bf16, fp16 or fp32, never auto)
 
 Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb (through gamlab.experiments.runs).
 """
@@ -130,6 +133,9 @@ def load_model_state(model, weights: dict, path) -> None:
 # defines the run and must match.
 FREE_ON_RESUME = ("checkpoint_every", "device")
 LENGTH_FIELDS = ("steps", "epochs")
+# Fields a checkpoint written before they existed does not record: not compared then (such a
+# checkpoint was trained as the old gamlab did: float32 on a CPU).
+RECORDED_SINCE = ("precision",)
 
 
 def check_matches(state: dict, path, *, model_name: str | None = None, model_config: dict | None = None,
@@ -156,7 +162,7 @@ def check_matches(state: dict, path, *, model_name: str | None = None, model_con
     saved_tc = state.get("train_config")
     if train_config is not None and saved_tc is not None:
         for key in _differing(saved_tc, train_config):
-            if key not in FREE_ON_RESUME + LENGTH_FIELDS:
+            if key not in FREE_ON_RESUME + LENGTH_FIELDS and not (key in RECORDED_SINCE and key not in saved_tc):
                 _refuse(path, key, saved_tc.get(key), train_config.get(key))
     return state
 

@@ -40,7 +40,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..errors import GamlabError
-from ..runtime import autocast, check_seed, eval_mode, pick_device, seed_everything
+from ..runtime import autocast, check_precision, check_seed, eval_mode, pick_device, pick_precision, seed_everything
 from . import distributed
 from .checkpoint import load_checkpoint, load_model_state, plain_model
 from .recipes import get_recipe
@@ -67,9 +67,11 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     recipe: str = "careful"  # gamlab/training/recipes.py: weight-decay groups, warm-up start, validation mean
+    precision: str = "auto"  # auto (runtime.pick_precision: bf16, fp16 or fp32 by device), bf16, fp16 or fp32
 
     def __post_init__(self) -> None:
         get_recipe(self.recipe)  # an unknown name is refused here
+        check_precision(self.precision)
         self.betas = tuple(self.betas)
         if not (0 < self.lr < math.inf) or self.batch_size < 1 or self.eval_every < 1:
             raise GamlabError("TrainConfig needs a finite lr > 0, batch_size >= 1 and eval_every >= 1.")
@@ -92,6 +94,11 @@ class TrainConfig:
     def warmup_for(self, total: int) -> int:
         """Warm-up steps: the configured number, but at most a tenth of a short run."""
         return max(1, min(self.warmup_steps, total // 10))
+
+    def recorded(self, device: torch.device | str) -> dict:
+        """to_dict() with the precision resolved on `device` ("auto" -> bf16, fp16 or fp32): what a
+        checkpoint records and a resume compares, so that it compares the dtype that ran."""
+        return dict(self.to_dict(), precision=pick_precision(device, self.precision))
 
     def replace(self, **changes) -> TrainConfig:
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
@@ -170,13 +177,14 @@ def make_scheduler(optimizer: torch.optim.Optimizer, warmup_steps: int, total_st
 
 @torch.no_grad()
 def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | None = None,
-             average: str = "token") -> float:
+             average: str = "token", precision: str = "auto") -> float:
     """Mean cross-entropy (nats per scored token) of `model` over `batches` of (idx, targets), each (B, T).
 
     Positions with targets == -100 are not scored. Perplexity is exp(loss). average="batch" is the
     paper author's mean of per-batch means instead (a smaller last batch weighs as much as a
     full one; gamlab/training/recipes.py). Under torchrun each rank scores every world-th batch and the
-    sums are added across ranks (gamlab/training/distributed.py).
+    sums are added across ranks (gamlab/training/distributed.py). precision: the autocast it runs
+    under (runtime.autocast; the Trainer passes its run's).
     """
     if average not in ("token", "batch"):
         raise GamlabError(f"average={average!r}: choose 'token' or 'batch'.")
@@ -187,7 +195,7 @@ def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | N
             if not distributed.mine(i):
                 continue
             idx, targets = idx.to(device), targets.to(device)
-            with autocast(device):
+            with autocast(device, precision):
                 _, loss = model(idx, targets)
             n = int((targets != -100).sum())
             if n:  # a batch with nothing to score has a NaN mean loss: skip it
@@ -275,6 +283,11 @@ class Trainer:
         self.optimizer = make_optimizer(model, config.lr, config.weight_decay, config.betas, self.recipe.decay)
         self.scheduler = make_scheduler(self.optimizer, config.warmup_for(self.total), self.total, config.min_lr_ratio,
                                         self.recipe.warmup_from_zero)
+        # "bf16", "fp16" or "fp32" (runtime.pick_precision); fp16 scales the loss so that small
+        # gradients do not underflow to 0 in float16. A disabled scaler passes everything through.
+        self.precision = pick_precision(self.device, config.precision)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        self.skipped_steps = 0  # steps whose fp16 gradients overflowed: the scaler left the weights alone
         self.step, self.history = 0, []
 
     @property
@@ -296,9 +309,14 @@ class Trainer:
     def state(self) -> dict:
         """Everything checkpoint.pt holds (gamlab/training/checkpoint.py)."""
         return {"model": plain_model(self.model).state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "step": self.step, "history": self.history,
-                **self.meter.state(), "rng": rng_state(), "train_config": self.config.to_dict(),
+                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+                "skipped_steps": self.skipped_steps, "step": self.step, "history": self.history,
+                **self.meter.state(), "rng": rng_state(), "train_config": self._recorded_config(),
                 "resumes": self.checkpoints.resumes, **self.meta}
+
+    def _recorded_config(self) -> dict:
+        """The TrainConfig as the checkpoint records it: the precision that runs, not "auto"."""
+        return dict(self.config.to_dict(), precision=self.precision)
 
     def save(self) -> Path | None:
         """Write <out>/checkpoint.pt atomically (nothing when out is None, or on ranks other than 0)."""
@@ -312,10 +330,13 @@ class Trainer:
         trainer's: a run resumed with the same `steps` ends where an uninterrupted one would,
         with the same losses.
         """
-        state = self.checkpoints.load(path, state, self.meta, self.config.to_dict())
+        state = self.checkpoints.load(path, state, self.meta, self._recorded_config())
         load_model_state(self.model, state["model"], path or self.out)  # into the plain model, if wrapped
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler"):  # fp16: the loss scale reached; older and fp32/bf16 checkpoints have none
+            self.scaler.load_state_dict(state["scaler"])
+        self.skipped_steps = int(state.get("skipped_steps", 0))
         self.step, self.history = int(state["step"]), list(state["history"])
         self.meter.load(state)
         set_rng_state(state["rng"])  # the same dropout masks as the uninterrupted run
@@ -323,7 +344,8 @@ class Trainer:
 
     def evaluate(self, max_batches: int | None = None) -> float:
         """Validation loss over `max_batches` batches (None: the whole validation source)."""
-        return evaluate(self.model, self.source.val_batches(max_batches), self.device, self.recipe.val_average)
+        return evaluate(self.model, self.source.val_batches(max_batches), self.device, self.recipe.val_average,
+                        self.precision)
 
     def evaluate_full(self) -> float:
         """Validation loss over the whole validation source (the number a table reports)."""
@@ -353,21 +375,23 @@ class Trainer:
                 idx, targets = self.source.train_batch(self.step)  # (b, T) each: this rank's rows
                 idx, targets = idx.to(dev, non_blocking=True), targets.to(dev, non_blocking=True)
                 interrupt.undoable(partial(set_rng_state, rng_state()))  # nothing lasting changes until commit()
-                with autocast(dev):
+                with autocast(dev, self.precision):
                     _, loss = net(idx, targets)  # mean cross-entropy over the scored tokens
                 # The mean loss over ranks and "has any rank been asked to stop?", in one
                 # reduction, so every rank takes the same decision at the same step.
                 loss_sum, stops, interrupted = distributed.all_reduce_sum(
                     loss.detach(), stop_request.requested, interrupt.requested)
                 loss_value = loss_sum / world
-                self._check_finite(loss_value)
+                self._check_finite(loss_value)  # the unscaled loss: fp16's skipped steps are not divergence
                 self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+                self.scaler.scale(loss).backward()  # fp16: the loss times the scale, so small gradients survive
                 interrupt.commit()  # from here to the step boundary a Ctrl-C waits: the step counts whole or not at all
-                self.optimizer.step()
-                self.scheduler.step()
+                if cfg.grad_clip:
+                    self.scaler.unscale_(self.optimizer)  # the true gradients again, for the clip
+                    nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+                self.scaler.step(self.optimizer)  # self.optimizer.step(), unless fp16 gradients hold inf/NaN
+                if self._updated():  # after a skipped fp16 step the schedule waits for a real update
+                    self.scheduler.step()
                 self.step += 1
                 self.meter.stop(loss_value, idx.numel() * world, dev)  # tokens of the global batch
                 bar.update(1)
@@ -380,6 +404,25 @@ class Trainer:
                 if interrupted or (world == 1 and interrupt.requested):
                     self._interrupted()
         return self.history
+
+    def _updated(self) -> bool:
+        """After scaler.step: False if fp16 skipped the step; updates the loss scale either way.
+
+        The scaler (torch.amp.GradScaler, a pass-through unless fp16) skips a step whose
+        gradients hold inf or NaN: weights and AdamW's moments stay, the scale halves for the
+        next step (it grows again after 2,000 steps without overflow); `skipped_steps` counts
+        them. Two counts then differ, both saved in the checkpoint, so a resume is exact:
+        `self.step` counts batches (the batch drawn, the run's length, evaluations and
+        checkpoints follow it), the schedule counts the updates made (its step is
+        step - skipped_steps), so a skip neither eats warm-up nor advances the decay.
+        """
+        if not self.scaler.is_enabled():
+            return True
+        scale = self.scaler.get_scale()
+        self.scaler.update()
+        skipped = self.scaler.get_scale() < scale  # the scale falls only after a skipped step
+        self.skipped_steps += skipped
+        return not skipped
 
     def _bar(self):
         return progress_bar(total=self.total, initial=self.step, disable=not self.progress or not distributed.is_main(),
@@ -430,7 +473,7 @@ class Trainer:
                 "steps": self.step, "seconds": seconds, "cpu_seconds": self.meter.cpu_seconds,
                 "s_per_epoch": seconds / self.step * spe if spe and self.step else None,
                 "tokens_per_s": self.meter.tokens / seconds if seconds else None,
-                "val_loss": val_loss, "ppl": perplexity(val_loss)}
+                "val_loss": val_loss, "ppl": perplexity(val_loss), "precision": self.precision}
 
 
 def progress_bar(**kwargs):

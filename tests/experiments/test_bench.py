@@ -127,6 +127,11 @@ def test_device_check_script_runs_every_check_on_cpu_at_tiny_sizes(tmp_path):
                           capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads((tmp_path / "device_check.json").read_text())
-    assert all(report[k]["ok"] for k in ("same_numbers", "training", "ratios", "paper_bench"))
+    assert all(report[k]["ok"] for k in ("same_numbers", "training", "precision", "ratios", "paper_bench"))
     assert report["same_numbers"]["forward"] < 1e-4 and report["ratios"]["speed_up"] > 0
+    runs = report["precision"]["runs"]  # issue 23: the policy's choice, and each precision trained and timed
+    assert report["precision"]["policy"] == "fp32" and "| precision fp32 (auto) |" in report["device"]
+    assert set(runs) == {f"{m}/{p}" for m in ("gam", "transformer", "mamba") for p in ("fp32", "fp16", "bf16")}
+    assert all(r["precision"] == k.split("/")[1] and r["tokens_per_s"] > 0 for k, r in runs.items())
+    assert all(("loss_scale" in r) == (r["precision"] == "fp16") for r in runs.values())
     assert (tmp_path / "bench" / "bench.json").is_file() and "no chart" in (tmp_path / "bench" / "log.txt").read_text()

@@ -188,13 +188,16 @@ def test_a_trainer_under_torchrun_needs_the_process_group_joined_first(data, mon
 
 
 def test_the_checkpoint_keeps_its_keys(data, tmp_path):
-    """Old checkpoints resume: the collaborators write the same keys the format always had."""
+    """The collaborators write the keys the format always had, and the two the precision added
+    (the fp16 loss scaler's state, {} in fp32, and its skipped steps): old checkpoints without
+    them still resume (tests/training/test_precision.py)."""
     tc = TrainConfig.preset("tiny", steps=2, eval_every=2, eval_batches=1, batch_size=data.batch_size)
     Trainer(_model("gam", data), tc, data.get_batch, out=tmp_path, progress=False,
             meta={"tokenizer": data.tokenizer.to_dict()}).fit()
     state = load_checkpoint(tmp_path)
     assert set(state) == {"format", "version", "model", "optimizer", "scheduler", "step", "history", "elapsed",
                           "tokens", "cpu_seconds", "acc", "rng", "train_config", "resumes", "model_name",
-                          "model_config", "tokenizer"}
+                          "model_config", "tokenizer", "scaler", "skipped_steps"}
+    assert state["scaler"] == {} and state["skipped_steps"] == 0 and state["train_config"]["precision"] == "fp32"
     assert set(state["acc"]) == {"loss", "n", "tokens", "time"} and set(state["rng"]) >= {"python", "torch"}
     assert state["tokens"] == 2 * data.batch_size * 32

@@ -38,8 +38,11 @@ What we keep the same, and what we cannot:
   parameters than GAM in the `tiny` preset; section 2 prints the counts), a head start to keep in mind when it wins.
 
 So the race is fair in data, optimiser and tuning, not quite in size, and short: the regime
-(steps and seconds) is part of every result. On a GPU the run uses bf16 and larger models; on a
-CPU it takes minutes; in fast mode (CI) it takes seconds and the numbers mean little.
+(steps and seconds) is part of every result. On a GPU the run uses mixed precision and larger
+models: bf16 where the GPU has bf16 hardware (A100, L4, H100), fp16 with loss scaling on older
+ones such as Colab's T4, whose bf16 would be emulated and slow (`PRECISION` in the first cell
+chooses otherwise); on a CPU it trains in float32 and takes minutes; in fast mode (CI) it takes
+seconds and the numbers mean little.
 """
 
 # %% install
@@ -61,7 +64,8 @@ from gamlab.inspection.widgets import LiveLoss
 from gamlab.training.train import Trainer
 
 device = gamlab.pick_device()
-print(gamlab.describe(device))
+PRECISION = "auto"  # or "bf16", "fp16", "fp32"; auto: bf16 on an A100/L4/H100, fp16 on a T4, fp32 on a CPU
+print(gamlab.describe(device, PRECISION))
 
 # %% [markdown]
 """
@@ -83,7 +87,7 @@ MODELS = ["gam", "transformer", "mamba"]
 
 cpu_or_gpu = "small" if device.type == "cuda" else "tiny"
 preset = PRESETS["fast" if gamlab.fast_mode() else cpu_or_gpu]
-tc = train_config(preset, device=str(device))
+tc = train_config(preset, device=str(device), precision=PRECISION)
 dataset = DATASET
 try:
     data = load_run_data(preset, tc, dataset)
@@ -150,7 +154,10 @@ if stored:
 **One loop for every model.** Every model in the race trains through the same `Trainer`
 (`gamlab/training/train.py`), whose loop fits on one screen: take batch `step`, run the model
 to get the loss, backpropagate, clip the gradient norm, take an AdamW step and a step of the
-learning-rate schedule, then count time and tokens. Every `eval_every` steps it records the
+learning-rate schedule, then count time and tokens. The `scaler` in it matters in fp16 only
+(a GPU without bf16 hardware): it multiplies the loss by a large scale so that small gradients
+do not round to zero in 16 bits, divides the gradients by it again before the clip, and skips
+a step whose gradients overflowed; in bf16 and fp32 it passes everything through. Every `eval_every` steps it records the
 validation loss, and now and then it saves a checkpoint. Helper objects keep the rest out of
 sight: where batches come from, the meters, and checkpoints with their random state. The cell
 prints the loop from the library itself.
@@ -161,7 +168,7 @@ import inspect
 
 loop = inspect.getsource(Trainer.fit)
 print(loop)
-assert "loss.backward()" in loop and "self.optimizer.step()" in loop
+assert "scaler.scale(loss).backward()" in loop and "self.scaler.step(self.optimizer)" in loop
 
 # %% [markdown]
 """
