@@ -34,7 +34,7 @@ print(gamlab.describe(device))
 gamlab.seed_everything(0)
 
 # %% [markdown]
-"""
+r"""
 ## 1. Shift and add
 
 Each channel `c` has its own `k` weights `w[c, 0..k-1]`. Output `t` is a weighted sum of the
@@ -117,7 +117,7 @@ assert (moved[t_changed + k:] == 0).all(), "outputs beyond t+k-1 are out of reac
 print(f"changing token {t_changed} moves outputs {t_changed}..{t_changed + k - 1} only")
 
 # %% [markdown]
-"""
+r"""
 ## 4. How far back can a stack see?
 
 One layer sees `k` tokens (itself and `k-1` before). Each further layer adds `k-1` more, so `L`

@@ -41,7 +41,7 @@ print(gamlab.describe(device))
 gamlab.seed_everything(0)
 
 # %% [markdown]
-"""
+r"""
 ## 1. Store a few patterns, retrieve a noisy one
 
 Store `P` patterns as the rows of a matrix `M` (`P x C`). Given a query `q` (a damaged copy of

@@ -57,7 +57,7 @@ assert ((torch.sigmoid(z) > 0) & (torch.sigmoid(z) < 1)).all()
 assert torch.allclose(torch.sigmoid(z) + torch.sigmoid(-z), torch.ones_like(z))   # symmetric around 1/2
 
 # %% [markdown]
-"""
+r"""
 ## 2. Gated fusion by hand
 
 One linear layer reads `h` and produces `2C` numbers per token; the first `C` are `g_l` (they
