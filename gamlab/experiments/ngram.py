@@ -155,7 +155,7 @@ class NGram:
             joints.append(joint)
             joint_counts.append(counts)
             if j + 1 < self.n:  # extend each context by the token one further back
-                keys, ctx_next = np.unique(ctx[j + 1:] * V + ids[:N - j - 1], return_inverse=True)
+                keys, ctx_next = np.unique(ctx[j + 1:] * V + ids[:max(N - j - 1, 0)], return_inverse=True)
                 self.levels.append(keys)
                 ctx = np.full(N, -1, dtype=np.int64)
                 ctx[j + 1:] = ctx_next.reshape(-1)
@@ -190,7 +190,7 @@ class NGram:
         for j in range(1, self.n):
             keys = np.full(M, -1, dtype=np.int64)  # positions t < j have no context of length j
             prev = ctx[j:]  # the nearest j-1 tokens of positions t >= j, then the token j back
-            keys[j:] = np.where(prev >= 0, prev * V + ids[:M - j], -1)
+            keys[j:] = np.where(prev >= 0, prev * V + ids[:max(M - j, 0)], -1)
             ctx = _lookup(self.levels[j], keys)
             out.append(ctx)
         return out

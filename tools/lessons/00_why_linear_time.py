@@ -269,7 +269,8 @@ where. Stuck? `exercises.hint("0.1")` gives one more hint each time you call it.
 
 **0.1 Code.** Write the forward FLOPs per token of one GAM block as a function of its width `C`,
 its `S` slots and its kernel `k`, from its parts (section 1). The check compares your count with
-the one `gamlab` measures by (`flops("gam", ...)`) at several sizes.
+the block's own (`flops("gam", T, batch=1)` counts `3T` times it: forward and backward over `T`
+tokens) at several sizes.
 """
 
 # %%
