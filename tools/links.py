@@ -34,8 +34,9 @@ def binder_badge(notebook: str) -> str:
 
 # --- install cells and the README's notebook table, derived from the address above ----------
 
-INSTALL_CELL = f'''# Install gamlab only where it is missing (Colab): pip then adds only what is missing too,
-# so the torch, numpy, pyarrow, ipywidgets and datasets already installed are kept.
+INSTALL_CELL = f'''# Install gamlab only where it is missing (Colab): pip then adds only what is
+# missing too, so the torch, numpy, pyarrow, ipywidgets and datasets already
+# installed are kept.
 try:
     import gamlab
 except ImportError:

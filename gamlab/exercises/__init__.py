@@ -32,7 +32,7 @@ import torch
 
 from ..errors import GamlabError
 
-LESSONS = ("lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07")
+LESSONS = ("lesson00", "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06", "lesson07")
 
 
 class NotAnswered(Exception):

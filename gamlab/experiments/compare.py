@@ -55,9 +55,9 @@ def parse_models(text: str) -> list[str]:
 
 
 def count_tables(data, reach: int, longer: int = 2) -> dict[int, float]:
-    """{n: validation loss} of add-0.01 n-gram count tables on the run's training split for the
-    orders that see R = reach tokens (n = R + 1) and `longer` more: the best a window of that
-    size can do by counting (gamlab.experiments.ngram)."""
+    """{n: validation loss} of Kneser-Ney n-gram count tables on the run's training split for
+    the orders that see R = reach tokens (n = R + 1) and `longer` more: estimates of the best
+    predictor of a window that size (yardsticks, not bounds; gamlab.experiments.ngram)."""
     n_reach = order_for_reach(reach)
     losses = ngram_losses(data.train, data.val, data.vocab_size, max_n=n_reach + longer)
     return {n: losses[n] for n in range(n_reach, n_reach + longer + 1)}

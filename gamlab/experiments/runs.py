@@ -285,6 +285,11 @@ def _cell(row: dict, key: str, fmt: str) -> str:
     return f"{value:{fmt}}" + (f"±{std:{fmt}}" if std is not None else "")
 
 
+def _lr(lr: float | None) -> str:
+    """A learning rate with the digits it was set with: 0.016, not 2e-02 (.0e rounds to one digit)."""
+    return f"{lr:.3g}" if lr else "-"
+
+
 def format_table(rows: list[dict], unigram: float | None = None, ngrams: dict[int, float] | None = None,
                  reach: int | None = None) -> str:
     """The paper's Table 1 layout: model, params, learning rate, steps, training seconds,
@@ -298,7 +303,7 @@ def format_table(rows: list[dict], unigram: float | None = None, ngrams: dict[in
     head = line([c[0] for c in cols])
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(line([r["model"], f"{r['params'] / 1e6:.3f}M", f"{r['lr']:.0e}" if r.get("lr") else "-",
+        lines.append(line([r["model"], f"{r['params'] / 1e6:.3f}M", _lr(r.get("lr")),
                            str(r["steps"]), _cell(r, "seconds", ".1f"), _cell(r, "s_per_epoch", ".1f"),
                            _cell(r, "tokens_per_s", ",.0f"), _cell(r, "val_loss", ".3f"), _cell(r, "ppl", ".2f"),
                            _cell(r, "context_gain", ".3f")]))

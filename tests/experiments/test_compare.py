@@ -33,7 +33,7 @@ def test_aggregate_means_and_sample_std_per_number():
     assert row["val_loss"] == 2.0 and row["val_loss_std"] == 1.0 and row["seeds"] == [0, 1, 2]
     assert row["s_per_epoch"] is None and row["params"] == 10
     table = format_table([dict(row, lr=2e-3)], unigram=3.0, ngrams={6: 0.4, 7: 0.3}, reach=5)
-    assert "2.000±1.000" in table and "2e-03" in table and "6-gram (R)" in table and "7-gram " in table
+    assert "2.000±1.000" in table and "   0.002" in table and "6-gram (R)" in table and "7-gram " in table
 
 
 def test_learning_rates_come_from_the_flag_the_stored_sweep_or_the_preset(tmp_path):

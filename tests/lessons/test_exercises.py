@@ -1,5 +1,5 @@
 """The exercise machinery: one source gives a student and an instructor notebook, checks never
-raise in a student notebook, and every lesson 01-07 has checked exercises. (Each lesson's
+raise in a student notebook, and every lesson 00-07 has checked exercises. (Each lesson's
 checks are tested both ways in tests/test_exercises_lessonNN.py; nbval runs both notebooks.)"""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from gamlab import exercises
 from gamlab.errors import GamlabError
 
 ROOT = Path(__file__).resolve().parents[2]
-LESSONS = sorted((ROOT / "tools" / "lessons").glob("0[1-7]_*.py"))
+LESSONS = sorted((ROOT / "tools" / "lessons").glob("0[0-7]_*.py"))
 
 
 def test_stubs_replace_solutions_and_instructor_checks_are_strict():

@@ -43,7 +43,7 @@ print(gamlab.describe(device))
 gamlab.seed_everything(0)
 
 # %% [markdown]
-"""
+r"""
 ## 1. Counting first
 
 Before timing anything, count. A matrix product `(m, n) @ (n, p)` costs `2mnp` operations. Per
@@ -69,20 +69,33 @@ with the batch size in the same proportion, so the ratio does not depend on it.
 
 # %%
 C_count, S_count = 128, 512
-print(f"one sequence (batch 1), forward + backward, C = {C_count}, S = {S_count}")
+
+
+def count(name, T):
+    """Forward + backward FLOPs of one block for one sequence of T tokens."""
+    return flops(name, T, batch=1)
+
+
+print(f"one sequence, forward + backward, C = {C_count}, S = {S_count}")
 print(f"{'T':>6}{'GAM GFLOP':>12}{'naive / GAM':>14}{'fused / GAM':>14}")
 for T in (256, 768, 1024, 4096, 16384):
-    f_gam = flops("gam", T, batch=1)
-    f_naive, f_fused = flops("transformer-naive", T, batch=1), flops("transformer", T, batch=1)
-    print(f"{T:>6}{f_gam / 1e9:>12.2f}{f_naive / f_gam:>14.2f}{f_fused / f_gam:>14.2f}")
-crossover = S_count - C_count                                            # naive: 4TC = 4SC - 4C^2
-print(f"naive attention is cheaper below T ≈ S - C = {crossover}, the fused kernel below T ≈ 2(S - C) = {2 * crossover}")
-# Checks of the count itself (they hold by the formula; the measurements below are the test):
-assert flops("transformer-naive", crossover - 8, batch=1) < flops("gam", crossover - 8, batch=1)
-assert flops("transformer-naive", crossover + 8, batch=1) > flops("gam", crossover + 8, batch=1)
-assert flops("transformer", 2 * crossover - 8, batch=1) < flops("gam", 2 * crossover - 8, batch=1)  # T/2 per token
-assert flops("transformer", 2 * crossover + 8, batch=1) > flops("gam", 2 * crossover + 8, batch=1)
-assert flops("gam", 2048, batch=1) == 2 * flops("gam", 1024, batch=1)   # linear: twice the tokens, twice the work
+    f_gam = count("gam", T)
+    naive = count("transformer-naive", T) / f_gam
+    fused = count("transformer", T) / f_gam
+    print(f"{T:>6}{f_gam / 1e9:>12.2f}{naive:>14.2f}{fused:>14.2f}")
+crossover = S_count - C_count  # naive: 4TC = 4SC - 4C^2
+print(f"naive attention is cheaper below T ≈ S - C = {crossover},")
+print(f"the fused kernel below T ≈ 2(S - C) = {2 * crossover}")
+# Checks of the count itself (they hold by the formula; the measurements
+# below are the test):
+T_low, T_high = crossover - 8, crossover + 8
+assert count("transformer-naive", T_low) < count("gam", T_low)
+assert count("transformer-naive", T_high) > count("gam", T_high)
+# the fused kernel: T/2 tokens per query on average
+assert count("transformer", 2 * T_low) < count("gam", 2 * T_low)
+assert count("transformer", 2 * T_high) > count("gam", 2 * T_high)
+# linear: twice the tokens, twice the work
+assert count("gam", 2048) == 2 * count("gam", 1024)
 
 # %% [markdown]
 """
@@ -103,40 +116,57 @@ A run that does not fit in memory is reported as out of memory, not as a crash.
 """
 
 # %%
+# lengths, batch, width C, slots S, and whether to measure memory
 if gamlab.fast_mode():
-    lengths, batch, width, slots, measure_memory = [64, 128, 256], 2, 64, 128, False
+    lengths = [64, 128, 256]
+    batch, width, slots, measure_memory = 2, 64, 128, False
 elif device.type == "cuda":
-    lengths, batch, width, slots, measure_memory = [256, 512, 1024, 2048, 4096, 8192], 8, 128, 512, True
-else:  # a CPU: up to 1024 tokens at batch 2, so that each block's cell runs in seconds (the naive
-    # attention's in about 10 s on 2 cores) and the peak stays near 0.3 GB
-    lengths, batch, width, slots, measure_memory = [256, 512, 1024], 2, 128, 512, True
+    lengths = [256, 512, 1024, 2048, 4096, 8192]
+    batch, width, slots, measure_memory = 8, 128, 512, True
+else:  # a CPU: up to 1024 tokens at batch 2, so that each block's cell runs
+    # in seconds (the naive attention's in about 10 s on 2 cores) and the
+    # peak stays near 0.3 GB
+    lengths = [256, 512, 1024]
+    batch, width, slots, measure_memory = 2, 128, 512, True
+repeats = 2 if gamlab.fast_mode() or device.type == "cpu" else 3
+
 
 def predicted_mb(name, T):
-    """Memory a run at length T should need, extrapolated from this block's two longest runs so far."""
+    """Memory a run at length T should need, extrapolated from this block's
+    two longest runs so far."""
     done = [r for r in rows if r["name"] == name and r["peak_mb"]]
     if len(done) < 2:
         return 0.0
     a, b = done[-2], done[-1]
-    p = max(1.0, math.log(b["peak_mb"] / a["peak_mb"]) / math.log(b["seq_len"] / a["seq_len"]))
-    return b["peak_mb"] * (T / b["seq_len"]) ** p  # cost ~ T^p: slope 1 linear, 2 quadratic
+    growth = b["peak_mb"] / a["peak_mb"]
+    p = math.log(growth) / math.log(b["seq_len"] / a["seq_len"])
+    p = max(1.0, p)  # cost ~ T^p: slope 1 linear, 2 quadratic
+    return b["peak_mb"] * (T / b["seq_len"]) ** p
+
 
 def measure(name):
-    """Time (and on CPU/GPU, memory) of one block at every length; one printed row per run."""
+    """Time (and on CPU/GPU, memory) of one block at every length; one
+    printed row per run."""
     for T in lengths:
-        # Skip a run predicted to take more than half of what is free (the machine's memory, or
-        # a container's limit such as Binder's 2 GB): the rest is for this kernel and the fresh
-        # Python process that measures the memory, which the operating system would kill instead.
-        need, free = predicted_mb(name, T), (available_memory(device) or 2**50) / 2**20
+        # Skip a run predicted to take more than half of what is free (the
+        # machine's memory, or a container's limit such as Binder's 2 GB):
+        # the rest is for this kernel and the fresh Python process that
+        # measures the memory, which the operating system would kill instead.
+        need = predicted_mb(name, T)
+        free = (available_memory(device) or 2**50) / 2**20
         if measure_memory and need > 0.5 * free:
-            print(f"{name:<18} T={T:<6} needs {need / 1024:.1f} GB, skipped ({free / 1024:.1f} GB free)")
+            print(f"{name:<18} T={T:<6} needs {need / 1024:.1f} GB, "
+                  f"skipped ({free / 1024:.1f} GB free)")
             continue
-        r = measure_block(name, T, batch=batch, d_model=width, n_slots=slots, device=device,
-                          repeats=2 if gamlab.fast_mode() or device.type == "cpu" else 3, memory=measure_memory)
+        r = measure_block(name, T, batch=batch, d_model=width, n_slots=slots,
+                          device=device, repeats=repeats, memory=measure_memory)
         rows.append({"name": name, "seq_len": T, **r})
-        shown = "out of memory" if r["oom"] else f"{r['ms']:8.2f} ms" + (
-            f"  {r['peak_mb']:8.1f} MB" if r["peak_mb"] is not None else "")
+        shown = "out of memory" if r["oom"] else f"{r['ms']:8.2f} ms"
+        if r["peak_mb"] is not None:
+            shown += f"  {r['peak_mb']:8.1f} MB"
         print(f"{name:<18} T={T:<6} {shown}")
     assert all(r["oom"] or r["ms"] > 0 for r in rows)
+
 
 rows = []
 measure("gam")
@@ -160,12 +190,16 @@ fig
 
 # %%
 def slope(name, key="ms"):
-    """Growth exponent fitted over every length that ran (a line through log T, log cost): cost ~ T^slope."""
+    """Growth exponent fitted over every length that ran (a line through
+    log T, log cost): cost ~ T^slope."""
     ok = [r for r in rows if r["name"] == name and not r["oom"] and r[key]]
     if len(ok) < 2:
         return float("nan")
-    log_t, log_cost = [math.log(r["seq_len"]) for r in ok], [math.log(r[key]) for r in ok]
-    return float(np.polyfit(log_t, log_cost, 1)[0])  # least squares: one slow run moves it less than two points
+    log_t = [math.log(r["seq_len"]) for r in ok]
+    log_cost = [math.log(r[key]) for r in ok]
+    # least squares: one slow run moves it less than it moves two points
+    return float(np.polyfit(log_t, log_cost, 1)[0])
+
 
 for name in ("gam", "transformer", "transformer-naive"):
     line = f"{name:<18} time ~ T^{slope(name):.2f}"
@@ -173,16 +207,21 @@ for name in ("gam", "transformer", "transformer-naive"):
         line += f"   memory ~ T^{slope(name, 'peak_mb'):.2f}"
     print(line)
 
-if not gamlab.fast_mode():  # fast mode's lengths are too short for the trend to show
-    if measure_memory and not math.isnan(slope("transformer-naive", "peak_mb")):
+# fast mode's lengths are too short for the trend to show
+if not gamlab.fast_mode():
+    naive_mem = slope("transformer-naive", "peak_mb")
+    if measure_memory and not math.isnan(naive_mem):
         # memory is counted, not timed: no other program can disturb it
-        assert slope("gam", "peak_mb") < 1.3, "GAM's memory should grow about linearly"
-        assert slope("transformer-naive", "peak_mb") > 1.6, "the T x T matrix should make memory grow quadratically"
-    time_ok = 0.6 < slope("gam") < 1.4 and slope("transformer-naive") > slope("gam") + 0.3
+        gam_mem = slope("gam", "peak_mb")
+        assert gam_mem < 1.3, "GAM's memory should grow linearly"
+        assert naive_mem > 1.6, "a T x T matrix: memory should grow as T^2"
+    gam_time, naive_time = slope("gam"), slope("transformer-naive")
+    time_ok = 0.6 < gam_time < 1.4 and naive_time > gam_time + 0.3
     if device.type == "cuda":
-        assert time_ok, "GAM's time should grow about linearly, naive attention's faster"
-    elif not time_ok:  # a busy CPU (another program, a shared machine) adds time at random
-        print("these times look disturbed by other work on this CPU; rerun the measuring cell when it is idle")
+        assert time_ok, "GAM's time should grow linearly, attention's faster"
+    elif not time_ok:  # a busy CPU (another program) adds time at random
+        print("these times look disturbed by other work on this CPU;")
+        print("rerun the measuring cell when it is idle")
 
 # %% [markdown]
 """
@@ -223,6 +262,50 @@ Memory grows with `T`, time with `T²`.
 
 Lessons 0–4 **build** GAM piece by piece (one class); lessons 5–7 **evaluate** it (a second).
 
+## Exercises
+
+Each exercise ends in a check that says what is right, or what is wrong in your answer and
+where. Stuck? `exercises.hint("0.1")` gives one more hint each time you call it.
+
+**0.1 Code.** Write the forward FLOPs per token of one GAM block as a function of its width `C`,
+its `S` slots and its kernel `k`, from its parts (section 1). The check compares your count with
+the block's own (`flops("gam", T, batch=1)` counts `3T` times it: forward and backward over `T`
+tokens) at several sizes.
+"""
+
+# %%
+from gamlab import exercises
+
+
+def gam_flops_per_token(C, S, k):
+    """Forward FLOPs per token of one GAM block: width C, S slots, kernel k."""
+    # BEGIN SOLUTION
+    gates = 2 * C * (2 * C)            # Linear C -> 2C
+    ffn = 2 * C * (4 * C) * 2          # Linear C -> 4C, then 4C -> C
+    slots = 2 * S * C + 2 * S * C      # scores h Mᵀ, read-out w M
+    conv = 2 * k * C                   # depthwise: k taps per channel
+    return gates + ffn + slots + conv
+    # END SOLUTION
+
+
+# exercises.hint("0.1")
+exercises.check("0.1", gam_flops_per_token)
+
+# %% [markdown]
+"""
+**0.2 Predict.** A naive attention block and a GAM block, both of width `C = 256`, GAM with
+`S = 512` slots and kernel `k = 3`. What is the shortest sequence length `T` at which the
+attention block does *more* work per token than GAM? Work it out from the two counts before
+you try lengths with `flops`.
+"""
+
+# %%
+shortest_T_attention_costs_more = 258  # SOLUTION
+# exercises.hint("0.2")
+exercises.check("0.2", shortest_T_attention_costs_more)
+
+# %% [markdown]
+"""
 **What we saw:** per token, attention projects more than GAM (`24C²` against `20C²`) but GAM
 pays `4SC` for its slots, so naive attention is cheaper below about `T = S − C`, the fused
 kernel below about `T = 2(S − C)`, and GAM above. Measured, the memory slopes are the robust

@@ -34,7 +34,7 @@ print(gamlab.describe(device))
 gamlab.seed_everything(0)
 
 # %% [markdown]
-"""
+r"""
 ## 1. Shift and add
 
 Each channel `c` has its own `k` weights `w[c, 0..k-1]`. Output `t` is a weighted sum of the
@@ -52,9 +52,10 @@ def causal_conv_shift_add(x, w, b):
     T, k = x.size(1), w.size(1)
     y = b.expand_as(x).clone()
     for j in range(k):
-        back = k - 1 - j                                  # how many steps tap j looks back
-        shifted = F.pad(x, (0, 0, back, 0))[:, :T]        # (B, T, C): x moved `back` steps later
-        y = y + w[:, j] * shifted                         # w[:, j]: (C,) broadcasts over B, T
+        back = k - 1 - j  # how many steps tap j looks back
+        # (B, T, C): x moved `back` steps later, zeros in front
+        shifted = F.pad(x, (0, 0, back, 0))[:, :T]
+        y = y + w[:, j] * shifted  # w[:, j]: (C,) broadcasts over B, T
     return y
 
 B, T, C, k = 2, 16, 8, 3
@@ -88,11 +89,13 @@ weights instead of a full convolution's `C²·k` (1,536 against 786,432 at the p
 def causal_conv_conv1d(x, w, b):
     """x: (B, T, C), w: (C, k), b: (C,) -> (B, T, C)."""
     k = w.size(1)
-    xc = F.pad(x.transpose(1, 2), (k - 1, 0))             # (B, C, T + k - 1): zeros before token 0
+    # (B, C, T + k - 1): channels first, zeros before token 0
+    xc = F.pad(x.transpose(1, 2), (k - 1, 0))
     yc = F.conv1d(xc, w.unsqueeze(1), b, groups=x.size(2))  # (B, C, T)
-    return yc.transpose(1, 2)                             # (B, T, C)
+    return yc.transpose(1, 2)  # (B, T, C)
 
-assert torch.allclose(causal_conv_conv1d(x, w, b), y, atol=1e-6), "conv1d and shift-and-add disagree"
+assert torch.allclose(causal_conv_conv1d(x, w, b), y, atol=1e-6), \
+    "conv1d and shift-and-add disagree"
 print("shift-and-add == depthwise conv1d")
 
 # %% [markdown]
@@ -106,18 +109,23 @@ training would be cheating. Test it: change one later token and check that nothi
 # %%
 t_changed = 10
 x2 = x.clone()
-x2[:, t_changed] += torch.randn(B, C)                      # change token 10 only
+x2[:, t_changed] += torch.randn(B, C)  # change token 10 only
 y2 = causal_conv_shift_add(x2, w, b)
 
-moved = (y2 - y).abs().amax(dim=(0, 2))                    # (T,): largest change per position
-print("largest change per output position:", [round(v, 3) for v in moved.tolist()])
-assert torch.equal(y2[:, :t_changed], y[:, :t_changed]), "an earlier output moved: the convolution sees the future"
-assert (moved[t_changed:t_changed + k] > 0).all(), "outputs t..t+k-1 should see the change"
-assert (moved[t_changed + k:] == 0).all(), "outputs beyond t+k-1 are out of reach of one layer"
-print(f"changing token {t_changed} moves outputs {t_changed}..{t_changed + k - 1} only")
+moved = (y2 - y).abs().amax(dim=(0, 2))  # (T,): largest change per position
+print("largest change per output position:")
+print([round(v, 3) for v in moved.tolist()])
+assert torch.equal(y2[:, :t_changed], y[:, :t_changed]), \
+    "an earlier output moved: the convolution sees the future"
+assert (moved[t_changed:t_changed + k] > 0).all(), \
+    "outputs t..t+k-1 should see the change"
+assert (moved[t_changed + k:] == 0).all(), \
+    "outputs beyond t+k-1 are out of reach of one layer"
+print(f"changing token {t_changed} moves outputs "
+      f"{t_changed}..{t_changed + k - 1} only")
 
 # %% [markdown]
-"""
+r"""
 ## 4. How far back can a stack see?
 
 One layer sees `k` tokens (itself and `k-1` before). Each further layer adds `k-1` more, so `L`
@@ -134,7 +142,8 @@ flat, the middle of the window has many more paths than its edges.
 
 # %%
 def influence(n_layer, k, T):
-    """(n_layer, T): row l = number of paths from each input to the last output through l+1 layers."""
+    """(n_layer, T): row l = number of paths from each input to the last
+    output through l+1 layers."""
     rows = []
     for depth in range(1, n_layer + 1):
         convs = [gamlab.CausalConv1d(1, k, bias=False) for _ in range(depth)]
@@ -144,9 +153,9 @@ def influence(n_layer, k, T):
         h = x1
         for conv in convs:
             h = conv(h)
-        h[0, -1, 0].backward()                            # output t = T-1
+        h[0, -1, 0].backward()  # output t = T-1
         rows.append(x1.grad[0, :, 0].clone())
-    return torch.stack(rows)                              # (n_layer, T)
+    return torch.stack(rows)  # (n_layer, T)
 
 max_depth, T_view = 6, 32
 kernel_sizes = [2, 3, 4, 5]
@@ -155,9 +164,12 @@ for kk, r in reach.items():
     for depth in range(1, max_depth + 1):
         seen = int((r[depth - 1] > 0).sum())
         assert seen == gamlab.receptive_field(depth, kk), (kk, depth, seen)
-print("measured reach == L*(k-1)+1 for k in", kernel_sizes, "and L = 1 ..", max_depth)
-assert gamlab.receptive_field(6, 3) == 13                 # the paper's GAM sees 13 tokens back
-print("paper setting (L=6, k=3):", gamlab.receptive_field(6, 3), "tokens")
+print(f"measured reach == L*(k-1)+1 for k in {kernel_sizes}, "
+      f"L = 1..{max_depth}")
+# the paper's GAM sees 13 tokens: the current one and 12 before it
+assert gamlab.receptive_field(6, 3) == 13
+print("paper setting (L=6, k=3):", gamlab.receptive_field(6, 3),
+      "tokens, the current one included")
 
 # %% [markdown]
 """
@@ -168,29 +180,44 @@ where the formula says the window starts. Hover for the values.
 """
 
 # %%
-first_seen = {kk: [T_view - gamlab.receptive_field(d, kk) for d in range(1, max_depth + 1)] for kk in kernel_sizes}
-fig = plots.receptive_field_explorer(reach, target=T_view - 1, bounds=first_seen, start=3)
+# k -> the first input each depth reaches, by the formula
+first_seen = {kk: [T_view - gamlab.receptive_field(d, kk)
+                   for d in range(1, max_depth + 1)]
+              for kk in kernel_sizes}
+fig = plots.receptive_field_explorer(reach, target=T_view - 1,
+                                     bounds=first_seen, start=3)
 fig
 
 # %% [markdown]
 """
 ## 5. The library's version
 
-`gamlab.CausalConv1d(C, k)` keeps the parameters of an `nn.Conv1d` with `groups=C` (weight
-`(C, 1, k)`, bias `(C,)`). On CPU it computes exactly our shift-and-add, with a hand-written
-backward, because `conv1d` wants channels first and the transposes and padded copies cost time
-in the block's `(B, T, C)` layout; on a GPU it calls `conv1d` with the same left padding. Feed
-it the same input, and feed its weights to our hand-built function: the outputs must agree.
+`gamlab.CausalConv1d(C, k)` is an `nn.Conv1d` with `groups=C` (weight `(C, 1, k)`, bias
+`(C,)`), and its forward is section 2's second form: transpose to channels first, pad `k - 1`
+zeros on the left, call `conv1d`, transpose back. That is the reference, on every device. Its
+faster form, `gamlab.blocks.optimized.ShiftAddCausalConv1d`, has the same parameters and computes
+section 1's shift-and-add with a hand-written backward on a CPU (on a GPU it calls `conv1d`
+too): `conv1d` wants channels first, and the transposes and padded copies cost time in the
+block's `(B, T, C)` layout. `gamlab.build_model` puts it in every model by default. Feed both
+the same input, and feed their weights to our hand-built function: the outputs must agree.
 """
 
 # %%
-conv = gamlab.CausalConv1d(C, k)
+conv = gamlab.CausalConv1d(C, k)  # the reference: conv1d
+shift_add = gamlab.blocks.optimized.ShiftAddCausalConv1d(C, k)  # its faster form
+shift_add.load_state_dict(conv.state_dict())  # the same parameters
 with torch.no_grad():
-    ours = causal_conv_shift_add(x, conv.weight[:, 0, :], conv.bias)   # weight (C, 1, k) -> (C, k)
-    lib = conv(x)
-assert torch.allclose(lib, ours, atol=1e-6), "gamlab.CausalConv1d differs from the hand-built convolution"
-print("gamlab.CausalConv1d == shift-and-add, max difference", f"{(lib - ours).abs().max().item():.1e}")
-print("parameters:", sum(p.numel() for p in conv.parameters()), "= C*k + C =", C * k + C)
+    # weight (C, 1, k) -> (C, k)
+    ours = causal_conv_shift_add(x, conv.weight[:, 0, :], conv.bias)
+    lib, lib_shift_add = conv(x), shift_add(x)
+outputs = {"CausalConv1d": lib, "ShiftAddCausalConv1d": lib_shift_add}
+for name, out in outputs.items():
+    assert torch.allclose(out, ours, atol=1e-6), \
+        f"gamlab's {name} differs from the hand-built convolution"
+    difference = (out - ours).abs().max().item()
+    print(f"gamlab's {name} == ours, max difference {difference:.1e}")
+n_params = sum(p.numel() for p in conv.parameters())
+print("parameters:", n_params, "= C*k + C =", C * k + C)
 
 # %% [markdown]
 """
@@ -204,22 +231,31 @@ import time
 
 
 def best_ms(fn, x, repeats):
-    """Best time of fn(x).sum().backward() over `repeats` runs, in ms (other programs only add time)."""
+    """Best time of fn(x).sum().backward() over `repeats` runs, in ms
+    (other programs only ever add time)."""
     times = []
-    for _ in range(repeats + 1):                             # the first run warms up
+    for _ in range(repeats + 1):  # the first run warms up
         t0 = time.perf_counter()
         fn(x).sum().backward()
         times.append(time.perf_counter() - t0)
     return 1e3 * min(times[1:])
 
-Bt, Tt, Ct = (2, 128, 64) if gamlab.fast_mode() else (8, 1024, 128)   # the block's sizes at C = 128
+# the block's sizes at C = 128
+Bt, Tt, Ct = (2, 128, 64) if gamlab.fast_mode() else (8, 1024, 128)
+repeats = 3 if gamlab.fast_mode() else 10
 xt = torch.randn(Bt, Tt, Ct, requires_grad=True)
-conv_t = gamlab.blocks.optimized.ShiftAddCausalConv1d(Ct, 3)   # CausalConv1d's shift-and-add form, what models use on CPU
-ms_lib = best_ms(conv_t, xt, 3 if gamlab.fast_mode() else 10)
-ms_ref = best_ms(lambda x: causal_conv_conv1d(x, conv_t.weight[:, 0, :], conv_t.bias), xt, 3 if gamlab.fast_mode() else 10)
-faster, slower = ("shift-and-add", "conv1d") if ms_lib <= ms_ref else ("conv1d", "shift-and-add")
-print(f"(B, T, C) = {(Bt, Tt, Ct)}: shift-and-add {ms_lib:.2f} ms, conv1d with transposes {ms_ref:.2f} ms\n"
-      f"{faster} is {max(ms_lib, ms_ref) / min(ms_lib, ms_ref):.1f}× faster than {slower} (this CPU, now)")
+# CausalConv1d's shift-and-add form, what models use on a CPU
+conv_t = gamlab.blocks.optimized.ShiftAddCausalConv1d(Ct, 3)
+w_t = conv_t.weight[:, 0, :]  # (C, k)
+ms_lib = best_ms(conv_t, xt, repeats)
+ms_ref = best_ms(lambda x: causal_conv_conv1d(x, w_t, conv_t.bias), xt, repeats)
+faster, slower = "shift-and-add", "conv1d"
+if ms_ref < ms_lib:
+    faster, slower = slower, faster
+ratio = max(ms_lib, ms_ref) / min(ms_lib, ms_ref)
+print(f"(B, T, C) = {(Bt, Tt, Ct)}: shift-and-add {ms_lib:.2f} ms, "
+      f"conv1d with transposes {ms_ref:.2f} ms")
+print(f"{faster} is {ratio:.1f}× faster than {slower} (this CPU, now)")
 
 # %% [markdown]
 """
@@ -248,18 +284,19 @@ exists. The check measures which inputs each of your outputs sees before it comp
 
 # %%
 def causal_conv_loop(x, w, b):
-    """x: (B, T, C), w: (C, k), b: (C,) -> (B, T, C), a loop over output positions t."""
+    """x: (B, T, C), w: (C, k), b: (C,) -> (B, T, C), a loop over output
+    positions t."""
     # BEGIN SOLUTION
     T, k = x.size(1), w.size(1)
     outputs = []
     for t in range(T):
-        y_t = b.expand(x.size(0), -1)                         # (B, C)
+        y_t = b.expand(x.size(0), -1)  # (B, C)
         for j in range(k):
-            s = t - (k - 1) + j                               # the input tap j reads
+            s = t - (k - 1) + j  # the input tap j reads
             if s >= 0:
                 y_t = y_t + w[:, j] * x[:, s]
         outputs.append(y_t)
-    return torch.stack(outputs, dim=1)                        # (B, T, C)
+    return torch.stack(outputs, dim=1)  # (B, T, C)
     # END SOLUTION
 
 # exercises.hint("1.2")
@@ -275,7 +312,8 @@ dilation `2**l`?)
 
 # %%
 def causal_conv_dilated(x, w, b, dilation):
-    """x: (B, T, C), w: (C, k), b: (C,) -> (B, T, C); taps at t, t-d, ..., t-(k-1)d."""
+    """x: (B, T, C), w: (C, k), b: (C,) -> (B, T, C); taps at t, t-d, ...,
+    t-(k-1)d."""
     # BEGIN SOLUTION
     T, k = x.size(1), w.size(1)
     y = b.expand_as(x).clone()
@@ -291,8 +329,9 @@ exercises.check("1.3", causal_conv_dilated)
 # %% [markdown]
 """
 **What we saw:** a causal convolution is a few shifted copies of the sequence added together;
-it never sees the future; `L` layers of kernel `k` see only `L(k-1)+1` tokens back (13 in the
-paper's model); `gamlab.CausalConv1d` is exactly this piece. On a CPU models use its
+it never sees the future; `L` layers of kernel `k` see only the last `L(k-1)+1` tokens, the
+current one included (13 in the paper's model: token `t` and the 12 before it);
+`gamlab.CausalConv1d` is exactly this piece, computed with `conv1d`. On a CPU models use its
 shift-and-add form (`gamlab.blocks.optimized.ShiftAddCausalConv1d`) by default; which of it and `conv1d` is
 faster, and by how much, you measured above: it depends on the CPU and on its load.
 

@@ -41,7 +41,7 @@ print(gamlab.describe(device))
 gamlab.seed_everything(0)
 
 # %% [markdown]
-"""
+r"""
 ## 1. Store a few patterns, retrieve a noisy one
 
 Store `P` patterns as the rows of a matrix `M` (`P x C`). Given a query `q` (a damaged copy of
@@ -55,21 +55,23 @@ The temperature `τ` sets how sharp the choice is.
 
 # %%
 P, C = 6, 32
-M = F.normalize(torch.randn(P, C), dim=-1)                 # (P, C): P unit-length patterns
+M = F.normalize(torch.randn(P, C), dim=-1)  # (P, C): P unit-length patterns
 target = 2
-q = M[target] + 0.12 * torch.randn(C)                      # (C,): pattern 2 with noise added
+q = M[target] + 0.12 * torch.randn(C)  # (C,): pattern 2 with noise added
 
 def retrieve(q, M, tau):
     """q: (C,), M: (P, C) -> (weights (P,), retrieved (C,))."""
-    w = torch.softmax(M @ q / tau, dim=-1)                 # (P,) sums to 1
-    return w, w @ M                                        # (C,)
+    w = torch.softmax(M @ q / tau, dim=-1)  # (P,) sums to 1
+    return w, w @ M  # (C,)
 
 cos = lambda a, b: F.cosine_similarity(a, b, dim=-1).item()
 w, r = retrieve(q, M, tau=0.05)
 print("weights:", [round(v, 3) for v in w.tolist()])
-print(f"cosine(query, pattern {target}) = {cos(q, M[target]):.3f}   cosine(retrieved, pattern {target}) = {cos(r, M[target]):.3f}")
+print(f"cosine(query, pattern {target})     = {cos(q, M[target]):.3f}")
+print(f"cosine(retrieved, pattern {target}) = {cos(r, M[target]):.3f}")
 assert w.argmax().item() == target, "retrieval picked the wrong pattern"
-assert cos(r, M[target]) > cos(q, M[target]), "retrieval should clean up the noisy query"
+assert cos(r, M[target]) > cos(q, M[target]), \
+    "retrieval should clean up the noisy query"
 
 # %% [markdown]
 """
@@ -83,10 +85,12 @@ their blurry average. Move the slider.
 # %%
 temperatures = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 ws, rs = zip(*(retrieve(q, M, t) for t in temperatures))
-ws, rs = torch.stack(ws), torch.stack(rs)                  # (n_τ, P), (n_τ, C)
-assert cos(rs[0], M[target]) > 0.99                        # cold: the stored pattern itself
-assert (ws[-1].max() - ws[-1].min()) < 0.1                 # hot: nearly uniform weights
-fig = plots.retrieval_temperature(ws, rs, M[target], temperatures, [f"pattern {i}" for i in range(P)], query=q)
+ws, rs = torch.stack(ws), torch.stack(rs)  # (n_τ, P), (n_τ, C)
+assert cos(rs[0], M[target]) > 0.99  # cold: the stored pattern itself
+assert (ws[-1].max() - ws[-1].min()) < 0.1  # hot: nearly uniform weights
+names = [f"pattern {i}" for i in range(P)]
+fig = plots.retrieval_temperature(ws, rs, M[target], temperatures, names,
+                                  query=q, queried=target)
 fig
 
 # %% [markdown]
@@ -114,12 +118,16 @@ B, T, S = 2, 10, 16
 memory = gamlab.AssociativeMemory(C, S)
 h = torch.randn(B, T, C)
 with torch.no_grad():
-    retrieved, w = memory(h)                               # (B, T, C), (B, T, S)
-    explicit = sum(w[..., s:s + 1] * memory.slots[s] for s in range(S))   # one slot at a time
-print("slots", tuple(memory.slots.shape), " weights", tuple(w.shape), " retrieved", tuple(retrieved.shape))
-assert torch.allclose(w.sum(-1), torch.ones(B, T)), "each token's weights must sum to 1"
+    retrieved, w = memory(h)  # (B, T, C), (B, T, S)
+    # one slot at a time: w[..., s] (B, T, 1) times slot s (C,)
+    explicit = sum(w[..., s:s + 1] * memory.slots[s] for s in range(S))
+print("slots", tuple(memory.slots.shape), " weights", tuple(w.shape),
+      " retrieved", tuple(retrieved.shape))
+assert torch.allclose(w.sum(-1), torch.ones(B, T)), \
+    "each token's weights must sum to 1"
 assert torch.allclose(w, memory.weights(h))
-assert torch.allclose(retrieved, explicit, atol=1e-6), "retrieval is not the weighted sum of slots"
+assert torch.allclose(retrieved, explicit, atol=1e-6), \
+    "retrieval is not the weighted sum of slots"
 print("AssociativeMemory == explicit weighted sum of slots")
 
 # %% [markdown]
@@ -133,9 +141,11 @@ tau = 0.1
 mem_p = gamlab.AssociativeMemory(C, P)
 with torch.no_grad():
     mem_p.slots.copy_(M)
-    lib_r, lib_w = mem_p((q / tau).view(1, 1, C))          # a batch of one sequence of one token
+    # a batch of one sequence of one token
+    lib_r, lib_w = mem_p((q / tau).view(1, 1, C))
 ref_w, ref_r = retrieve(q, M, tau)
-assert torch.allclose(lib_w[0, 0], ref_w, atol=1e-6) and torch.allclose(lib_r[0, 0], ref_r, atol=1e-6)
+assert torch.allclose(lib_w[0, 0], ref_w, atol=1e-6)
+assert torch.allclose(lib_r[0, 0], ref_r, atol=1e-6)
 print("library retrieval == first-principles retrieval at τ =", tau)
 
 # %% [markdown]
@@ -157,16 +167,23 @@ measures this.
 
 # %%
 C_paper = S_paper = 512
-bank = gamlab.AssociativeMemory(C_paper, S_paper)               # xavier-uniform, as in the paper
-h_paper = torch.nn.LayerNorm(C_paper)(torch.randn(4, 256, C_paper))   # (B, T, C): states after LayerNorm
+# xavier-uniform, as in the paper
+bank = gamlab.AssociativeMemory(C_paper, S_paper)
+# (B, T, C): states after LayerNorm
+h_paper = torch.nn.LayerNorm(C_paper)(torch.randn(4, 256, C_paper))
 with torch.no_grad():
-    scores = h_paper @ bank.slots.T                             # (B, T, S)
+    scores = h_paper @ bank.slots.T  # (B, T, S)
     read, w_paper = bank(h_paper)
-print(f"|h| = {h_paper.norm(dim=-1).mean():.1f} (√C = {C_paper ** 0.5:.1f});  score spread (std) = {scores.std():.2f}")
-print(f"largest weight per token: {w_paper.max(-1).values.mean():.4f} (uniform: 1/S = {1 / S_paper:.4f})")
-print(f"|retrieved| = {read.norm(dim=-1).mean():.3f}  against |h| = {h_paper.norm(dim=-1).mean():.1f}")
-assert 0.8 < scores.std() < 1.2, "xavier slots should give scores with a spread about 1"
-assert read.norm(dim=-1).mean() < 0.01 * h_paper.norm(dim=-1).mean()
+h_norm = h_paper.norm(dim=-1).mean()
+print(f"|h| = {h_norm:.1f} (√C = {C_paper ** 0.5:.1f});  "
+      f"score spread (std) = {scores.std():.2f}")
+print(f"largest weight per token: {w_paper.max(-1).values.mean():.4f} "
+      f"(uniform: 1/S = {1 / S_paper:.4f})")
+read_norm = read.norm(dim=-1).mean()
+print(f"|retrieved| = {read_norm:.3f}  against |h| = {h_norm:.1f}")
+assert 0.8 < scores.std() < 1.2, \
+    "xavier slots should give scores with a spread about 1"
+assert read_norm < 0.01 * h_norm
 
 # %% [markdown]
 """
@@ -192,26 +209,32 @@ where token 5 reads the earlier tokens themselves.
 # %%
 h1 = torch.randn(1, T, C)
 h2 = h1.clone()
-h2[:, 0] = torch.randn(C)                                  # a different first token
+h2[:, 0] = torch.randn(C)  # a different first token
 
 with torch.no_grad():
     r1, _ = memory(h1)
     r2, _ = memory(h2)
-    # causal attention over the same states (queries = keys = values = h), one head
-    a1 = naive_attention(h1[:, None], h1[:, None], h1[:, None])[:, 0]   # (1, T, C)
+    # causal attention over the same states (queries = keys = values = h),
+    # one head: (1, 1, T, C) in, (1, T, C) out
+    a1 = naive_attention(h1[:, None], h1[:, None], h1[:, None])[:, 0]
     a2 = naive_attention(h2[:, None], h2[:, None], h2[:, None])[:, 0]
 
-print(f"memory:    change at token 5 = {(r2[0, 5] - r1[0, 5]).abs().max().item():.2e}")
-print(f"attention: change at token 5 = {(a2[0, 5] - a1[0, 5]).abs().max().item():.2e}")
-assert torch.equal(r1[:, 1:], r2[:, 1:]), "memory retrieval at tokens 1.. must not depend on token 0"
-assert not torch.allclose(r1[:, 0], r2[:, 0]), "token 0's own retrieval does change"
-assert not torch.allclose(a1[:, 5], a2[:, 5]), "attention at token 5 reads token 0"
+change = lambda u, v: (u[0, 5] - v[0, 5]).abs().max().item()
+print(f"memory:    change at token 5 = {change(r2, r1):.2e}")
+print(f"attention: change at token 5 = {change(a2, a1):.2e}")
+assert torch.equal(r1[:, 1:], r2[:, 1:]), \
+    "memory retrieval at tokens 1.. must not depend on token 0"
+assert not torch.allclose(r1[:, 0], r2[:, 0]), \
+    "token 0's own retrieval does change"
+assert not torch.allclose(a1[:, 5], a2[:, 5]), \
+    "attention at token 5 reads token 0"
 print("the memory bank moves no information between tokens; attention does")
 
 # %% [markdown]
 """
 So in GAM the only path between tokens is the causal convolution of Lesson 1: a stack of `L`
-blocks with kernel `k` sees `L(k-1)+1` tokens back (13 in the paper's model), however long the
+blocks with kernel `k` sees the last `L(k-1)+1` tokens, the current one included (13 in the
+paper's model), however long the
 sequence. The memory is a learned, content-addressed lookup applied to each token on its own,
 closer in spirit to a second feed-forward layer than to attention. That is where GAM's linear
 cost comes from, and it is also its limit.
@@ -262,7 +285,8 @@ into an `AssociativeMemory` and compares its weights with temperature `τ`'s for
 
 # %%
 def bank_for_temperature(M, tau):
-    """M: (S, C) slots, tau > 0 -> (S, C) new slots whose raw retrieval runs at temperature tau."""
+    """M: (S, C) slots, tau > 0 -> (S, C) new slots whose raw retrieval runs
+    at temperature tau."""
     # BEGIN SOLUTION
     return M / tau  # h · (M[s] / τ) = (h · M[s]) / τ: every score divided by τ
     # END SOLUTION
@@ -274,14 +298,17 @@ exercises.check("2.2", bank_for_temperature)
 # %% [markdown]
 """
 **2.3 Explore.** Move the slider of section 2's figure from cold to hot and watch the bar of
-pattern 2, the pattern the query came from. What is the warmest temperature on the slider at
+pattern 2 (marked "queried"), the pattern the query came from. What is the warmest temperature on the slider at
 which pattern 2 still gets more than half of the weight? Read it off the figure. The check
 recomputes the weights with `gamlab.AssociativeMemory` from the lesson's `q` and `M`, so pass
 them along with your answer.
 """
 
 # %%
-warmest_tau = max(t for t, w_t in zip(temperatures, ws) if w_t[target] > 0.5)  # SOLUTION
+# BEGIN SOLUTION
+above_half = [t for t, w_t in zip(temperatures, ws) if w_t[target] > 0.5]
+# END SOLUTION
+warmest_tau = max(above_half)  # SOLUTION
 # exercises.hint("2.3")
 exercises.check("2.3", (warmest_tau, q, M))
 

@@ -54,10 +54,11 @@ z = torch.linspace(-6, 6, 7)
 print("z    ", [f"{v:5.1f}" for v in z.tolist()])
 print("σ(z) ", [f"{v:5.3f}" for v in torch.sigmoid(z).tolist()])
 assert ((torch.sigmoid(z) > 0) & (torch.sigmoid(z) < 1)).all()
-assert torch.allclose(torch.sigmoid(z) + torch.sigmoid(-z), torch.ones_like(z))   # symmetric around 1/2
+# symmetric around 1/2
+assert torch.allclose(torch.sigmoid(z) + torch.sigmoid(-z), torch.ones_like(z))
 
 # %% [markdown]
-"""
+r"""
 ## 2. Gated fusion by hand
 
 One linear layer reads `h` and produces `2C` numbers per token; the first `C` are `g_l` (they
@@ -86,16 +87,20 @@ conv, memory = gamlab.CausalConv1d(C, k), gamlab.AssociativeMemory(C, S)
 gate = torch.nn.Linear(C, 2 * C)  # what make_gate(C, "gated") builds
 
 with torch.no_grad():
-    local = conv(h)                                        # (B, T, C)
-    global_, _ = memory(h)                                 # (B, T, C)
-    g_l, g_g = gate(h).chunk(2, dim=-1)                    # (B, T, C) each
+    local = conv(h)  # (B, T, C)
+    global_, _ = memory(h)  # (B, T, C)
+    g_l, g_g = gate(h).chunk(2, dim=-1)  # (B, T, C) each
     update = torch.sigmoid(g_l) * local + torch.sigmoid(g_g) * global_
     lib_update, lib_gates = fuse("gated", gate(h), local, global_)
 
-print("gate logits", tuple(gate(h).shape), "-> g_l", tuple(g_l.shape), "g_g", tuple(g_g.shape))
-assert isinstance(make_gate(C, "gated"), torch.nn.Linear) and make_gate(C, "gated").out_features == 2 * C
-assert torch.allclose(lib_update, update, atol=1e-6), "gamlab.blocks.gating.fuse differs from the hand-built fusion"
-assert torch.allclose(lib_gates["gate_local"], torch.sigmoid(g_l)) and torch.allclose(lib_gates["gate_global"], torch.sigmoid(g_g))
+print("gate logits", tuple(gate(h).shape),
+      "-> g_l", tuple(g_l.shape), "g_g", tuple(g_g.shape))
+lib_gate = make_gate(C, "gated")
+assert isinstance(lib_gate, torch.nn.Linear) and lib_gate.out_features == 2 * C
+assert torch.allclose(lib_update, update, atol=1e-6), \
+    "gamlab.blocks.gating.fuse differs from the hand-built fusion"
+assert torch.allclose(lib_gates["gate_local"], torch.sigmoid(g_l))
+assert torch.allclose(lib_gates["gate_global"], torch.sigmoid(g_g))
 print("hand-built gated fusion == gamlab.blocks.gating.fuse('gated', ...)")
 
 # %% [markdown]
@@ -112,14 +117,17 @@ channels in its explorer); to see this very figure for a trained model, pass its
 
 # %%
 text = "the cat sat on the mat."
-config = ModelConfig.preset("tiny")                        # byte vocabulary: 256 ids
+config = ModelConfig.preset("tiny")  # byte vocabulary: 256 ids
 model = gamlab.build_model("gam", config)
-ids = torch.tensor(list(text.encode()))                    # (T,) one id per byte
+ids = torch.tensor(list(text.encode()))  # (T,) one id per byte
 internals = probe(model, ids)
-print("gate_local", tuple(internals.gate_local.shape), "(layers, tokens, channels)")
+print("gate_local", tuple(internals.gate_local.shape),
+      "(layers, tokens, channels)")
 assert ((internals.gate_local > 0) & (internals.gate_local < 1)).all()
 assert ((internals.gate_global > 0) & (internals.gate_global < 1)).all()
-fig = plots.gates_per_token(internals.gate_local[0], internals.gate_global[0], list(text))
+# the first block's gates, (T, C) each
+fig = plots.gates_per_token(internals.gate_local[0], internals.gate_global[0],
+                            list(text))
 fig
 
 # %% [markdown]
@@ -147,7 +155,7 @@ one-path gate, a variant beyond the paper: `"local"` (`σ(g_l)·local`) and `"gl
 """
 
 # %%
-FUSION = "sum"                                             # try "gated", "sum", "local-nogate", "global", ...
+FUSION = "sum"  # try "gated", "sum", "local-nogate", "global", ...
 
 block = gamlab.GAMBlock(ModelConfig.preset("tiny", fusion=FUSION)).eval()
 x = torch.randn(1, T, block.norm1.normalized_shape[0])
@@ -156,8 +164,9 @@ with torch.no_grad():
     local_b = block.conv(h_b) if block.conv is not None else None
     global_b = block.memory(h_b)[0] if block.memory is not None else None
     logits_b = block.gate(h_b) if block.gate is not None else None
-    by_hand = {"gated": lambda: torch.sigmoid(logits_b[..., :x.size(-1)]) * local_b
-                                + torch.sigmoid(logits_b[..., x.size(-1):]) * global_b,
+    C_b = x.size(-1)
+    by_hand = {"gated": lambda: torch.sigmoid(logits_b[..., :C_b]) * local_b
+                                + torch.sigmoid(logits_b[..., C_b:]) * global_b,
                "sum": lambda: local_b + global_b,
                "local": lambda: torch.sigmoid(logits_b) * local_b,
                "global": lambda: torch.sigmoid(logits_b) * global_b,
@@ -167,19 +176,26 @@ with torch.no_grad():
     y = block(x)
     expected = x + by_hand
     expected = expected + block.ffn(block.norm2(expected))
-assert torch.allclose(lib, by_hand, atol=1e-6) and torch.allclose(y, expected, atol=1e-5)
-print(f"fusion={FUSION!r}: block output == x + update + FFN, with the update built by hand")
+assert torch.allclose(lib, by_hand, atol=1e-6)
+assert torch.allclose(y, expected, atol=1e-5)
+print(f"fusion={FUSION!r}: block output == x + update + FFN,")
+print("with the update built by hand")
 
 # %%
-print(f"{'model':<20}{'fusion':<15}{'conv':<6}{'memory':<8}{'gate':<12}{'params per block':>17}")
+print(f"{'model':<20}{'fusion':<15}{'conv':<6}{'memory':<8}{'gate':<12}"
+      f"{'params per block':>17}")
 for fusion in FUSIONS:
     blk = gamlab.GAMBlock(ModelConfig.preset("tiny", fusion=fusion))
     name = "gam" if fusion == "gated" else f"gam-{fusion}"
     gate_shape = "none" if blk.gate is None else f"C->{blk.gate.out_features}"
-    print(f"{name:<20}{fusion:<15}{blk.conv is not None!s:<6}{blk.memory is not None!s:<8}{gate_shape:<12}"
-          f"{sum(p.numel() for p in blk.parameters()):>17,d}")
-    assert (blk.conv is None) == fusion.startswith("global") and (blk.memory is None) == fusion.startswith("local")
-    assert gamlab.build_model(name, ModelConfig.preset("tiny")).config.fusion == fusion
+    has_conv, has_memory = blk.conv is not None, blk.memory is not None
+    n_params = sum(p.numel() for p in blk.parameters())
+    print(f"{name:<20}{fusion:<15}{has_conv!s:<6}{has_memory!s:<8}"
+          f"{gate_shape:<12}{n_params:>17,d}")
+    assert has_conv != fusion.startswith("global")
+    assert has_memory != fusion.startswith("local")
+    model_config = gamlab.build_model(name, ModelConfig.preset("tiny")).config
+    assert model_config.fusion == fusion
 
 # %% [markdown]
 """
@@ -197,7 +213,7 @@ decimals are enough.
 # %%
 from gamlab import exercises
 
-update_one_channel = 0.5 * 2 + torch.sigmoid(torch.tensor(10.0)).item() * 6  # SOLUTION
+update_one_channel = 0.5 * 2 + 6 * torch.sigmoid(torch.tensor(10.0)).item()  # SOLUTION
 # exercises.hint("3.1")
 exercises.check("3.1", update_one_channel)
 
@@ -213,9 +229,10 @@ gate.bias, local, global_)` should give `update`.)
 
 # %%
 def gated_update(h, W, b, local, global_):
-    """h, local, global_: (B, T, C); W: (2C, C); b: (2C,) -> update (B, T, C)."""
+    """h, local, global_: (B, T, C); W: (2C, C); b: (2C,) -> update
+    (B, T, C)."""
     # BEGIN SOLUTION
-    g_l, g_g = (h @ W.T + b).chunk(2, dim=-1)             # (B, T, C) each
+    g_l, g_g = (h @ W.T + b).chunk(2, dim=-1)  # (B, T, C) each
     return torch.sigmoid(g_l) * local + torch.sigmoid(g_g) * global_
     # END SOLUTION
 

@@ -32,6 +32,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from IPython.display import Markdown, display
 from torch import nn
 
 import gamlab
@@ -78,8 +79,8 @@ class OurGAMBlock(nn.Module):
     def __init__(self, C, S, k, dropout=0.0):
         super().__init__()
         self.norm1 = nn.LayerNorm(C)
-        self.conv = gamlab.CausalConv1d(C, k)               # weight (C, 1, k), bias (C,)
-        self.memory = gamlab.AssociativeMemory(C, S)        # .slots: M, (S, C)
+        self.conv = gamlab.CausalConv1d(C, k)  # weight (C, 1, k), bias (C,)
+        self.memory = gamlab.AssociativeMemory(C, S)  # .slots: M, (S, C)
         self.gate = nn.Linear(C, 2 * C)
         self.norm2 = nn.LayerNorm(C)
         self.ffn = feed_forward(C, dropout)
@@ -89,27 +90,30 @@ class OurGAMBlock(nn.Module):
         C, k = x.size(-1), self.conv.weight.size(-1)
         h = self.norm1(x)
         # local path: left-pad k-1 zeros, depthwise conv over time
-        local = F.conv1d(F.pad(h.transpose(1, 2), (k - 1, 0)), self.conv.weight, self.conv.bias,
-                         groups=C).transpose(1, 2)           # (B, T, C)
+        h_padded = F.pad(h.transpose(1, 2), (k - 1, 0))  # (B, C, T + k - 1)
+        local = F.conv1d(h_padded, self.conv.weight, self.conv.bias, groups=C)
+        local = local.transpose(1, 2)  # (B, T, C)
         # global path: softmax over the S slots, weighted sum of slots
-        M = self.memory.slots                                # (S, C)
-        w = torch.softmax(h @ M.T, dim=-1)                   # (B, T, S)
-        global_ = w @ M                                      # (B, T, C)
+        M = self.memory.slots  # (S, C)
+        w = torch.softmax(h @ M.T, dim=-1)  # (B, T, S)
+        global_ = w @ M  # (B, T, C)
         # gates: one value per token and channel for each path
-        g_l, g_g = self.gate(h).chunk(2, dim=-1)             # (B, T, C) each
+        g_l, g_g = self.gate(h).chunk(2, dim=-1)  # (B, T, C) each
         x = x + torch.sigmoid(g_l) * local + torch.sigmoid(g_g) * global_
         return x + self.ffn(self.norm2(x))
 
-paper = ModelConfig.preset("paper")                          # C=512, S=512, k=3
-lib_block = gamlab.GAMBlock(paper).eval()                    # eval: dropout off
+paper = ModelConfig.preset("paper")  # C=512, S=512, k=3
+lib_block = gamlab.GAMBlock(paper).eval()  # eval: dropout off
 our_block = OurGAMBlock(paper.d_model, paper.n_slots, paper.conv_kernel).eval()
-our_block.load_state_dict(lib_block.state_dict())           # strict: every name and shape must match
+# strict: every name and shape must match
+our_block.load_state_dict(lib_block.state_dict())
 
 x = torch.randn(2, 64, paper.d_model)
 with torch.no_grad():
     ours, lib = our_block(x), lib_block(x)
 print("max difference:", f"{(ours - lib).abs().max().item():.1e}")
-assert torch.allclose(ours, lib, atol=1e-4), "our block differs from gamlab.GAMBlock"
+assert torch.allclose(ours, lib, atol=1e-4), \
+    "our block differs from gamlab.GAMBlock"
 print("our block == gamlab.GAMBlock (paper width C = 512, S = 512, k = 3)")
 
 # %% [markdown]
@@ -131,22 +135,28 @@ def count(module):
     return sum(p.numel() for p in module.parameters())
 
 C, S, k = paper.d_model, paper.n_slots, paper.conv_kernel
+bare_mamba = paper.replace(mamba_residual=False)
 blocks = {
     "GAM": gamlab.GAMBlock(paper),
     "Transformer": gamlab.TransformerBlock(paper),
-    "Mamba-style (paper: bare mixer)": gamlab.MambaBlock(paper.replace(mamba_residual=False)),
+    "Mamba-style (paper: bare mixer)": gamlab.MambaBlock(bare_mamba),
 }
-print(f"{'block (C = 512)':<34}{'parameters':>12}   parts")
+# a table too wide for printed text: rendered as HTML
+rows = ["| block (C = 512) | parameters | parts |", "|---|--:|---|"]
 for name, blk in blocks.items():
     parts = ", ".join(f"{n} {count(m):,d}" for n, m in blk.named_children())
-    print(f"{name:<34}{count(blk):>12,d}   {parts}")
+    rows.append(f"| {name} | {count(blk):,d} | {parts} |")
+display(Markdown("\n".join(rows)))
 
-gam_by_hand = (C * k + C) + S * C + (2 * C * C + 2 * C) + 4 * C + (8 * C * C + 5 * C)
-transformer_by_hand = (4 * C * C + 4 * C) + 4 * C + (8 * C * C + 5 * C)
+ffn, norms = 8 * C * C + 5 * C, 4 * C
+gam_by_hand = (C * k + C) + S * C + (2 * C * C + 2 * C) + norms + ffn
+transformer_by_hand = (4 * C * C + 4 * C) + norms + ffn
 assert count(blocks["GAM"]) == gam_by_hand
 assert count(blocks["Transformer"]) == transformer_by_hand
-print(f"\nGAM block by hand {gam_by_hand:,d}; Transformer block by hand {transformer_by_hand:,d}")
-assert gam_by_hand - transformer_by_hand == C * (S + k - 1 - 2 * C)     # negative while S < 2C + 1 - k
+print(f"GAM block by hand {gam_by_hand:,d}; "
+      f"Transformer block by hand {transformer_by_hand:,d}")
+# negative while S < 2C + 1 - k
+assert gam_by_hand - transformer_by_hand == C * (S + k - 1 - 2 * C)
 
 # %% [markdown]
 """
@@ -177,11 +187,13 @@ counts must come out as the paper reports: **22.6M** (GAM), **24.2M** (Transform
 """
 
 # %%
-paper_counts = {"gam": 22_599_680, "transformer": 24_166_400, "mamba-bare": 20_504_576}
+paper_counts = {"gam": 22_599_680, "transformer": 24_166_400,
+                "mamba-bare": 20_504_576}
 for name, expected in paper_counts.items():
     n = build_model(name, paper).num_params()
     print(f"{name:<12}{n:>12,d}  ({n / 1e6:.1f}M)")
-    assert n == expected, f"{name}: {n:,d} parameters, the paper's configuration gives {expected:,d}"
+    assert n == expected, \
+        f"{name}: {n:,d} parameters, the paper's configuration: {expected:,d}"
 embeddings = paper.vocab_size * C + paper.block_size * C
 print(f"of which embeddings (tied head counted once): {embeddings:,d}")
 
@@ -197,34 +209,44 @@ them as `�`), so `V` is the number of distinct characters plus one. Untrained,
 """
 
 # %%
-text = ("Once upon a time there was a small robot who liked to read. Every night it read one page "
-        "and every morning it told the cat what the page said. ") * 4
+text = ("Once upon a time there was a small robot who liked to read. Every "
+        "night it read one page and every morning it told the cat what the "
+        "page said. ") * 4
 tok = CharTokenizer.train(text)
-config = ModelConfig.preset("tiny" if FAST or device.type == "cpu" else "small", vocab_size=tok.vocab_size)
+preset = "tiny" if FAST or device.type == "cpu" else "small"
+config = ModelConfig.preset(preset, vocab_size=tok.vocab_size)
 model = build_model("gam", config).to(device).eval()
-print(f"vocabulary V = {tok.vocab_size} ids ({tok.vocab_size - 1} characters + the unknown id 0); "
-      f"model: {model.num_params():,d} parameters, "
-      f"C = {config.d_model}, {config.n_layer} blocks, S = {config.n_slots}")
+print(f"vocabulary V = {tok.vocab_size} ids ({tok.vocab_size - 1} characters "
+      "+ the unknown id 0)")
+print(f"model: {model.num_params():,d} parameters, C = {config.d_model}, "
+      f"{config.n_layer} blocks, S = {config.n_slots}")
 
 data = torch.tensor(tok.encode(text), device=device)
 T = config.block_size
 starts = torch.arange(0, len(data) - T - 1, T // 2)[:8]
-idx = torch.stack([data[s:s + T] for s in starts])          # (B, T) inputs
-targets = torch.stack([data[s + 1:s + T + 1] for s in starts])  # (B, T): the next character
+idx = torch.stack([data[s:s + T] for s in starts])  # (B, T) inputs
+# (B, T): the next character
+targets = torch.stack([data[s + 1:s + T + 1] for s in starts])
 with torch.no_grad():
     logits, loss = model(idx, targets)
 print("idx", tuple(idx.shape), "-> logits", tuple(logits.shape))
-print(f"loss {loss.item():.3f}  vs  ln V = {math.log(tok.vocab_size):.3f} (uniform guessing)")
+uniform = math.log(tok.vocab_size)
+print(f"loss {loss.item():.3f}  vs  ln V = {uniform:.3f} (uniform guessing)")
 assert logits.shape == (len(starts), T, tok.vocab_size)
-assert abs(loss.item() - math.log(tok.vocab_size)) < 0.5, "an untrained model should guess near uniformly"
+assert abs(loss.item() - uniform) < 0.5, \
+    "an untrained model should guess near uniformly"
 
 # %%
-prompt = torch.tensor([tok.encode("Once upon a time")], device=device)   # (1, T0)
+# (1, T0)
+prompt = torch.tensor([tok.encode("Once upon a time")], device=device)
 generator = torch.Generator(device=device).manual_seed(0)
-out = model.generate(prompt, max_new_tokens=60, generator=generator)    # (1, T0 + 60)
+# (1, T0 + 60)
+out = model.generate(prompt, max_new_tokens=60, generator=generator)
 sample = tok.decode(out[0].tolist())
-print(repr(sample))   # id 0, the unknown character, decodes as "\ufffd" (shown as �)
-assert out.shape == (1, prompt.size(1) + 60) and sample.startswith("Once upon a time")
+# id 0, the unknown character, decodes as "\ufffd" (shown as �)
+print(repr(sample))
+assert out.shape == (1, prompt.size(1) + 60)
+assert sample.startswith("Once upon a time")
 
 # %% [markdown]
 """
@@ -257,11 +279,15 @@ compares, and names the part you left out or counted twice.
 
 # %%
 def gam_lm_params(config):
-    """config: ModelConfig -> the parameter count of build_model("gam", config)."""
+    """config: ModelConfig -> the parameter count of
+    build_model("gam", config)."""
     # BEGIN SOLUTION
     C, S, k = config.d_model, config.n_slots, config.conv_kernel
-    block = (C * k + C) + S * C + (2 * C * C + 2 * C) + 4 * C + (8 * C * C + 5 * C)  # section 2
-    shell = config.vocab_size * C + config.block_size * C + 2 * C  # tied embedding, positions, final norm
+    # one block, as counted in section 2
+    conv, memory, gate = C * k + C, S * C, 2 * C * C + 2 * C
+    block = conv + memory + gate + 4 * C + (8 * C * C + 5 * C)
+    # tied embedding, positions, final norm
+    shell = config.vocab_size * C + config.block_size * C + 2 * C
     return shell + config.n_layer * block
     # END SOLUTION
 
@@ -280,13 +306,14 @@ section 1 yours does differently.
 
 # %%
 def gam_block_forward(block, x):
-    """block: gamlab.GAMBlock, x: (B, T, C) -> (B, T, C), what block(x) returns."""
+    """block: gamlab.GAMBlock, x: (B, T, C) -> (B, T, C), what block(x)
+    returns."""
     # BEGIN SOLUTION
     h = block.norm1(x)
-    local = block.conv(h)                                    # (B, T, C)
-    M = block.memory.slots                                   # (S, C)
-    global_ = torch.softmax(h @ M.T, dim=-1) @ M             # (B, T, C)
-    g_l, g_g = block.gate(h).chunk(2, dim=-1)                # (B, T, C) each
+    local = block.conv(h)  # (B, T, C)
+    M = block.memory.slots  # (S, C)
+    global_ = torch.softmax(h @ M.T, dim=-1) @ M  # (B, T, C)
+    g_l, g_g = block.gate(h).chunk(2, dim=-1)  # (B, T, C) each
     x = x + torch.sigmoid(g_l) * local + torch.sigmoid(g_g) * global_
     return x + block.ffn(block.norm2(x))
     # END SOLUTION

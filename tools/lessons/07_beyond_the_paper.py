@@ -1,5 +1,5 @@
 # %% [markdown]
-"""
+r"""
 # Lesson 7: Beyond the paper: associative recall, effective context, a memory the sequence writes
 
 The paper calls GAM's global path an "associative memory", but its bank `M` is a parameter:
@@ -39,12 +39,16 @@ the kernel size), and its state is $F$ (`state` in code; `S` stays the number of
 # %% install
 
 # %%
+from pathlib import Path
+
 import torch
 from IPython.display import Markdown, display
 
 import gamlab
-from gamlab.blocks.fastweight import feature_map, memory_chunked, memory_sequential, read_weights
-from gamlab.experiments.recall import SAVED, RecallGrid, format_table, run_grid, saved_results
+from gamlab.blocks.fastweight import (feature_map, memory_chunked,
+                                      memory_sequential, read_weights)
+from gamlab.experiments.recall import (SAVED, RecallGrid, format_table,
+                                       run_grid, saved_results)
 from gamlab.inspection import plots
 from gamlab.inspection.context import context_profile, effective_length
 from gamlab.inspection.probes import probe
@@ -73,17 +77,20 @@ print("y:", ["." if v == IGNORE else v for v in y[0].tolist()])
 for p in (y[0] != IGNORE).nonzero().flatten().tolist():
     key = int(x[0, p])
     j = x[0, : 2 * task.n_pairs].tolist().index(key)
-    print(f"query at {p:2d}: key {key} was given at {j}, followed by {int(x[0, j + 1])} -> answer {int(y[0, p])}")
+    value, answer = int(x[0, j + 1]), int(y[0, p])
+    print(f"query at {p:2d}: key {key} was given at {j}, "
+          f"followed by {value} -> answer {answer}")
     assert x[0, j + 1] == y[0, p]
 
 # %% [markdown]
-"""
+r"""
 ## 2. How far back can a model look? Gradients say
 
 For the output at the last position $t$ and every earlier input $s$, we measure the size of
 $\partial\, \text{out}_t / \partial x_s$ ($x$: the embeddings the first block reads). A GAM stack
-of $L$ blocks with kernel $k$ can only see $L(k-1)+1$ tokens back, because its memory bank mixes
-nothing between tokens. The gradient beyond that is not small: it is exactly zero.
+of $L$ blocks with kernel $k$ sees only its reach $R = L(k-1)+1$ tokens, the current one
+included: lags $0$ to $R-1$, because its memory bank mixes nothing between tokens. From lag $R$
+on (the dashed line) the gradient is not small: it is exactly zero.
 
 The models here are **freshly built and untrained** (random weights): the gradient shows what
 each architecture *allows* a token to see, not what training makes it use. Section 5 measures
@@ -103,20 +110,25 @@ checks it on trained models (`assert ... == 0`).
 
 # %%
 T_ctx = 32 if FAST else 64
-cfg = gamlab.ModelConfig.preset("tiny", vocab_size=64, block_size=T_ctx, dropout=0.0)
+cfg = gamlab.ModelConfig.preset("tiny", vocab_size=64, block_size=T_ctx,
+                                dropout=0.0)
 idx = torch.randint(2, 64, (2, T_ctx))
 names = ["gam", "transformer", "mamba", "gam-fw"]
-profiles = {name: context_profile(gamlab.build_model(name, cfg), idx) for name in names}
+profiles = {name: context_profile(gamlab.build_model(name, cfg), idx)
+            for name in names}
 reach = gamlab.receptive_field(cfg.n_layer, cfg.conv_kernel)
 for name, p in profiles.items():
-    print(f"{name:<12} non-zero lags: {int((p > 0).sum()):3d} of {len(p)}   90% of the gradient within "
-          f"{effective_length(p, 0.9)} tokens")
-assert torch.all(profiles["gam"][reach:] == 0) and torch.all(profiles["gam"][:reach] > 0)
-assert torch.all(profiles["transformer"] > 0) and torch.all(profiles["gam-fw"] > 0)
+    print(f"{name:<12} non-zero lags: {int((p > 0).sum()):3d} of {len(p)}   "
+          f"90% of the gradient within {effective_length(p, 0.9)} tokens")
+# lags 0 .. R-1 (the current token and R-1 before it) and nothing further
+assert torch.all(profiles["gam"][:reach] > 0)
+assert torch.all(profiles["gam"][reach:] == 0)
+assert torch.all(profiles["transformer"] > 0)
+assert torch.all(profiles["gam-fw"] > 0)
 plots.context_profiles(profiles, reach=reach)
 
 # %% [markdown]
-"""
+r"""
 ## 3. A memory the sequence writes
 
 Keep GAM's convolution, gates and FFN; replace the bank `M` by fast weights. Each token $s$
@@ -134,14 +146,17 @@ softmax). All three give the same numbers:
 """
 
 # %%
-q, kappa, v = (torch.randn(2, 4, 50, 16, dtype=torch.float64) for _ in range(3))  # (B, nh, T, hs)
+# (B, nh, T, hs) each
+q, kappa, v = (torch.randn(2, 4, 50, 16, dtype=torch.float64) for _ in range(3))
 q, kappa = feature_map(q), feature_map(kappa)
-torch.testing.assert_close(memory_chunked(q, kappa, v, chunk=16), memory_sequential(q, kappa, v))
-a = read_weights(q, kappa)  # (B, nh, T, T): how much of token s the query at t reads back
-torch.testing.assert_close(a @ v, memory_sequential(q, kappa, v))
+sequential = memory_sequential(q, kappa, v)
+torch.testing.assert_close(memory_chunked(q, kappa, v, chunk=16), sequential)
+# (B, nh, T, T): how much of token s the query at t reads back
+a = read_weights(q, kappa)
+torch.testing.assert_close(a @ v, sequential)
 assert torch.all(a.triu(1) == 0)  # causal: nothing from the future
-print("chunked == sequential == (read weights) @ v;  each row of read weights sums to",
-      round(float(a[0, 0, 10].sum()), 6))
+print("chunked == sequential == (read weights) @ v")
+print("each row of read weights sums to", round(float(a[0, 0, 10].sum()), 6))
 
 # %% [markdown]
 """
@@ -179,29 +194,47 @@ chance, 1/31 ≈ 0.03.
 """
 
 # %%
-RETRAIN = False  # True: train the full grid here (5 to 30 minutes on a 2-core CPU); a GPU always does
+# True: train the full grid here (5 to 30 minutes on a 2-core CPU); a GPU does
+RETRAIN = False
 full = (RETRAIN or device.type == "cuda") and not FAST
-grid = RecallGrid() if full else RecallGrid.fast()  # the grid whose models sections 5 and 6 look inside
+# the grid whose models sections 5 and 6 look inside
+grid = RecallGrid() if full else RecallGrid.fast()
 results = run_grid(grid, progress=None, keep_models=True, bars=True)
 trained = results.pop("trained")
-seconds = lambda r: sum(sum(per_len) for per_len in r["seconds"].values())  # training time, all models
+
+
+def seconds(r):
+    """Training time of a grid (s), all models and lengths."""
+    return sum(sum(per_len) for per_len in r["seconds"].values())
+
+
+# where the saved grid lies, as the package holds it
+saved_at = SAVED.relative_to(Path(gamlab.__file__).parents[1])
 if full:
-    print(f"the full grid, trained here on {device} in {seconds(results):.0f} s:")
+    print(f"the full grid, trained here on {device} in "
+          f"{seconds(results):.0f} s:")
 elif SAVED.exists():
-    print(f"a small grid for sections 5 and 6, trained here in {seconds(results):.0f} s "
-          f"({grid.steps} steps a model: too few to learn the task):")
+    print(f"a small grid for sections 5 and 6, trained here in "
+          f"{seconds(results):.0f} s ({grid.steps} steps a model: too few to "
+          "learn the task):")
     display(Markdown(format_table(results)))
     results = saved_results()
-    print(f"\nthe full grid, loaded from gamlab/{SAVED.name} (written by `gamlab recall`: "
-          f"{seconds(results) / 60:.0f} minutes of training on a 2-core CPU; RETRAIN = True trains it here):")
+    print(f"\nthe full grid, loaded from {saved_at} (written by `gamlab "
+          f"recall`: {seconds(results) / 60:.0f} minutes of training on a "
+          "2-core CPU; RETRAIN = True trains it here):")
 else:
-    print(f"no saved full grid (gamlab/{SAVED.name}); a small grid, trained here ({grid.steps} steps):")
+    print(f"no saved full grid ({saved_at}); a small grid, trained here "
+          f"({grid.steps} steps):")
 loaded = not full and SAVED.exists()
 display(Markdown(format_table(results)))
-acc = {name: torch.tensor(per_len) for name, per_len in results["accuracy"].items()}  # (lengths, pairs)
-assert torch.all(acc["gam"] < 3 * results["chance"])  # GAM near chance: the pairs lie beyond its reach
-if loaded:  # the saved run: attention answers (nearly) every query; the memory the sequence writes helps
-    assert torch.all(acc["transformer"] > 0.95) and torch.all(acc["gam-fw"] > 5 * results["chance"])
+# (lengths, pairs)
+acc = {name: torch.tensor(v) for name, v in results["accuracy"].items()}
+# GAM near chance: the pairs lie beyond its reach
+assert torch.all(acc["gam"] < 3 * results["chance"])
+if loaded:  # the saved run: attention answers (nearly) every query; the
+    # memory the sequence writes helps
+    assert torch.all(acc["transformer"] > 0.95)
+    assert torch.all(acc["gam-fw"] > 5 * results["chance"])
 plots.recall_heatmaps(results, task="Associative recall (MQAR)")
 
 # %% [markdown]
@@ -220,26 +253,41 @@ for sections 5 and 6 is far too short to show any of this: its models answer at 
 
 # %%
 def most_frequent_value(task: MQAR, n: int = 2048) -> float:
-    """Fraction of queries answered right by the value seen most often among the pairs (ties broken
-    at random): what a model scores that knows which values came but not which key had which."""
+    """Fraction of queries answered right by the value seen most often among
+    the pairs (ties broken at random): what a model scores that knows which
+    values came but not which key had which."""
     idx, targets = task.sample(n, generator=1)  # (n, T) each
     values = idx[:, 1 : 2 * task.n_pairs : 2]  # (n, pairs)
-    counts = torch.zeros(n, task.vocab_size).scatter_add_(1, values, torch.ones(values.shape))  # (n, V)
-    ties = 1e-3 * torch.rand(counts.shape, generator=torch.Generator().manual_seed(0))
-    guess = (counts + ties).argmax(1, keepdim=True)  # (n, 1): one answer for every query
-    answers = targets[targets != IGNORE].view(n, task.n_pairs)  # (n, pairs): each key is asked once
+    counts = torch.zeros(n, task.vocab_size)  # (n, V)
+    counts.scatter_add_(1, values, torch.ones(values.shape))
+    gen = torch.Generator().manual_seed(0)
+    ties = 1e-3 * torch.rand(counts.shape, generator=gen)
+    # (n, 1): one answer for every query
+    guess = (counts + ties).argmax(1, keepdim=True)
+    # (n, pairs): each key is asked once
+    answers = targets[targets != IGNORE].view(n, task.n_pairs)
     return float((answers == guess).float().mean())
 
 
 g = results["grid"]
-plateau = torch.tensor([[most_frequent_value(MQAR(seq_len=T, n_pairs=n, vocab_size=g["vocab_size"]))
-                         for n in g["pairs"]] for T in g["lengths"]])  # (lengths, pairs)
+
+
+def rounded(values, digits=2):
+    return [round(float(v), digits) for v in values]
+
+
+plateau = torch.tensor([  # (lengths, pairs)
+    [most_frequent_value(MQAR(seq_len=T, n_pairs=n, vocab_size=g["vocab_size"]))
+     for n in g["pairs"]]
+    for T in g["lengths"]])
 for i, T in enumerate(g["lengths"]):
-    print(f"T={T}, pairs {list(g['pairs'])}:  1 / pairs {[round(1 / n, 3) for n in g['pairs']]}   "
-          f"most frequent value {[round(v, 2) for v in plateau[i].tolist()]}   "
-          f"mamba {[round(v, 2) for v in acc['mamba'][i].tolist()]}")
-if loaded:  # the saved run: the Mamba-style model sits on that plateau, within 0.03
-    assert torch.allclose(acc["mamba"], plateau.to(acc["mamba"].dtype), atol=0.03)
+    print(f"T={T}, pairs {list(g['pairs'])}:")
+    print(f"  1 / pairs           {rounded([1 / n for n in g['pairs']], 3)}")
+    print(f"  most frequent value {rounded(plateau[i])}")
+    print(f"  mamba               {rounded(acc['mamba'][i])}")
+if loaded:  # the saved run: the Mamba-style model sits on that plateau
+    mamba = acc["mamba"]
+    assert torch.allclose(mamba, plateau.to(mamba.dtype), atol=0.03)
 
 # %% [markdown]
 """
@@ -253,9 +301,12 @@ On a CPU these are the small grid's 20-step models, which answer at random; with
 
 # %%
 T = grid.lengths[0]
-idx = MQAR(seq_len=T, n_pairs=grid.pairs[-1], vocab_size=grid.vocab_size).sample(2, 5)[0]
-trained_profiles = {name: context_profile(trained[name][T], idx) for name in grid.models}
-assert torch.all(trained_profiles["gam"][reach:] == 0)  # training cannot widen a convolution
+task = MQAR(seq_len=T, n_pairs=grid.pairs[-1], vocab_size=grid.vocab_size)
+idx = task.sample(2, 5)[0]
+trained_profiles = {name: context_profile(trained[name][T], idx)
+                    for name in grid.models}
+# training cannot widen a convolution
+assert torch.all(trained_profiles["gam"][reach:] == 0)
 plots.context_profiles(trained_profiles, reach=reach)
 
 # %% [markdown]
@@ -264,8 +315,8 @@ How to read it: lag 0 is the last token, lag `T − 1` the first. The pairs sit 
 the sequence, so they are the largest lags: with the full grid (`T = 64`, 16 pairs) lags 32 to
 63, with the small grid a CPU trains here (`T = 32`, 4 pairs) lags 24 to 31. The zig-zag there
 is the key/value pairs: keys and values alternate, and a model that uses the pairs draws on the
-two kinds of token differently. GAM's line stops at its reach (the dashed line) whatever it
-learned: training cannot widen a convolution. With the small grid's few steps the other lines
+two kinds of token differently. GAM's line stops just before its reach (the dashed line, lag
+`R`) whatever it learned: training cannot widen a convolution. With the small grid's few steps the other lines
 are still close to section 2's untrained ones.
 
 ## 6. One sequence, query by query
@@ -291,22 +342,28 @@ by hand.
 
 # %%
 def one_sequence(seed: int):
-    task = MQAR(seq_len=T, n_pairs=grid.pairs[0], vocab_size=grid.vocab_size)  # the easiest setting
+    # the easiest setting: the fewest pairs
+    task = MQAR(seq_len=T, n_pairs=grid.pairs[0], vocab_size=grid.vocab_size)
     x, y = task.sample(1, seed)
     preds = {}
     for name in grid.models:
         model = trained[name][T].eval()
         with torch.no_grad():
             preds[name] = model(x.to(device))[0].argmax(-1)[0].cpu()
-    inside = probe(trained["gam-fw"][T], x[0])  # every layer's internals (gamlab.inspection.probes)
-    a = inside.read_weights[-1].mean(0)  # (T, T): the last layer's read weights, heads averaged
-    # the task says where the queries, their keys and values sit; the figure marks them
-    return plots.recall_predictions(x[0], y[0], preds, read_weights=a, **task.positions(x[0], y[0]),
-                                    title="One MQAR sequence: what each model answers")
+    # every layer's internals (gamlab.inspection.probes)
+    inside = probe(trained["gam-fw"][T], x[0])
+    # (T, T): the last layer's read weights, heads averaged
+    a = inside.read_weights[-1].mean(0)
+    # the task says where the queries, their keys and values sit; the figure
+    # marks them
+    return plots.recall_predictions(
+        x[0], y[0], preds, read_weights=a, **task.positions(x[0], y[0]),
+        title="One MQAR sequence: what each model answers")
 
 
 fig = one_sequence(0)
-assert len(fig.layout.updatemenus[0].buttons) == grid.pairs[0]  # one view per query
+# one view per query
+assert len(fig.layout.updatemenus[0].buttons) == grid.pairs[0]
 fig
 
 # %% [markdown]
@@ -320,26 +377,31 @@ from gamlab.inspection.widgets import LiveView, pick_mode
 
 if pick_mode() == "widget":
     import ipywidgets as W
-    from IPython.display import clear_output, display
+    import plotly.graph_objects as go
+    from IPython.display import display
 
-    out = W.Output()
     seed = W.IntSlider(value=0, min=0, max=50, description="sequence")
+    live = go.FigureWidget(one_sequence(seed.value))
 
-    def redraw(change=None):
-        with out:
-            clear_output(wait=True)
-            one_sequence(seed.value).show()
+    def redraw(change):
+        """Redraw the figure in place (no captured output: a notebook
+        executed without widget state, e.g. by nbconvert, runs this too)."""
+        new = one_sequence(change["new"])
+        with live.batch_update():
+            live.data = []
+            live.add_traces(new.data)
+            live.layout = new.layout
 
     seed.observe(redraw, names="value")
-    redraw()
-    # LiveView: a notebook saved without widget state still shows this sequence's figure
-    display(LiveView(W.VBox([seed, out]), one_sequence(seed.value),
-                     f"sequence {seed.value}; run the notebook to move the slider"))
+    # LiveView: a notebook saved without widget state still shows this
+    # sequence's figure
+    text = f"sequence {seed.value}; run the notebook to move the slider"
+    display(LiveView(W.VBox([seed, live]), one_sequence(seed.value), text))
 else:
     print("static front end: use the dropdown in the figure above")
 
 # %% [markdown]
-"""
+r"""
 ### A memory wired by hand
 
 What should the read weights look like once the task is learned? Wire the fast-weight memory
@@ -353,21 +415,41 @@ $\kappa$:
 # %%
 n_pairs = grid.pairs[0]
 task = MQAR(seq_len=T, n_pairs=n_pairs, vocab_size=grid.vocab_size)
-idx, targets = task.sample(1, 0)  # (1, T) each
-onehot = torch.eye(grid.vocab_size, dtype=torch.float64)  # (V, V): one feature per token id
-before = torch.cat([idx.new_zeros(1, 1), idx[:, :-1]], dim=1)  # (1, T): the token before each one
+
+
+def answers_differ(seed):
+    """Whether every query of sequence `seed` has its own answer (values may
+    repeat in MQAR; a repeated one would not show which pair a query read)."""
+    _, targets = task.sample(1, seed)
+    answers = targets[targets != IGNORE].tolist()
+    return len(set(answers)) == len(answers)
+
+
+seed = next(s for s in range(1000) if answers_differ(s))
+idx, targets = task.sample(1, seed)  # (1, T) each
+V = grid.vocab_size
+onehot = torch.eye(V, dtype=torch.float64)  # (V, V): one feature per token id
+# (1, T): the token before each one
+before = torch.cat([idx.new_zeros(1, 1), idx[:, :-1]], dim=1)
 is_value = torch.zeros_like(idx, dtype=torch.bool)
 is_value[:, 1 : 2 * n_pairs : 2] = True  # positions 1, 3, 5, ...: the values
-kappa = torch.where(is_value[..., None], onehot[before], torch.tensor(1e-3, dtype=torch.float64))  # (1, T, V)
-q, v = onehot[idx] + 1e-3, onehot[idx]  # (1, T, V): read with the token itself; write the token itself
+tiny = torch.tensor(1e-3, dtype=torch.float64)
+kappa = torch.where(is_value[..., None], onehot[before], tiny)  # (1, T, V)
+# (1, T, V): read with the token itself; write the token itself
+q, v = onehot[idx] + 1e-3, onehot[idx]
 a = read_weights(q[:, None], kappa[:, None])[0, 0]  # (T, T): one head
 answer = (a @ v[0]).argmax(-1)  # (T,): the token each position reads back most
 asked = targets[0] != IGNORE
-assert torch.equal(answer[asked], targets[0][asked])  # every query reads back its value
-on_value = a[asked][:, is_value[0]].amax(-1)  # (n_pairs,): each query's largest weight on a value token
-print("each query's weight on the value it reads back:", [round(float(w), 2) for w in on_value])
-plots.recall_predictions(idx[0], targets[0], {"wired by hand": answer}, read_weights=a,
-                         **task.positions(idx[0], targets[0]), title="One MQAR sequence, a memory wired by hand")
+# every query reads back its value, and no two queries share one
+assert torch.equal(answer[asked], targets[0][asked])
+assert len(set(answer[asked].tolist())) == n_pairs
+# (n_pairs,): each query's largest weight on a value token
+on_value = a[asked][:, is_value[0]].amax(-1)
+print("each query's weight on the value it reads back:",
+      [round(float(w), 2) for w in on_value])
+plots.recall_predictions(idx[0], targets[0], {"wired by hand": answer},
+                         read_weights=a, **task.positions(idx[0], targets[0]),
+                         title="One MQAR sequence, a memory wired by hand")
 
 # %% [markdown]
 """
@@ -398,7 +480,7 @@ gam_accuracy = 1 / 31  # SOLUTION
 exercises.check("7.1", gam_accuracy)
 
 # %% [markdown]
-"""
+r"""
 **7.2 Code.** Write the fast-weight memory of section 3 as its definition, one token at a time:
 token $t$ first writes (adds $\phi(\kappa_t)\,v_t^\top$ to the state $F$, `state` in code, and
 $\phi(\kappa_t)$ to $z$), then reads ($\phi(q_t)^\top F_t / \phi(q_t)^\top z_t$). `q` and `kappa`
@@ -414,7 +496,8 @@ def fast_weight_loop(q, kappa, v):
     B, nh, T, hs = q.shape
     state, z, out = q.new_zeros(B, nh, hs, hs), q.new_zeros(B, nh, hs), []
     for t in range(T):
-        # write phi(kappa_t) v_t^T, an outer product per batch and head: (B, nh, hs, hs)
+        # write phi(kappa_t) v_t^T, an outer product per batch and head:
+        # (B, nh, hs, hs)
         state = state + kappa[:, :, t, :, None] * v[:, :, t, None, :]
         z = z + kappa[:, :, t]
         num = (q[:, :, t, None, :] @ state).squeeze(-2)  # read: (B, nh, hs)
@@ -427,7 +510,7 @@ def fast_weight_loop(q, kappa, v):
 exercises.check("7.2", fast_weight_loop)
 
 # %% [markdown]
-"""
+r"""
 **7.3 Code.** Write the read weights `a` of section 3 from plain tensor operations: query `t`
 reads token $s$ with weight $\phi(q_t)^\top \phi(\kappa_s)$, only for $s \le t$ (a causal mask), and the
 weights of each query add up to 1. Return `(B, nh, T, T)`.

@@ -4,7 +4,6 @@ from gamlab.inspection.probes)."""
 
 from __future__ import annotations
 
-import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -19,8 +18,9 @@ def gate_heatmap(gate_local, gate_global, tokens: list[str]) -> go.Figure:
 
     gate_local, gate_global: (L, T) means over channels, values in (0, 1); either may be None
     (an ablation without that path). Raises GamlabError when both are None. Both panels share a
-    diverging scale centred on 0.5 (a gate half open) and stretched to the data, so means between
-    0.35 and 0.6 do not all look alike on a 0-1 scale. Used in notebooks/06_inside_gam.ipynb.
+    diverging scale over the whole range a gate has, 0 (shut) to 1 (open), centred on 0.5 (half
+    open): stretched to the data, means of 0.41-0.59 filled the whole colour range and noise
+    looked like structure. Used in notebooks/06_inside_gam.ipynb.
     """
     panels = [(name, g) for name, g in (("local gate σ(g_l)", gate_local), ("global gate σ(g_g)", gate_global))
               if g is not None]
@@ -29,11 +29,10 @@ def gate_heatmap(gate_local, gate_global, tokens: list[str]) -> go.Figure:
                           "draw its retrieval or contributions instead.")
     fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.12,
                         subplot_titles=[name for name, _ in panels])
-    spread = max(float(np.nanmax(np.abs(_np(g) - 0.5))) for _, g in panels) or 0.05  # furthest from half open
     for row, (name, g) in enumerate(panels, start=1):
         z = _np(g)
         fig.add_trace(go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])),
-                                 zmin=0.5 - spread, zmax=0.5 + spread, zmid=0.5, colorscale="BrBG",
+                                 zmin=0, zmax=1, zmid=0.5, colorscale="BrBG",
                                  colorbar=dict(title="mean gate σ"), coloraxis=None, showscale=row == 1, name=name,
                                  hovertemplate="layer %{y}, token %{x}: %{z:.3f}<extra>" + name + "</extra>"),
                       row=row, col=1)

@@ -63,7 +63,10 @@ def scaling_curves(rows: list[dict]) -> go.Figure:
     oom = sorted({f"{r['name']} T={r['seq_len']}" for r in rows if r.get("oom")})
     title = "One block, forward + backward, against sequence length (log-log)"
     fig.update_layout(title=title + (f"<br><sub>out of memory: {', '.join(oom)}</sub>" if oom else ""),
-                      height=460, margin=dict(t=90), legend=dict(orientation="h", y=-0.22))
+                      height=480, margin=dict(t=90, b=130),
+                      # hung from its top edge below the axis titles ("auto" anchors a legend at
+                      # y < 1/3 by its bottom edge, so it grew upwards over "sequence length T")
+                      legend=dict(orientation="h", yanchor="top", y=-0.26, x=0))
     return fig
 
 
@@ -84,11 +87,15 @@ def receptive_field_explorer(influence: dict, target: int, bounds: dict | None =
     L, T = zs[k0].shape
     depth = list(range(1, L + 1))
     z0 = np.where(zs[k0] > 0, zs[k0], np.nan)  # unreachable inputs stay blank
-    fig = go.Figure(go.Heatmap(z=z0, x=list(range(T)), y=depth, zmin=0, zmax=1, colorscale="Blues",
+    # from a clearly visible light blue: an edge cell has one path of hundreds (a share near 0),
+    # and "Blues" starts at white, so reachable edges looked like the blank unreachable cells
+    reach_blues = [[0.0, "#9ecae1"], [0.5, "#3182bd"], [1.0, "#08306b"]]
+    fig = go.Figure(go.Heatmap(z=z0, x=list(range(T)), y=depth, zmin=0, zmax=1, colorscale=reach_blues,
+                               xgap=1, ygap=1,
                                colorbar=dict(title="paths, as a share<br>of the row's most"),
                                hovertemplate="depth %{y}, input %{x}: %{z:.3f}<extra></extra>"))
     if bounds is not None:
-        fig.add_trace(go.Scatter(x=_np(bounds[k0]), y=depth, mode="markers", name="L·(k−1)+1 tokens back",
+        fig.add_trace(go.Scatter(x=_np(bounds[k0]), y=depth, mode="markers", name="window start: L·(k−1)+1 tokens, t included",
                                  marker=dict(symbol="line-ns-open", size=16, color=OKABE_ITO["vermillion"], line_width=3)))
     fig.add_vline(x=target, line_dash="dot", line_color="gray")
     states = []
@@ -106,27 +113,35 @@ def receptive_field_explorer(influence: dict, target: int, bounds: dict | None =
     return fig
 
 
-def retrieval_temperature(weights, retrieved, target, temperatures, labels: list[str], query=None) -> go.Figure:
+def retrieval_temperature(weights, retrieved, target, temperatures, labels: list[str], query=None,
+                          queried: int | None = None) -> go.Figure:
     """Softmax retrieval at several temperatures τ: weights over stored patterns, and the result.
 
     weights: (n_τ, P) softmax weights; retrieved: (n_τ, C) the weighted sums; target: (C,) the
     pattern the query came from; labels: P pattern names; query: (C,) the noisy query, drawn
-    beside what retrieval returns (optional, the last trace). A slider picks τ.
+    beside what retrieval returns (optional, the last trace); queried: the index of that pattern
+    among the P, whose bar is coloured and labelled (optional). A slider picks τ.
     """
     w, r, tau = _np(weights), _np(retrieved), [float(t) for t in temperatures]
     fig = make_subplots(rows=1, cols=2, column_widths=[0.4, 0.6], horizontal_spacing=0.1,
                         subplot_titles=["weights w over stored patterns", "retrieved vs the pattern queried"])
-    fig.add_trace(go.Bar(x=labels, y=w[0], marker_color=OKABE_ITO["blue"], name="w",
+    queried_colour = OKABE_ITO["vermillion"]  # the same colour for its bar and its pattern
+    colours = [queried_colour if i == queried else OKABE_ITO["blue"] for i in range(len(labels))]
+    shown = [name.replace(" ", "<br>", 1) for name in labels]  # upright labels on two lines
+    shown = [f"<b>{name}<br>queried</b>" if i == queried else name for i, name in enumerate(shown)]
+    fig.add_trace(go.Bar(x=shown, y=w[0], marker_color=colours, name="w",
                          hovertemplate="%{x}: w = %{y:.3f}<extra></extra>"), row=1, col=1)
     c = list(range(r.shape[1]))
     fig.add_trace(go.Scatter(x=c, y=_np(target), mode="lines", name="pattern queried",
-                             line=dict(color="lightgray", width=4)), row=1, col=2)
+                             line=dict(color=queried_colour if queried is not None else "black", width=3)),
+                  row=1, col=2)
     fig.add_trace(go.Scatter(x=c, y=r[0], mode="lines+markers", name="retrieved", marker_size=4,
                              line=dict(color=OKABE_ITO["blue"])), row=1, col=2)
     if query is not None:
         fig.add_trace(go.Scatter(x=c, y=_np(query), mode="lines", name="noisy query",
                                  line=dict(color=OKABE_ITO["orange"], dash="dot")), row=1, col=2)
     fig.update_yaxes(range=[0, 1.02], title_text="w", row=1, col=1)
+    fig.update_xaxes(tickangle=0, row=1, col=1)
     fig.update_xaxes(title_text="channel", row=1, col=2)
     fixed = [] if query is None else [_np(query)]
     states = [(f"{t:g}", {"y": [w[i], _np(target), r[i], *fixed]}, {"title.text": f"Softmax retrieval at temperature τ = {t:g}"})
@@ -170,51 +185,66 @@ def gates_per_token(gate_local, gate_global, tokens: list[str]) -> go.Figure:
 
 def gam_block_diagram() -> go.Figure:
     """The GAM block as a picture: pre-norm, the local and global paths, their two gates, the
-    residual additions and the FFN (the paper's Figure 1, drawn by gamlab). No data in."""
+    residual additions and the FFN (the paper's Figure 1, drawn by gamlab). No data in.
+
+    Drawn at a fixed size in pixels (780 x 340 plot area, one data unit = one pixel), so that the
+    whole block fits one screen at 150% zoom on 1280 x 800 and every label, 14 px, stays inside
+    its box whatever the page width.
+    """
     blue, orange, green, grey = OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["green"], "#555555"
+    W, H = 780, 340  # plot area, px
+    mid, left, right = W // 2, 138, W - 138  # the three columns' centres
     fig = go.Figure()
-    boxes = {  # name: (x, y, text, colour); y runs from the input (top) to the output (bottom)
-        "x": (5, 12, "x  (B, T, C)", grey),
-        "ln1": (5, 10.8, "LayerNorm₁ → h", grey),
-        "conv": (1.8, 9.2, "causal depthwise conv, kernel k<br><i>local</i>  (Lesson 1)", blue),
-        "gate": (5, 9.2, "Linear(C → 2C) → g_l, g_g<br>σ(g_l), σ(g_g)  (Lesson 3)", green),
-        "mem": (8.2, 9.2, "softmax(h Mᵀ) M, S slots<br><i>global</i>  (Lesson 2)", orange),
-        "mul_l": (1.8, 7.6, "×", blue), "mul_g": (8.2, 7.6, "×", orange),
-        "add1": (5, 6.4, "+", grey),
-        "ln2": (5, 5.2, "LayerNorm₂", grey),
-        "ffn": (5, 4.0, "FFN: C → 4C, GELU, 4C → C, dropout", grey),
-        "add2": (5, 2.8, "+", grey),
-        "out": (5, 1.6, "output  (B, T, C)", grey),
+    boxes = {  # name: (x centre, y centre from the top, width, height, text, colour); circles: width 0
+        "x": (mid, 14, 150, 26, "x  (B, T, C)", grey),
+        "ln1": (mid, 50, 160, 26, "LayerNorm₁ → h", grey),
+        "conv": (left, 100, 236, 44, "causal depthwise conv<br><i>local</i>, kernel k  (Lesson 1)", blue),
+        "gate": (mid, 100, 236, 44, "Linear(C → 2C) → g_l, g_g<br>(Lesson 3)", green),
+        "mem": (right, 100, 236, 44, "softmax(h Mᵀ) M, S slots<br><i>global</i>  (Lesson 2)", orange),
+        "mul_l": (left, 156, 0, 0, "×", blue), "mul_g": (right, 156, 0, 0, "×", orange),
+        "add1": (mid, 192, 0, 0, "+", grey),
+        "ln2": (mid, 226, 150, 26, "LayerNorm₂", grey),
+        "ffn": (mid, 260, 310, 26, "FFN: C → 4C, GELU, 4C → C, dropout", grey),
+        "add2": (mid, 292, 0, 0, "+", grey),
+        "out": (mid, 325, 170, 26, "output  (B, T, C)", grey),
     }
-    for name, (x, y, text, color) in boxes.items():
-        small = text in ("×", "+")
-        w, h = (0.3, 0.3) if small else (1.55 if name in ("conv", "gate", "mem") else 1.9, 0.42)
-        fig.add_shape(type="circle" if small else "rect", x0=x - w, x1=x + w, y0=y - h, y1=y + h,
+    R = 13  # radius of the × and + circles, px
+
+    def top(name):  # y (data, bottom-up) of a box's top and bottom edges
+        x, y, w, h, *_ = boxes[name]
+        half = R if w == 0 else h / 2
+        return H - (y - half), H - (y + half)
+
+    for name, (x, y, w, h, text, color) in boxes.items():
+        circle = w == 0
+        hw, hh = (R, R) if circle else (w / 2, h / 2)
+        fig.add_shape(type="circle" if circle else "rect", x0=x - hw, x1=x + hw, y0=H - y - hh, y1=H - y + hh,
                       line=dict(color=color, width=2), fillcolor="white", layer="above")
-        # fonts for a projector: 15 px labels fill a 1280-px-wide page's boxes
-        fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=24 if small else 15, color=color))
+        fig.add_annotation(x=x, y=H - y, text=text, showarrow=False, font=dict(size=20 if circle else 14, color=color))
     arrows = [("x", "ln1"), ("ln1", "conv"), ("ln1", "gate"), ("ln1", "mem"), ("conv", "mul_l"), ("mem", "mul_g"),
               ("gate", "mul_l", "σ(g_l)"), ("gate", "mul_g", "σ(g_g)"), ("mul_l", "add1"), ("mul_g", "add1"),
               ("add1", "ln2"), ("ln2", "ffn"), ("ffn", "add2"), ("add2", "out")]
     for a, b, *label in arrows:
-        (xa, ya, *_), (xb, yb, *_) = boxes[a], boxes[b]
-        fig.add_annotation(x=xb, y=yb + (0.32 if boxes[b][2] in ("×", "+") else 0.44), ax=xa, ay=ya - 0.44,
-                           xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2,
-                           arrowwidth=1.5, arrowcolor=grey, text="")
-        if label:
-            fig.add_annotation(x=(xa + xb) / 2, y=(ya + yb) / 2 + 0.15, text=label[0], showarrow=False,
-                               font=dict(size=15, color=green))
-    # the two skip connections: x around the mixing (left), the mixed stream around the FFN (right)
-    for start, side, end, top, bottom, text in ((3.1, 0.1, 4.7, 12, 6.4, "residual x"),
-                                                (5.3, 9.9, 5.3, 6.4, 2.8, "residual")):
-        fig.add_shape(type="path", path=f"M {start} {top} L {side} {top} L {side} {bottom} L {end} {bottom}",
+        xa, xb = boxes[a][0], boxes[b][0]
+        ya, yb = top(a)[1], top(b)[0]  # from the bottom of a to the top of b
+        fig.add_annotation(x=xb, y=yb, ax=xa, ay=ya, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
+                           arrowhead=2, arrowwidth=1.5, arrowcolor=grey, text="")
+        if label:  # beside the gate's arrow, on the side away from the middle
+            fig.add_annotation(x=(xa + xb) / 2, y=(ya + yb) / 2, text=label[0], showarrow=False,
+                               yshift=-9, xshift=-36 if xb < xa else 36, font=dict(size=14, color=green))
+    # the two skip connections, in lanes beside the boxes: x around the mixing (left), the
+    # mixed stream around the FFN (right)
+    for (x0, y0), lane, (x1, y1), text in (((mid - 75, 14), 6, (mid - R, 192), "residual x"),
+                                           ((mid + R, 192), W - 6, (mid + R, 292), "residual")):
+        fig.add_shape(type="path", path=f"M {x0} {H - y0} L {lane} {H - y0} L {lane} {H - y1} L {x1} {H - y1}",
                       line=dict(color=grey, width=1.5, dash="dash"))
-        fig.add_annotation(x=side, y=(top + bottom) / 2, text=text, textangle=-90, showarrow=False,
-                           xshift=-12 if side < 5 else 12, font=dict(size=15, color=grey))
-    fig.update_xaxes(visible=False, range=[-0.6, 10.6])
-    fig.update_yaxes(visible=False, range=[1, 12.6])
-    # No fixed width: the figure fills the page; the title's second line stays clear of the toolbar (top right).
+        # the label above the lane's first stretch, clear of the boxes
+        fig.add_annotation(x=(x0 + lane) / 2, y=H - y0, text=text, showarrow=False, yshift=10,
+                           font=dict(size=14, color=grey))
+    fig.update_xaxes(visible=False, range=[0, W], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[0, H], fixedrange=True)
     fig.update_layout(title=dict(text="One GAM block (pre-norm)<br><sub>x + σ(g_l)·local + σ(g_g)·global, "
-                                      "then x + FFN(LayerNorm₂(x))</sub>", font=dict(size=20)),
-                      height=720, plot_bgcolor="white", margin=dict(l=20, r=20, t=90, b=20))
+                                      "then x + FFN(LayerNorm₂(x))</sub>", font=dict(size=18), y=0.96),
+                      width=W + 20, height=H + 76, autosize=False, plot_bgcolor="white",
+                      margin=dict(l=10, r=10, t=70, b=6, autoexpand=False))
     return fig

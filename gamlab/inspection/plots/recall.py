@@ -41,8 +41,10 @@ def context_profiles(profiles: dict, reach: int | None = None, log: bool = True)
         values.extend(p[p > 0].tolist())
         fig.add_trace(go.Scatter(x=np.arange(len(p)), y=np.where(p > 0, p, np.nan), mode="lines+markers",
                                  marker=dict(size=4), name=name, line=dict(color=model_color(name, i))))
-    if reach is not None:
-        fig.add_vline(x=reach - 1, line_dash="dash", annotation_text=f"GAM reach L(k-1)+1 = {reach}")
+    if reach is not None:  # at lag R, the first lag GAM cannot see (lags 0..R-1 are its R tokens),
+        # where lesson 05's context-gain figure marks it too
+        fig.add_vline(x=reach, line_dash="dash",
+                      annotation_text=f"GAM's reach R = L(k-1)+1 = {reach}: lags ≥ {reach} unseen")
     # log axis: ticks at decades in exponent form (plotly's own would read "100μ" for 1e-4)
     yaxis = dict(type="log", **_log_ticks(values)) if log else dict(type="linear")
     fig.update_layout(title="Effective context: |d out_t / d x_(t-lag)|, normalised (gaps are exact zeros)",

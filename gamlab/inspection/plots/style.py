@@ -82,7 +82,10 @@ def _token_ticks(tokens: list[str], thin: bool = True) -> dict:
     every = -(-len(tokens) // MAX_TOKEN_TICKS) if thin else 1  # ceil: 1 up to 64 tokens, 2 up to 128, ...
     labels = token_labels(tokens)
     shown = range(0, len(tokens), max(every, 1))
-    return dict(tickmode="array", tickvals=list(shown), ticktext=[labels[t] for t in shown])
+    ticks = dict(tickmode="array", tickvals=list(shown), ticktext=[labels[t] for t in shown])
+    if max((len(labels[t]) for t in shown), default=0) <= 3:  # characters: upright, not rotated
+        ticks["tickangle"] = 0
+    return ticks
 
 
 # Sliders and dropdowns over precomputed states: a control swaps data with "update".
