@@ -7,7 +7,7 @@ import argparse
 
 import torch
 
-from gamlab.runtime import keep_freed_memory
+from gamlab.host_memory import keep_freed_memory
 
 
 def script_options(description: str, repeats: int) -> argparse.Namespace:

@@ -15,7 +15,7 @@ Each time is given as the best (minimum) step and the median step. The targets a
 on the best: on a shared machine other processes only ever add time (steps of one block vary
 by up to 2x here from one second to the next), so the fastest of N interleaved steps is the
 closest estimate of what the code itself costs, as `timeit` advises. The median is printed
-beside it. Like `gamlab bench`, it lets glibc keep freed memory (gamlab.runtime.keep_freed_memory).
+beside it. Like `gamlab bench`, it lets glibc keep freed memory (gamlab.host_memory.keep_freed_memory).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import sys
 
 from .errors import GamlabError
 from .experiments.runs import claimed_folder
-from .runtime import keep_freed_memory
+from .host_memory import keep_freed_memory
 from .training.distributed import quiet_unless_main
 from .training.stopping import Stopped
 

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "gamlab"
 # Top to bottom: a module may import its own layer and the layers before it.
 LAYERS = ["foundation", "blocks", "model", "training", "inspection", "experiments", "exercises", "commands"]
-FOUNDATION = {"gamlab.config", "gamlab.errors", "gamlab.runtime"}
+FOUNDATION = {"gamlab.config", "gamlab.errors", "gamlab.runtime", "gamlab.host_memory"}
 MODEL = {"gamlab.model", "gamlab.model_inputs"}  # the shell and registry, and the checks on what it is given
 SHELLS = {"gamlab.cli", "gamlab.__main__", "gamlab"}  # the entry points, and __init__'s re-exports
 

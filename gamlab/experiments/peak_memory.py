@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from ..runtime import available_memory, proc_bytes
+from ..host_memory import available_memory, proc_bytes
 from .bench_blocks import build_block, is_oom, step_inputs, sync, train_step
 
 

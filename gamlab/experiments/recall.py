@@ -147,8 +147,8 @@ def train_recall(name: str, grid: RecallGrid, seq_len: int, device: torch.device
 def check_grid_fits(grid: RecallGrid, device: torch.device) -> None:
     """Refuse, in one sentence and before any training, a grid whose largest run would not fit the
     device's memory (gamlab.training.train.estimate_train_memory against available_memory)."""
+    from ..host_memory import available_memory
     from ..model import shapes_only
-    from ..runtime import available_memory
     from ..training.train import estimate_train_memory
 
     free = available_memory(device)

@@ -31,8 +31,9 @@ import torch
 
 from ..config import ModelConfig
 from ..errors import GamlabError
+from ..host_memory import available_memory
 from ..model import budget_knob, build_model, shapes_only
-from ..runtime import available_memory, eval_mode, pick_device, seed_everything
+from ..runtime import eval_mode, pick_device, seed_everything
 from ..training import distributed
 from ..training.checkpoint import checkpoint_path, load_checkpoint
 from ..training.files import FolderLock, writable_folder
@@ -130,7 +131,7 @@ def guess_vocab(preset: RunPreset, tokenizer: str | None = None) -> int:
 
 def check_fits(model, batch_size: int, device: torch.device, preset: str) -> None:
     """Refuse, in one sentence, a preset whose training would not fit the device's memory (a
-    container's limit included: gamlab.runtime.available_memory)."""
+    container's limit included: gamlab.host_memory.available_memory)."""
     need, free = estimate_train_memory(model, batch_size), available_memory(device)
     if free is not None and need > 0.9 * free:
         raise GamlabError(f"preset {preset!r} with batch size {batch_size} needs about {need / 2**30:.1f} GiB to train "

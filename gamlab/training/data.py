@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from ..errors import GamlabError
-from ..runtime import available_memory
+from ..host_memory import available_memory
 from .text import as_text, read_text_file
 from .tokenizer import encode_tensor, train_tokenizer
 
@@ -179,7 +179,7 @@ BYTES_PER_TEXT_BYTE = 12
 
 def check_text_fits(n_bytes: int, name: str) -> None:
     """Refuse, in one sentence, text of `n_bytes` on disk whose loading would not fit the memory
-    left (gamlab.runtime.available_memory: the machine's, a container's, an address-space limit).
+    left (gamlab.host_memory.available_memory: the machine's, a container's, an address-space limit).
 
     About BYTES_PER_TEXT_BYTE bytes of memory per byte of text: the str, its two splits, and
     an int64 id per token (a token per character for the char tokenizer). Same policy as the

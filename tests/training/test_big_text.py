@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gamlab.errors import GamlabError
-from gamlab.runtime import SEED_LIMIT, available_memory, seed_everything
+from gamlab.host_memory import available_memory
+from gamlab.runtime import SEED_LIMIT, seed_everything
 from gamlab.training import data as data_module
 from gamlab.training.corpus import make_corpus
 from gamlab.training.data import BYTES_PER_TEXT_BYTE, TextData, load_data, load_texts
@@ -89,7 +90,7 @@ def test_running_out_of_memory_while_loading_is_one_sentence(tmp_path, monkeypat
 def test_an_address_space_limit_counts_as_memory(monkeypatch):
     import resource
 
-    from gamlab.runtime import proc_bytes
+    from gamlab.host_memory import proc_bytes
 
     used = proc_bytes("VmSize")
     monkeypatch.setattr(resource, "getrlimit", lambda which: (used + 50 * 2**20, resource.RLIM_INFINITY)

@@ -36,7 +36,7 @@ import numpy as np
 import gamlab
 from gamlab.experiments.bench import flops, measure_block
 from gamlab.inspection import plots
-from gamlab.runtime import available_memory
+from gamlab.host_memory import available_memory
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
