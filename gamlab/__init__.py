@@ -14,7 +14,9 @@ from .errors import GamlabError
 from .model import LanguageModel, build_model, list_models
 from .runtime import autocast, describe, fast_mode, pick_device, seed_everything
 from .training.data import load_data
-from .training.train import TrainConfig, Trainer, load_run
+from .training.run_folder import load_run
+from .training.train import Trainer
+from .training.train_config import TrainConfig
 
 __version__ = "0.1.0"
 

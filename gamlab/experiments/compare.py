@@ -75,7 +75,7 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
     context: measure each trained model's context gain beyond GAM's reach (gamlab.inspection.context_use).
     on_eval: called as on_eval(name, seed, history) after each evaluation (live plots).
     out: a folder; the first seed's run of each model saves its checkpoint in out/<model>
-        (the format of `gamlab train`, read by gamlab.training.train.load_run and lesson 6).
+        (the format of `gamlab train`, read by gamlab.training.run_folder.load_run and lesson 6).
     data: the run's TextData when the caller has already loaded it (runs.load_run_data's, for
         this preset and dataset); None loads it.
     log: receives one line per stage (print by default).

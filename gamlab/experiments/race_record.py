@@ -30,7 +30,7 @@ from ..config import ModelConfig
 from ..errors import GamlabError
 from ..runtime import pick_device, pick_precision
 from ..training.files import read_refusal, write_atomic
-from ..training.train import TrainConfig
+from ..training.train_config import TrainConfig
 from .runs import format_table, model_config
 
 FORMAT, VERSION = "gamlab race", 1

@@ -36,7 +36,8 @@ from ..runtime import autocast, check_precision, check_seed, eval_mode, pick_dev
 from ..training import distributed
 from ..training.files import read_refusal
 from ..training.tasks import MQAR, answers_correct, batches
-from ..training.train import TrainConfig, Trainer
+from ..training.train import Trainer
+from ..training.train_config import TrainConfig
 from .runs import PRESETS
 
 DEFAULT_MODELS = ("gam", "transformer", "mamba", "gam-fw")
@@ -146,10 +147,10 @@ def train_recall(name: str, grid: RecallGrid, seq_len: int, device: torch.device
 
 def check_grid_fits(grid: RecallGrid, device: torch.device) -> None:
     """Refuse, in one sentence and before any training, a grid whose largest run would not fit the
-    device's memory (gamlab.training.train.estimate_train_memory against available_memory)."""
+    device's memory (gamlab.training.memory_estimate.estimate_train_memory against available_memory)."""
     from ..host_memory import available_memory
     from ..model import shapes_only
-    from ..training.train import estimate_train_memory
+    from ..training.memory_estimate import estimate_train_memory
 
     free = available_memory(device)
     for name in grid.models:

@@ -41,7 +41,7 @@ def train_configs(recipes, changes: dict, checkpoint_every: int | None = None) -
     """{recipe name: TrainConfig}: the paper preset, the recipe's fields (gamlab/training/recipes.py), then
     `changes` (so that a change such as min_lr_ratio still wins); checkpoints at every evaluation
     unless `checkpoint_every` steps are given."""
-    from ..training.train import TrainConfig
+    from ..training.train_config import TrainConfig
 
     tcs = {r.name: TrainConfig.preset("paper", **{**r.train_changes(), **changes}) for r in recipes}
     return {name: tc.replace(checkpoint_every=checkpoint_every or tc.eval_every) for name, tc in tcs.items()}

@@ -12,7 +12,7 @@
 and, for a run folder: out_folder(path) creates it and proves it writable before any work,
 claimed_folder(path) also locks it for one writer (the command line claims every --out); open_run_folder(out,
 name, resume) says whether the folder is new, a run to resume, or another run's, in one
-sentence each; gamlab.training.train.load_run(out) rebuilds a finished run.
+sentence each; gamlab.training.run_folder.load_run(out) rebuilds a finished run.
 
 `gamlab compare`, `gamlab train` and `gamlab reproduce` use these pieces (their command-line
 options map onto the arguments here); nothing here reads a command line.
@@ -37,7 +37,10 @@ from ..runtime import eval_mode, pick_device, seed_everything
 from ..training import distributed
 from ..training.checkpoint import checkpoint_path, load_checkpoint
 from ..training.files import FolderLock, writable_folder
-from ..training.train import TrainConfig, Trainer, estimate_train_memory, load_run, run_meta
+from ..training.memory_estimate import estimate_train_memory
+from ..training.run_folder import load_run, run_meta
+from ..training.train import Trainer
+from ..training.train_config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,7 @@ def make_trainer(name: str, config: ModelConfig, data, tc, *, out=None, progress
                  init: str = "careful"):
     """Join torchrun's process group (a no-op for one process), seed, build model `name` with
     `config` (init: how its embeddings start, gamlab.training.recipes), and a Trainer on `data` whose
-    checkpoint meta (gamlab.training.train.run_meta) holds everything a resume compares. The seed here
+    checkpoint meta (gamlab.training.run_folder.run_meta) holds everything a resume compares. The seed here
     draws the initial weights; fit() seeds again when the run starts, for the dropout masks."""
     distributed.setup(pick_device(tc.device))  # before anything a rank computes with the others
     seed_everything(tc.seed)

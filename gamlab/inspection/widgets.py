@@ -13,33 +13,18 @@ only wires them together):
   text. They render wherever plotly renders, e.g. Colab, which ships ipywidgets 7 and does
   not display FigureWidget.
 
-A saved notebook keeps no widget state (lessons are committed and pre-run without it), so a
-widget alone would leave only a line of text there. Every widget-path view therefore also
-carries a static copy of its figures as `text/html` (plotly.js from its CDN): JupyterLab draws
-the live widget (its widget renderer outranks HTML), while nbviewer and nbconvert, which skip
-a widget view whose state was not saved, draw the copy (`LiveView`).
+`explore(..., mode="auto")` picks the path (gamlab.inspection.live_view.pick_mode); the widget
+path's views carry a static copy of their figures for a saved notebook (live_view.LiveView), and
+re-running the cell closes the previous run's explorer (gamlab.inspection.rerun).
 
-`explore(..., mode="auto")` takes the widget path when ipywidgets >= 8 and anywidget (which
-plotly 6+ FigureWidget needs) import and the kernel is not Colab's; the environment variable
-GAMLAB_WIDGETS=static|widget forces a path.
-
-Re-running a cell: ipywidgets keeps every widget alive until it is closed, and a widget's
-observers keep the view (its model, its tensors) alive with it, so each re-run of a cell that
-builds a view would keep another copy. Each live view (WidgetExplorer, LiveLoss, LiveView)
-therefore closes, when it is made, the views the previous run of the same cell made there
-(`replace_previous`), and has `close()` for a user to call.
-
-Used in notebooks/05_showdown.ipynb (LiveLoss), 06_inside_gam.ipynb (explore) and
+The live loss chart of notebooks/05_showdown.ipynb is gamlab/inspection/live_loss.py, and the
+views every live path shares are live_view.py's; their names are importable from here too, as
+the lessons import them. Used in notebooks/06_inside_gam.ipynb (explore) and
 07_beyond_the_paper.ipynb (pick_mode, LiveView).
 """
 
 from __future__ import annotations
 
-import html
-import os
-import re
-import sys
-import weakref
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -47,109 +32,15 @@ import torch
 from ..errors import GamlabError
 from ..training.tokenizer import encode_idx, token_texts
 from . import plots, views
+from .live_loss import LiveLoss
+from .live_view import NO_WIDGET, WIDGET_VIEW, LiveView, pick_mode, refresh_figure, static_html, widgets_supported
 from .probes import GAMInternals, SlotTable, can_probe, gam_blocks, probe, probeable_models, slot_table
+from .rerun import close_widgets, replace_previous
 from .views import View
 
-MODES = ("auto", "widget", "static")
-
-
-def pick_mode(mode: str = "auto") -> str:
-    """'widget' or 'static': GAMLAB_WIDGETS if set, else `mode`, else what the front end supports."""
-    forced = os.environ.get("GAMLAB_WIDGETS", "").strip().lower()
-    if forced:
-        if forced not in ("widget", "static"):
-            raise GamlabError(f"GAMLAB_WIDGETS={forced!r} is not understood; set it to widget or static (or unset it).")
-        mode = forced
-    if mode not in MODES:
-        raise GamlabError(f"mode {mode!r} is not one of {', '.join(MODES)}.")
-    if mode == "widget" and not widgets_supported():
-        raise GamlabError("the widget explorer needs ipywidgets>=8 and anywidget; install them "
-                          "(pip install 'ipywidgets>=8' anywidget) or use mode='static'.")
-    if mode != "auto":
-        return mode
-    if "google.colab" in sys.modules:  # Colab renders plain plotly figures but not FigureWidget
-        return "static"
-    return "widget" if widgets_supported() else "static"
-
-
-def widgets_supported() -> bool:
-    """True when ipywidgets 8+ and anywidget are importable (plotly's FigureWidget needs both)."""
-    try:
-        import anywidget  # noqa: F401
-        import ipywidgets
-    except ImportError:
-        return False
-    return int(ipywidgets.__version__.split(".")[0]) >= 8
-
-
-# ---------------------------------------------------------------- re-run cells
-
-_LIVE: dict[tuple, tuple[int, list]] = {}  # (view class, cell, line) -> (execution count, weakrefs to its views)
-
-
-def close_widgets(widget) -> None:
-    """Close an ipywidgets widget and every widget it holds (Box children, FigureWidgets, each
-    one's Layout and Style), with their observers: ipywidgets keeps each widget alive until it
-    is closed."""
-    from ipywidgets import Widget
-
-    stack, seen = [widget], set()
-    while stack:
-        w = stack.pop()
-        if not isinstance(w, Widget) or id(w) in seen:
-            continue
-        seen.add(id(w))
-        for value in w.trait_values().values():  # children, layout, style: widgets inside this one
-            stack.extend(value if isinstance(value, (list, tuple)) else [value])
-        w.unobserve_all()
-        w.close()
-
-
-def _creation_site() -> tuple | None:
-    """(cell, line) of the notebook code that is making a view, or None outside IPython.
-
-    The cell is the front end's cell id where the kernel gets one (JupyterLab, Notebook 7),
-    else the file name IPython compiled the cell under, without its execution number.
-    """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    if shell is None:
-        return None
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("gamlab"):
-        frame = frame.f_back
-    if frame is None:
-        return None
-    try:
-        cell = shell.kernel.get_parent()["metadata"].get("cellId")
-    except Exception:  # no kernel (a terminal IPython), or one that keeps no parent message
-        cell = None
-    cell = cell or re.sub(r"<ipython-input-\d+-", "<ipython-input-", frame.f_code.co_filename)
-    return cell, frame.f_lineno, shell.execution_count
-
-
-def replace_previous(view) -> None:
-    """Close the views of `view`'s kind that an earlier run of the same cell made at the same line.
-
-    Views made at one line in one run (a loop) are all kept; the next run closes them all.
-    Outside IPython nothing is tracked: a script does not re-run its cells.
-    """
-    site = _creation_site()
-    if site is None:
-        return
-    cell, line, count = site
-    key = (type(view).__name__, cell, line)
-    previous_count, refs = _LIVE.get(key, (count, []))
-    if previous_count != count:
-        for ref in refs:
-            old = ref()
-            if old is not None and old is not view:
-                old.close()
-        refs = []
-    _LIVE[key] = (count, [r for r in refs if r() is not None] + [weakref.ref(view)])
+# The explorers are this module's; the live views' names are importable from here, as the lessons import them.
+__all__ = ["StaticExplorer", "WidgetExplorer", "explore", "LiveLoss", "LiveView", "pick_mode", "widgets_supported",
+           "replace_previous", "close_widgets", "refresh_figure", "static_html", "NO_WIDGET", "WIDGET_VIEW"]
 
 
 class _Inside:
@@ -203,62 +94,6 @@ class _Inside:
         """The corpus tokens that read `slot` of `layer` most: (token texts (top,), mean weights (top,))."""
         ids, weights = self.table(layer).top_tokens(slot, self.top)
         return token_texts(self.tokenizer, ids.tolist()), weights
-
-
-def refresh_figure(widget, fig) -> None:
-    """Copy a freshly built figure into a displayed FigureWidget in place (one message).
-
-    The builders make figures of a fixed structure, so trace i of `fig` updates trace i.
-    """
-    with widget.batch_update():
-        for old, new in zip(widget.data, fig.data):
-            old.update(new.to_plotly_json())
-        widget.layout.update(fig.layout.to_plotly_json())
-
-
-# A widget view that names no model: JupyterLab hides it (as it hides a closed widget), and
-# nbconvert/nbviewer skip it as a view without saved state, falling back to the bundle's HTML.
-NO_WIDGET = {"version_major": 2, "version_minor": 0, "model_id": ""}
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def static_html(figures, caption: str = "") -> str:
-    """plotly figures as HTML that draws without a kernel (nbviewer, nbconvert), plus a caption.
-
-    plotly.js comes from its CDN once, ahead of the first figure (the page runs scripts in order).
-    """
-    import plotly.io as pio
-
-    parts = [pio.to_html(fig, full_html=False, include_plotlyjs="cdn" if i == 0 else False)
-             for i, fig in enumerate(figures)]
-    if caption:
-        parts.append(f"<pre>{html.escape(caption)}</pre>")
-    return "\n".join(parts)
-
-
-class LiveView:
-    """An ipywidgets view that leaves its figures in a notebook saved without widget state.
-
-    Displayed, it is one output whose MIME bundle holds the widget view (drawn live by JupyterLab
-    and Notebook 7), `text/html` with `figures` as they are at display time (drawn by nbviewer,
-    nbconvert and any viewer without the widget's state) and `text` as `text/plain`.
-    figures: plotly figures or FigureWidgets (one, or a list). Used by the explorer of
-    notebooks/06_inside_gam.ipynb and the sequence slider of 07_beyond_the_paper.ipynb.
-    """
-
-    def __init__(self, widget, figures, text: str):
-        self.widget, self.text = widget, text
-        self.figures = list(figures) if isinstance(figures, (list, tuple)) else [figures]
-        replace_previous(self)  # the same cell run again: the previous view's widgets are closed
-
-    def close(self) -> None:
-        """Close the widget (and the widgets inside it) and drop the figures."""
-        close_widgets(self.widget)
-        self.figures = []
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        return {**self.widget._repr_mimebundle_(), "text/html": static_html(self.figures, self.text),
-                "text/plain": self.text}
 
 
 def _rows(shown: list[View]) -> list[list[View]]:
@@ -427,94 +262,3 @@ def explore(model, tokenizer, texts: Sequence[str], corpus: Iterable[torch.Tenso
     chosen = pick_mode(mode)
     cls = WidgetExplorer if chosen == "widget" else StaticExplorer
     return cls(model, tokenizer, texts, corpus, k=k, top=top)
-
-
-class LiveLoss:
-    """Loss curves that redraw at each evaluation of a training run (notebooks/05_showdown.ipynb).
-
-    Widget path: a FigureWidget updated in place, followed by a second output that JupyterLab
-    hides and a saved notebook shows: the static chart as last drawn (see `_saved_copy`).
-    Static path (Colab, GAMLAB_WIDGETS=static): one output holding the figure's MIME bundle,
-    replaced at each evaluation through its display id. Either way the output carries a line of
-    text, so a saved notebook shows the last losses even where no chart renders.
-    Pass `update` as the trainer's callback:
-    `Trainer(..., on_eval=lambda history: live.update("gam", history))`.
-    Raises GamlabError for a model name it was not made for.
-    """
-
-    def __init__(self, names: Sequence[str], unigram: float | None = None, title: str = "Loss during training",
-                 mode: str = "auto"):
-        self.mode = pick_mode(mode)
-        self.unigram, self.title = unigram, title
-        self.histories: dict[str, list[dict]] = {name: [] for name in names}
-        self.figure = self._build()
-        if self.mode == "widget":
-            import plotly.graph_objects as go
-            self.figure = go.FigureWidget(self.figure)
-            replace_previous(self)  # the same cell run again: the previous chart's widget is closed
-        self._handle = None  # IPython's DisplayHandle once shown (the chart, or its saved copy)
-
-    def close(self) -> None:
-        """Close the chart's widget (widget path); the histories stay readable."""
-        if self.mode == "widget":
-            close_widgets(self.figure)
-        self._handle = None
-
-    def _build(self):
-        return plots.loss_curves(self.histories, self.unigram, self.title)
-
-    def summary(self) -> str:
-        """One line per model with its latest losses: the text a saved notebook keeps."""
-        lines = [f"{self.title}:"]
-        for name, history in self.histories.items():
-            last = history[-1] if history else None
-            lines.append(f"  {name}: " + (f"validation {last['val_loss']:.3f}, training {last['train_loss']:.3f} "
-                                          f"at step {last['step']}" if last else "no evaluation yet"))
-        return "\n".join(lines)
-
-    def _bundle(self) -> dict:
-        """The static figure as the MIME bundle plotly's renderer would send, plus the summary text.
-
-        plotly's own display path (fig._ipython_display_ -> pio.show) publishes without the
-        display id, so each update would add a new output; sending the bundle ourselves keeps it.
-        """
-        import plotly.io as pio
-
-        bundle = pio.renderers._build_mime_bundle(self.figure.to_dict())  # what pio.show publishes
-        return {**bundle, "text/plain": self.summary()}
-
-    def _saved_copy(self) -> dict:
-        """Widget path: the chart as last drawn, for a notebook saved without widget state.
-
-        Its widget view names no model, so JupyterLab hides the output while the live chart
-        above it runs, and nbconvert/nbviewer, skipping that view, draw the HTML. Updating it
-        at each evaluation leaves the live FigureWidget alone (no redraw, no flicker).
-        """
-        return {WIDGET_VIEW: NO_WIDGET, "text/html": static_html([self.figure], self.summary()),
-                "text/plain": self.summary()}
-
-    def _ipython_display_(self):
-        from IPython import get_ipython
-        from IPython.display import DisplayHandle, display
-        if self.mode == "widget":
-            display({**self.figure._repr_mimebundle_(), "text/plain": self.summary()}, raw=True)
-            if get_ipython() is not None:  # a kernel, hence a notebook that may be saved
-                self._handle = DisplayHandle()
-                self._handle.display(self._saved_copy(), raw=True)
-        else:
-            self._handle = display(self._bundle(), raw=True, display_id=True)
-
-    def update(self, name: str, history: list[dict]) -> None:
-        """Show `history` (the trainer's list of evaluation records) as model `name`'s curves."""
-        if name not in self.histories:
-            raise GamlabError(f"LiveLoss was made for {', '.join(self.histories)}; {name!r} is not one of them.")
-        self.histories[name] = list(history)
-        fig = self._build()
-        if self.mode == "widget":
-            refresh_figure(self.figure, fig)
-            if self._handle is not None:
-                self._handle.update(self._saved_copy(), raw=True)
-        else:
-            self.figure = fig
-            if self._handle is not None:
-                self._handle.update(self._bundle(), raw=True)

@@ -315,7 +315,7 @@ def run_dataset(meta: dict) -> str:
     """What to pass to load_texts / load_data to read a run's text again: its dataset's name, or
     the path of the local file or folder it trained on.
 
-    meta: a checkpoint's fields (gamlab.training.checkpoint.load_checkpoint, gamlab.training.train.run_meta):
+    meta: a checkpoint's fields (gamlab.training.checkpoint.load_checkpoint, gamlab.training.run_folder.run_meta):
     "dataset" (the name shown, a file's basename) and, for a local file, "dataset_path" (its
     absolute path). Raises GamlabError when that file is no longer where the run found it.
     """

@@ -19,7 +19,9 @@ evaluation), tokens_per_s is the training throughput since the previous record.
 
 Trainer.fit is the loop itself (forward, loss, backward, clip, step, schedule, record); the
 batch source adapter, the meter and the checkpoint file are its collaborators in
-gamlab/training/trainer_parts.py. Under torchrun the caller joins the process group before building a
+gamlab/training/trainer_parts.py. Its ingredients have modules of their own: the settings
+(train_config.py), AdamW and the schedule (optim.py), the progress bar (progress.py), the run
+folder (run_folder.py: run_meta, load_run) and the memory estimate (memory_estimate.py). Under torchrun the caller joins the process group before building a
 Trainer (gamlab.training.distributed.setup); a new run is seeded with TrainConfig.seed when fit starts.
 
 Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb.
@@ -27,152 +29,30 @@ Used in notebooks/05_showdown.ipynb and 06_inside_gam.ipynb.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..config import ModelConfig
 from ..errors import GamlabError
-from ..runtime import autocast, check_precision, check_seed, eval_mode, pick_device, pick_precision, seed_everything
+from ..runtime import autocast, eval_mode, pick_device, pick_precision, seed_everything
 from . import distributed
-from .checkpoint import load_checkpoint, load_model_state, plain_model
+from .checkpoint import load_model_state, plain_model
+from .memory_estimate import estimate_train_memory
+from .optim import make_optimizer, make_scheduler
+from .progress import progress_bar
 from .recipes import get_recipe
+from .run_folder import hash_ids, load_run, run_meta
 from .stopping import Interrupt, Stopped, StopRequest
+from .train_config import TrainConfig
 from .trainer_parts import BatchSource, Checkpoints, Meter, rng_state, set_rng_state, stated_batch_size
 
-
-@dataclass
-class TrainConfig:
-    """Optimisation settings; the defaults are the paper's (DESIGN.md)."""
-
-    lr: float = 3e-4
-    betas: tuple[float, float] = (0.9, 0.95)
-    weight_decay: float = 0.1
-    warmup_steps: int = 100  # capped at a tenth of the run for short runs (see warmup_for)
-    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
-    grad_clip: float = 1.0
-    batch_size: int = 32
-    steps: int | None = None  # total optimizer steps of the run; None: epochs * steps_per_epoch
-    epochs: float = 5.0
-    eval_every: int = 100
-    eval_batches: int | None = 20  # validation batches per periodic evaluation (None: all)
-    checkpoint_every: int | None = None  # steps; a checkpoint is also written at the end
-    seed: int = 0
-    device: str = "auto"
-    recipe: str = "careful"  # gamlab/training/recipes.py: weight-decay groups, warm-up start, validation mean
-    precision: str = "auto"  # auto (runtime.pick_precision: bf16, fp16 or fp32 by device), bf16, fp16 or fp32
-
-    def __post_init__(self) -> None:
-        get_recipe(self.recipe)  # an unknown name is refused here
-        check_precision(self.precision)
-        self.betas = tuple(self.betas)
-        if not (0 < self.lr < math.inf) or self.batch_size < 1 or self.eval_every < 1:
-            raise GamlabError("TrainConfig needs a finite lr > 0, batch_size >= 1 and eval_every >= 1.")
-        if not (0 < self.epochs < math.inf):
-            raise GamlabError(f"epochs must be a finite number above 0, got {self.epochs}.")
-        check_seed(self.seed, "TrainConfig.seed")
-        if self.steps is not None and self.steps < 1:
-            raise GamlabError(f"steps must be a positive number of optimizer steps, got {self.steps}.")
-        if self.checkpoint_every is not None and self.checkpoint_every < 1:
-            raise GamlabError(f"checkpoint_every must be a positive number of steps, got {self.checkpoint_every}.")
-
-    def total_steps(self, steps_per_epoch: int | None = None) -> int:
-        """Optimizer steps of the run: `steps`, or `epochs` epochs of `steps_per_epoch`."""
-        if self.steps is not None:
-            return self.steps
-        if steps_per_epoch is None:
-            raise GamlabError("TrainConfig.steps is None and the batch source has no epoch length; set steps.")
-        return max(1, round(self.epochs * steps_per_epoch))
-
-    def warmup_for(self, total: int) -> int:
-        """Warm-up steps: the configured number, but at most a tenth of a short run."""
-        return max(1, min(self.warmup_steps, total // 10))
-
-    def recorded(self, device: torch.device | str) -> dict:
-        """to_dict() with the precision resolved on `device` ("auto" -> bf16, fp16 or fp32): what a
-        checkpoint records and a resume compares, so that it compares the dtype that ran."""
-        return dict(self.to_dict(), precision=pick_precision(device, self.precision))
-
-    def replace(self, **changes) -> TrainConfig:
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise GamlabError(f"TrainConfig has no field {', '.join(sorted(unknown))}.")
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["betas"] = list(self.betas)
-        return d
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
-        return cls().replace(**data)
-
-    @classmethod
-    def preset(cls, name: str, **changes) -> TrainConfig:
-        """Settings that go with ModelConfig's size of the same name: an ingredient of the run
-        presets (gamlab.experiments.runs.PRESETS, the presets `--preset NAME` names)."""
-        if name not in _SETTINGS:
-            raise GamlabError(f"Unknown preset {name!r} for TrainConfig; its settings are {', '.join(_SETTINGS)}.")
-        return cls(**_SETTINGS[name]).replace(**changes)
-
-
-# The ingredients of the run presets (gamlab/experiments/runs.py), not presets of their own.
-_SETTINGS: dict[str, dict] = {
-    # The paper: batch 32, lr 3e-4, 100 warm-up steps, 5 epochs.
-    "paper": dict(lr=3e-4, batch_size=32, warmup_steps=100, epochs=5, eval_every=200, eval_batches=50),
-    # Small models on short CPU runs learn faster with a larger step size.
-    "small": dict(lr=1e-3, batch_size=32, warmup_steps=50, steps=1000, eval_every=100, eval_batches=20),
-    "tiny": dict(lr=2e-3, batch_size=16, warmup_steps=20, steps=300, eval_every=50, eval_batches=10),
-}
-
-
-# ---------------------------------------------------------------- reusable pieces
-
-def make_optimizer(model: nn.Module, lr: float = 3e-4, weight_decay: float = 0.1,
-                   betas: tuple[float, float] = (0.9, 0.95), decay: str = "matrices") -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices only (decay="matrices"), or on everything (decay="all").
-
-    "matrices": decayed are the parameters with 2 or more dimensions (linear and conv weights,
-    the embeddings, GAM's memory bank M); not decayed are biases, LayerNorm gains, 1-D vectors,
-    and Mamba's A_log (a decay there would pull every state's timescale toward 1, as Mamba's
-    authors note). "all": the paper author's AdamW(model.parameters(), weight_decay=0.1)
-    (gamlab/training/recipes.py). Two groups either way: [decayed, not decayed].
-    """
-    if decay not in ("matrices", "all"):
-        raise GamlabError(f"decay={decay!r}: choose 'matrices' or 'all'.")
-    decay_all = decay == "all"
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        (decay if decay_all or (p.dim() >= 2 and not name.endswith("A_log")) else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas))
-
-
-def make_scheduler(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
-                   min_lr_ratio: float = 0.1, warmup_from_zero: bool = False) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up over `warmup_steps`, then cosine decay to lr * min_lr_ratio at `total_steps`.
-
-    The first step's factor is 1 / warmup_steps, or 0 with warmup_from_zero (the paper author's
-    step / warmup_steps: its first update has learning rate 0; gamlab/training/recipes.py).
-    """
-    start = 0 if warmup_from_zero else 1
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + start) / warmup_steps
-        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+# The names callers import from here: the loop's own, and its ingredients, each defined in its module.
+__all__ = ["TrainConfig", "Trainer", "TrainingDiverged", "evaluate", "perplexity", "train", "make_optimizer",
+           "make_scheduler", "progress_bar", "estimate_train_memory", "run_meta", "hash_ids", "load_run"]
 
 
 @torch.no_grad()
@@ -211,26 +91,6 @@ def evaluate(model: nn.Module, batches: Iterable, device: torch.device | str | N
 def perplexity(loss: float) -> float:
     """exp(loss), capped so that an untrained model prints a number rather than inf."""
     return math.exp(min(loss, 50.0))
-
-
-def estimate_train_memory(model: nn.Module, batch_size: int, block_size: int | None = None) -> int:
-    """A rough upper estimate, in bytes, of what training `model` takes.
-
-    Weights, gradients and AdamW's two moments (4 copies, float32), plus the activations each
-    block keeps for the backward pass, as the block estimates them (Block.memory_estimate:
-    about 34 floats per (token, channel), and Mamba's scan and naive attention their larger
-    tensors); the logits add (B, T, vocab) three times.
-    """
-    cfg: ModelConfig = model.config
-    T = block_size or cfg.block_size
-    B = batch_size
-    weights = 4 * 4 * sum(p.numel() for p in model.parameters())
-    if hasattr(model, "blocks"):
-        blocks = sum(block.memory_estimate(B, T) for block in model.blocks)
-    else:  # a model without gamlab blocks: Block.memory_estimate's 34 floats per (token, channel, layer)
-        blocks = 4 * 34 * B * T * cfg.d_model * cfg.n_layer
-    return weights + blocks + 4 * 3 * B * T * cfg.vocab_size
-
 
 # ---------------------------------------------------------------- the trainer
 
@@ -294,10 +154,6 @@ class Trainer:
     def out(self) -> Path | None:
         """Folder of checkpoint.pt (None: none is written); kept by the Checkpoints collaborator."""
         return self.checkpoints.out
-
-    @out.setter
-    def out(self, folder: str | Path | None) -> None:
-        self.checkpoints.out = Path(folder) if folder is not None else None
 
     @property
     def elapsed(self) -> float:
@@ -475,43 +331,6 @@ class Trainer:
                 "tokens_per_s": self.meter.tokens / seconds if seconds else None,
                 "val_loss": val_loss, "ppl": perplexity(val_loss), "precision": self.precision}
 
-
-def progress_bar(**kwargs):
-    """A tqdm bar: in a terminal, plain tqdm that clears itself when done (leave=False); in a
-    notebook, tqdm.notebook's widget, left in place, whose saved text is its final state.
-
-    tqdm.notebook's widget is drawn only by a live kernel's widget manager; a saved notebook
-    (nbviewer, nbconvert, a pre-run copy) shows the widget output's text/plain instead, which
-    is fixed when the bar is displayed ("0%"). So the notebook bar is displayed with a display
-    id and its output is replaced once at close: same widget, final text ("100%", the losses).
-    """
-    from tqdm.auto import tqdm
-    from tqdm.notebook import tqdm_notebook
-
-    if not issubclass(tqdm, tqdm_notebook):  # a terminal (or no ipywidgets)
-        return tqdm(leave=False, **kwargs)
-    return _saved_bar_class()(leave=True, **kwargs)
-
-
-def _saved_bar_class():
-    """tqdm.notebook's bar, re-displayed at close so the saved output holds its final text."""
-    from IPython.display import display
-    from tqdm.notebook import tqdm_notebook
-
-    class SavedBar(tqdm_notebook):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, display=False, **kwargs)  # displayed here, with a handle
-            self._handle = None if self.disable else display(self.container, display_id=True)
-
-        def close(self):
-            super().close()
-            handle, self._handle = getattr(self, "_handle", None), None
-            if handle is not None:  # the same widget again: its text/plain is now the last meter
-                handle.update(self.container)
-
-    return SavedBar
-
-
 def train(model: nn.Module, batches, config: TrainConfig | None = None, **kwargs) -> list[dict]:
     """Shortcut: Trainer(model, config, batches, **kwargs).fit(); returns the history.
 
@@ -521,52 +340,3 @@ def train(model: nn.Module, batches, config: TrainConfig | None = None, **kwargs
         own = stated_batch_size(batches)
         config = TrainConfig.preset("tiny", **({"batch_size": own} if own else {}))
     return Trainer(model, config, batches, **kwargs).fit()
-
-
-def run_meta(model: nn.Module, data) -> dict:
-    """What defines a run besides its TrainConfig, saved in its checkpoint and compared on resume.
-
-    model: a gamlab LanguageModel; data: a TextData (gamlab.training.data). The digest of the token ids
-    catches a dataset with the same name and other content (a file edited between runs).
-    "dataset" is the name shown (a local file's basename); "dataset_path", for a local file or
-    folder, its absolute path, where gamlab.training.data.run_dataset finds the text again.
-    It is not compared on resume: a file moved elsewhere is still the same data.
-    """
-    digest = hashlib.sha256()
-    for idx in (data.train, data.val):  # (N,) token ids of each split
-        hash_ids(digest, idx)
-    return {"model_name": model.name, "model_config": model.config.to_dict(), "tokenizer": data.tokenizer.to_dict(),
-            "dataset": getattr(data, "label", data.name), "data_digest": digest.hexdigest()[:16],
-            **({"dataset_path": data.path} if getattr(data, "path", None) else {})}
-
-
-def hash_ids(digest, idx: torch.Tensor, piece: int = 1 << 20) -> None:
-    """Feed the int64 bytes of token ids idx (N,) to `digest` without copying the split: a
-    contiguous int64 CPU tensor is read where it lies, anything else `piece` ids at a time.
-    (The bytes, so the digest, are those of idx.to(torch.int64).numpy().tobytes().)"""
-    idx = idx.reshape(-1)
-    if idx.dtype == torch.int64 and idx.device.type == "cpu" and idx.is_contiguous():
-        digest.update(idx.numpy())  # the buffer itself (C-contiguous), no copy
-        return
-    for start in range(0, idx.numel(), piece):
-        digest.update(idx[start:start + piece].to("cpu", torch.int64).contiguous().numpy())
-
-
-def load_run(out_dir: str | Path, device: str | torch.device = "cpu"):
-    """Rebuild (model, tokenizer, history) from a run folder written by `gamlab train`.
-
-    The model is in eval mode on `device`; tokenizer is None when the run saved none.
-    """
-    from ..model import build_model
-    from .tokenizer import tokenizer_from_dict
-
-    state = load_checkpoint(out_dir, map_location="cpu")
-    try:
-        model = build_model(state["model_name"], ModelConfig.from_dict(state["model_config"]))
-    except (KeyError, TypeError) as exc:
-        raise GamlabError(f"checkpoint in {out_dir} names model {state['model_name']!r} with a configuration this "
-                          f"gamlab version cannot build ({type(exc).__name__}: {exc}); load it with the gamlab "
-                          "version that wrote it.") from None
-    load_model_state(model, state["model"], out_dir)  # one sentence naming the parameters that do not fit
-    tok = tokenizer_from_dict(state["tokenizer"]) if state.get("tokenizer") else None
-    return model.to(device).eval(), tok, list(state["history"])

@@ -1,5 +1,5 @@
 """Re-running a notebook cell that builds a live view frees what the previous run held
-(gamlab.inspection.widgets.replace_previous), for every live view in the package.
+(gamlab.inspection.rerun.replace_previous), for every live view in the package.
 
 The cells run in a real IPython shell (InteractiveShell.run_cell), as a notebook runs them;
 ipywidgets counts its open widgets (Widget.widgets), and a weak reference says whether the
@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import gamlab
-from gamlab.inspection import widgets
+from gamlab.inspection import rerun, widgets
 
 ipywidgets = pytest.importorskip("ipywidgets")
 pytest.importorskip("anywidget", reason="plotly's FigureWidget needs anywidget")
@@ -55,7 +55,7 @@ def shell(monkeypatch):
     assert shell.run_cell(SETUP).success
     yield shell
     InteractiveShell.clear_instance()
-    widgets._LIVE.clear()
+    rerun._LIVE.clear()
 
 
 def _open_widgets() -> int:

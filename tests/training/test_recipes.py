@@ -26,11 +26,11 @@ CAREFUL, PAPER = RECIPES["careful"], RECIPES["paper"]
 TINY = ModelConfig.preset("tiny", vocab_size=50, d_model=32, n_layer=1, block_size=16, n_slots=8, d_state=4)
 
 
-def trainer(model_name: str, recipe, steps: int = 20, **changes) -> Trainer:
+def trainer(model_name: str, recipe, steps: int = 20, out=None, **changes) -> Trainer:
     tc = TrainConfig.preset("tiny", **{**recipe.train_changes(), "steps": steps, "warmup_steps": 2,
                                        "device": "cpu", **changes})
     batch = lambda split, step: (torch.zeros(16, 16, dtype=torch.long),) * 2  # noqa: E731
-    return Trainer(build_model(model_name, TINY), tc, batch, progress=False)
+    return Trainer(build_model(model_name, TINY), tc, batch, out=out, progress=False)
 
 
 # ---------------------------------------------------------------- each difference
@@ -253,17 +253,14 @@ def test_bad_recipe_option_is_one_line(tmp_path, capsys, value):
 
 
 def test_a_checkpoint_saved_before_recipes_resumes_as_careful_and_not_as_paper(tmp_path):
-    t = trainer("gam", CAREFUL, steps=2)
-    t.out = tmp_path
+    t = trainer("gam", CAREFUL, steps=2, out=tmp_path)
     t.fit()
     t.save()
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     del state["train_config"]["recipe"]  # as gamlab wrote it before this field
     torch.save(state, tmp_path / "checkpoint.pt")
-    again = trainer("gam", CAREFUL, steps=2)
-    again.out = tmp_path
+    again = trainer("gam", CAREFUL, steps=2, out=tmp_path)
     assert again.resume() == 2
     with pytest.raises(GamlabError, match="recipe"):
-        paper = trainer("gam", PAPER, steps=2, min_lr_ratio=0.1)
-        paper.out = tmp_path
+        paper = trainer("gam", PAPER, steps=2, min_lr_ratio=0.1, out=tmp_path)
         paper.resume()

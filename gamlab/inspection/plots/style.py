@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 # JupyterLab, classic Notebook 7 and VS Code draw but nbviewer, nbconvert's HTML and other
 # kernel-less readers of a saved notebook do not. Adding "notebook_connected" puts a text/html
 # copy in the same output (JupyterLab still draws the mimetype one; the HTML takes plotly.js
-# from its CDN, as the widgets' static copies do, gamlab/inspection/widgets.py). "notebook" would embed
+# from its CDN, as the widgets' static copies do, gamlab/inspection/live_view.py). "notebook" would embed
 # plotly.js in every saved notebook so that its HTML draws offline too: lesson 01 saved 92 KB
 # with "notebook_connected", 5.1 MB with "notebook". For an offline pre-run copy, start
 # Jupyter with PLOTLY_RENDERER=plotly_mimetype+notebook (respected below).

@@ -1,0 +1,109 @@
+"""What every live notebook view shares: the path it takes, and a copy a saved notebook shows.
+
+- `pick_mode`: "widget" (ipywidgets controls and plotly FigureWidgets updated in place) when
+  ipywidgets >= 8 and anywidget import and the kernel is not Colab's, else "static" (plain
+  plotly figures, which render wherever plotly renders); GAMLAB_WIDGETS=static|widget forces one.
+- A saved notebook keeps no widget state (lessons are committed and pre-run without it), so a
+  widget alone would leave only a line of text there. `LiveView` shows a widget and carries a
+  static copy of its figures as `text/html` (plotly.js from its CDN): JupyterLab draws the live
+  widget (its widget renderer outranks HTML), nbviewer and nbconvert draw the copy.
+
+Used by the explorer (gamlab/inspection/widgets.py), the live loss chart (live_loss.py) and
+notebooks/07_beyond_the_paper.ipynb (pick_mode, LiveView).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+
+from ..errors import GamlabError
+from .rerun import close_widgets, replace_previous
+
+MODES = ("auto", "widget", "static")
+
+
+def pick_mode(mode: str = "auto") -> str:
+    """'widget' or 'static': GAMLAB_WIDGETS if set, else `mode`, else what the front end supports."""
+    forced = os.environ.get("GAMLAB_WIDGETS", "").strip().lower()
+    if forced:
+        if forced not in ("widget", "static"):
+            raise GamlabError(f"GAMLAB_WIDGETS={forced!r} is not understood; set it to widget or static (or unset it).")
+        mode = forced
+    if mode not in MODES:
+        raise GamlabError(f"mode {mode!r} is not one of {', '.join(MODES)}.")
+    if mode == "widget" and not widgets_supported():
+        raise GamlabError("the widget explorer needs ipywidgets>=8 and anywidget; install them "
+                          "(pip install 'ipywidgets>=8' anywidget) or use mode='static'.")
+    if mode != "auto":
+        return mode
+    if "google.colab" in sys.modules:  # Colab renders plain plotly figures but not FigureWidget
+        return "static"
+    return "widget" if widgets_supported() else "static"
+
+
+def widgets_supported() -> bool:
+    """True when ipywidgets 8+ and anywidget are importable (plotly's FigureWidget needs both)."""
+    try:
+        import anywidget  # noqa: F401
+        import ipywidgets
+    except ImportError:
+        return False
+    return int(ipywidgets.__version__.split(".")[0]) >= 8
+
+
+def refresh_figure(widget, fig) -> None:
+    """Copy a freshly built figure into a displayed FigureWidget in place (one message).
+
+    The builders make figures of a fixed structure, so trace i of `fig` updates trace i.
+    """
+    with widget.batch_update():
+        for old, new in zip(widget.data, fig.data):
+            old.update(new.to_plotly_json())
+        widget.layout.update(fig.layout.to_plotly_json())
+
+
+# A widget view that names no model: JupyterLab hides it (as it hides a closed widget), and
+# nbconvert/nbviewer skip it as a view without saved state, falling back to the bundle's HTML.
+NO_WIDGET = {"version_major": 2, "version_minor": 0, "model_id": ""}
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def static_html(figures, caption: str = "") -> str:
+    """plotly figures as HTML that draws without a kernel (nbviewer, nbconvert), plus a caption.
+
+    plotly.js comes from its CDN once, ahead of the first figure (the page runs scripts in order).
+    """
+    import plotly.io as pio
+
+    parts = [pio.to_html(fig, full_html=False, include_plotlyjs="cdn" if i == 0 else False)
+             for i, fig in enumerate(figures)]
+    if caption:
+        parts.append(f"<pre>{html.escape(caption)}</pre>")
+    return "\n".join(parts)
+
+
+class LiveView:
+    """An ipywidgets view that leaves its figures in a notebook saved without widget state.
+
+    Displayed, it is one output whose MIME bundle holds the widget view (drawn live by JupyterLab
+    and Notebook 7), `text/html` with `figures` as they are at display time (drawn by nbviewer,
+    nbconvert and any viewer without the widget's state) and `text` as `text/plain`.
+    figures: plotly figures or FigureWidgets (one, or a list). Used by the explorer of
+    notebooks/06_inside_gam.ipynb and the sequence slider of 07_beyond_the_paper.ipynb.
+    """
+
+    def __init__(self, widget, figures, text: str):
+        self.widget, self.text = widget, text
+        self.figures = list(figures) if isinstance(figures, (list, tuple)) else [figures]
+        replace_previous(self)  # the same cell run again: the previous view's widgets are closed
+
+    def close(self) -> None:
+        """Close the widget (and the widgets inside it) and drop the figures."""
+        close_widgets(self.widget)
+        self.figures = []
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {**self.widget._repr_mimebundle_(), "text/html": static_html(self.figures, self.text),
+                "text/plain": self.text}
