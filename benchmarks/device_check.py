@@ -149,7 +149,7 @@ def ratios(device: torch.device, quick: bool) -> dict:
 
 
 def paper_bench(device: torch.device, quick: bool, out: Path) -> dict:
-    sizes = (["--lengths", "32,64", "--batch", "2", "--d-model", "32", "--slots", "16", "--no-memory"] if quick
+    sizes = (["--lengths", "32,64", "--batch-size", "2", "--d-model", "32", "--slots", "16", "--no-memory"] if quick
              else ["--preset", "paper"])
     (out / "bench").mkdir(exist_ok=True)
     cmd = [sys.executable, "-m", "gamlab", "bench", *sizes, "--device", str(device), "--out", str(out / "bench")]

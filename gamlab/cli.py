@@ -1,15 +1,18 @@
 """`gamlab ...` / `python -m gamlab ...`: the command-line entry point.
 
 Each command lives in the module that does its work and exposes `add_parser(subparsers)`
-and `run(args)`; this file only lists them, claims a command's --out folder before it runs
-(created, writable, one writer), and turns user mistakes into one-line errors.
+and `run(args)`; this file only lists them, gives every command's --help its module's
+docstring (description and examples) and each option's default, claims a command's --out
+folder before it runs (created, writable, one writer), and turns user mistakes into one-line errors.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import sys
+from importlib import metadata
 
 from .errors import GamlabError
 from .experiments.runs import claimed_folder
@@ -36,11 +39,38 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """--help as written: the description keeps its lines (the examples stay aligned), and an
+    option's help ends with its default unless it has none (None, False) or already says it."""
+
+    def _get_help_string(self, action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or default is None or default is False or default is argparse.SUPPRESS
+                or default == [] or "default" in text):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def version() -> str:
+    """The installed distribution's version (gamlab.__version__ when running from a source tree)."""
+    try:
+        return metadata.version("gamlab")
+    except metadata.PackageNotFoundError:
+        from . import __version__
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gamlab", description="Gated Associative Memory lab.")
+    parser = _Parser(prog="gamlab", description="Gated Associative Memory lab: `gamlab COMMAND --help` says "
+                     "what each command does, with examples.", formatter_class=_Help)
+    parser.add_argument("--version", action="version", version=f"gamlab {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in COMMANDS.items():
-        importlib.import_module(module).add_parser(sub)
+        command = importlib.import_module(module)
+        command.add_parser(sub)
+        p = sub.choices[name]  # its --help: the module's docstring, the options' defaults
+        p.description, p.formatter_class = inspect.cleandoc(command.__doc__), _Help
     return parser
 
 

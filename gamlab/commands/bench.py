@@ -9,10 +9,12 @@ log-log chart bench.html into --out.
     gamlab bench --preset paper       the paper's block (C = 512, S = 512), batch 16, T = 256 .. 8192
                                       as its Table 2 (meant for a GPU)
     gamlab bench --preset tiny        the block of the preset tiny (C = 64, S = 64), the device's lengths
+    gamlab bench --fast               the preset fast's block at T = 32, 64, batch 2: a check in seconds
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import time
@@ -24,30 +26,38 @@ from ..experiments.bench import BLOCKS, growth_exponent, matmul_rate, run_grid
 from ..experiments.runs import PRESETS, out_folder
 from ..runtime import describe, pick_device, pick_precision
 from ..training.files import write_atomic
-from .common import count, thread_count
+from .common import add_device_argument, count, thread_count
 
 DEFAULTS = {  # device type -> sizes
     "cpu": dict(lengths=[256, 512, 1024, 2048], batch=8, d_model=128, repeats=3),
     "cuda": dict(lengths=[256, 512, 1024, 2048, 4096, 8192], batch=16, d_model=512, repeats=10),
 }
 TABLE2 = dict(lengths=[256, 512, 1024, 2048, 4096, 8192], batch=16)  # the paper's Table 2 measured these
+FAST = dict(lengths=[32, 64], batch=2, repeats=1)  # --fast: a check that the bench runs, in seconds
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("bench", help="time and peak memory of one block against sequence length (paper Table 2)")
     p.add_argument("--blocks", default=",".join(BLOCKS), help=f"comma-separated, from {', '.join(BLOCKS)}")
     p.add_argument("--lengths", default=None, help="comma-separated sequence lengths (default: sized for the device)")
-    p.add_argument("--batch", type=count, default=None)
-    p.add_argument("--d-model", type=count, default=None, help="width C")
+    p.add_argument("--batch-size", type=count, default=None,
+                   help="sequences per timed step (default: 8 on a CPU, 16 on a GPU)")
+    p.add_argument("--batch", dest="batch_size", type=count, help=argparse.SUPPRESS)  # its old spelling, still read
+    p.add_argument("--d-model", type=count, default=None, help="width C (default: 128 on a CPU, 512 on a GPU)")
     p.add_argument("--slots", type=count, default=None, help="GAM memory slots S (default: 512, or the preset's)")
     p.add_argument("--repeats", type=count, default=None,
-                   help="timed steps per measurement (the best is reported, the median kept in bench.json)")
-    p.add_argument("--device", default="auto")
+                   help="timed steps per measurement (the best is reported, the median kept in bench.json; "
+                        "default: 3 on a CPU, 10 on a GPU)")
+    add_device_argument(p)
     p.add_argument("--threads", type=thread_count, default=None, help="CPU threads (default: torch's choice)")
     p.add_argument("--preset", choices=list(PRESETS), default=None,
                    help="the block of this run preset (its width C and slots S, gamlab.experiments.runs.PRESETS); "
                         "paper also measures as the paper's Table 2: batch 16, T=256..8192")
+    p.add_argument("--fast", action="store_true",
+                   help="the preset fast's block at T = 32, 64, batch 2, one timed step: seconds (options given win)")
     p.add_argument("--no-memory", action="store_true", help="skip peak memory (on CPU: no subprocess per run)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no line per measurement while it runs (the table still prints)")
     p.add_argument("--out", default="runs/bench", help="folder for bench.json and bench.html")
     p.set_defaults(run=run)
 
@@ -66,16 +76,19 @@ def settings(args) -> dict:
     """The run's sizes: the device's defaults, then --preset's block, then explicit options."""
     device = pick_device(args.device)
     s = dict(DEFAULTS["cuda" if device.type == "cuda" else "cpu"], n_slots=512)
-    if args.preset is not None:
-        model = PRESETS[args.preset].model
-        s.update(d_model=model.d_model, n_slots=model.n_slots, **(TABLE2 if args.preset == "paper" else {}))
+    preset = "fast" if args.fast else args.preset
+    if preset is not None:
+        model = PRESETS[preset].model
+        s.update(d_model=model.d_model, n_slots=model.n_slots, **(TABLE2 if preset == "paper" else {}))
+    if args.fast:
+        s.update(FAST)
     if args.lengths:
         s["lengths"] = _ints(args.lengths, "lengths")
     if args.slots is not None:
         s["n_slots"] = args.slots
-    for key in ("batch", "d_model", "repeats"):
-        if getattr(args, key) is not None:
-            s[key] = getattr(args, key)
+    for key, option in (("batch", "batch_size"), ("d_model", "d_model"), ("repeats", "repeats")):
+        if getattr(args, option) is not None:
+            s[key] = getattr(args, option)
     blocks = [b.strip() for b in args.blocks.split(",") if b.strip()]
     unknown = [b for b in blocks if b not in BLOCKS]
     if unknown or not blocks:
@@ -136,7 +149,7 @@ def run(args) -> int:
         print(f"  {row['name']:<18} T={row['seq_len']:<6} {state}", flush=True)
 
     rows = run_grid(s["blocks"], s["lengths"], s["batch"], s["d_model"], s["n_slots"], device,
-                    s["repeats"], memory=not args.no_memory, rate=rate, progress=progress)
+                    s["repeats"], memory=not args.no_memory, rate=rate, progress=None if args.no_progress else progress)
     print()
     print(table(rows, s["blocks"]))
     stats = summary(rows, s["blocks"])

@@ -74,17 +74,24 @@ def add_common_arguments(p) -> None:
     add_preset_arguments(p)
     p.add_argument("--steps", type=count, help="total optimizer steps of the run (overrides --epochs)")
     p.add_argument("--epochs", type=positive, help="epochs over the training split")
-    p.add_argument("--batch-size", type=count)
-    p.add_argument("--lr", type=positive)
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
+    p.add_argument("--batch-size", type=count, help="sequences per optimizer step (default: the preset's)")
+    p.add_argument("--lr", type=positive, help="learning rate after warm-up (default: the preset's, or for compare each "
+                                             "model's tuned rate, gamlab/experiments/tuned_lr.json)")
+    add_device_argument(p)
     add_precision_argument(p)
-    p.add_argument("--seed", type=seed_value, default=0, help="0 to 2**32 - 1 (default 0)")
+    p.add_argument("--seed", type=seed_value, default=0, help="random seed, 0 to 2**32 - 1")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def preset_name(args) -> str:
     """The run preset the options name: --preset, or "fast" for --fast."""
     return "fast" if args.fast else args.preset
+
+
+def add_device_argument(p) -> None:
+    """--device, as every command has it (gamlab.runtime.pick_device)."""
+    p.add_argument("--device", default="auto", help="auto (default: a GPU if there is one, else the CPU), cpu, cuda, "
+                                                   "cuda:N, mps")
 
 
 def add_precision_argument(p) -> None:

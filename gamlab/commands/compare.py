@@ -6,6 +6,11 @@ baselines, the context gain beyond GAM's reach, a reading of the table, and a sa
 model; writes results.json (the race's record, gamlab.experiments.race_record.RaceResult: load it
 with RaceResult.load) and loss_curves.html (plotly, self-contained: validation loss per step and
 per second of training) to --out. The race itself is gamlab.experiments.compare.compare.
+
+    gamlab compare                              # GAM, Transformer, Mamba, preset tiny (minutes on a CPU)
+    gamlab compare --fast                       # the same race in seconds (a check, not a result)
+    gamlab compare --seeds 3 --out runs/race    # mean±std over three seeds
+    gamlab compare --preset paper --dataset wikitext2   # the paper's sizes (a GPU job)
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("compare", help="train GAM, Transformer and Mamba side by side; print a Table-1 style table")
     add_common_arguments(p)
     p.add_argument("--models", default=",".join(DEFAULT_MODELS),
-                   help=f"comma-separated model names (default: {','.join(DEFAULT_MODELS)})")
-    p.add_argument("--seeds", type=count, default=1, help="seeds per model; the table shows mean±std (default 1)")
+                   help="comma-separated model names")
+    p.add_argument("--seeds", type=count, default=1, help="seeds per model; the table shows mean±std")
     p.add_argument("--no-context", action="store_true", help="skip the context-gain measure (gamlab.inspection.context_use)")
     p.add_argument("--out", default="runs/compare", help="folder for results.json and loss_curves.html")
     p.set_defaults(run=run)

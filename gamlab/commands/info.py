@@ -14,13 +14,13 @@ from __future__ import annotations
 from ..experiments.runs import PRESETS, load_run_data, race_configs
 from ..model import list_models, shapes_only
 from ..runtime import describe, pick_device
-from .common import add_preset_arguments, preset_name
+from .common import add_device_argument, add_preset_arguments, preset_name
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("info", help="list models and presets, with parameter counts, and the device")
     add_preset_arguments(p)
-    p.add_argument("--device", default="auto")
+    add_device_argument(p)
     p.set_defaults(run=run)
 
 

@@ -2,6 +2,10 @@
 
 The grid and its training are gamlab.experiments.recall; this shell maps the options onto RecallGrid and
 writes results.json and heatmap.html to --out.
+
+    gamlab recall                                # GAM, Transformer, Mamba, gam-fw; T = 64; 4, 8, 16 pairs
+    gamlab recall --fast                         # a tiny grid in seconds
+    gamlab recall --models gam --lengths 64,128 --pairs 8,16 --steps 2000
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from ..experiments.recall import DEFAULT_MODELS, RecallGrid, format_table, run_g
 from ..experiments.runs import out_folder
 from ..runtime import describe, fast_mode, pick_device
 from ..training.files import write_atomic
-from .common import add_precision_argument, count, positive, seed_value
+from .common import add_device_argument, add_precision_argument, count, positive, seed_value
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -26,15 +30,17 @@ def _ints(text: str) -> tuple[int, ...]:
 def add_parser(sub) -> None:
     p = sub.add_parser("recall", help="train models on associative recall (MQAR) over a grid; table + heatmap")
     p.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model names")
-    p.add_argument("--lengths", default=None, help="sequence lengths, e.g. 64,128 (default 64)")
-    p.add_argument("--pairs", default=None, help="key-value pairs per sequence, e.g. 4,8,16 (default)")
-    p.add_argument("--steps", type=count, default=None, help="training steps per model and length (default 1000)")
-    p.add_argument("--lr", type=positive, default=None, help="learning rate after warm-up (default 2e-3)")
-    p.add_argument("--seed", type=seed_value, default=0, help="0 to 2**32 - 1 (default 0)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--lengths", default=None, help="sequence lengths, e.g. 64,128 (default: 64)")
+    p.add_argument("--pairs", default=None, help="key-value pairs per sequence (default: 4,8,16)")
+    p.add_argument("--steps", type=count, default=None, help="training steps per model and length (default: 1000)")
+    p.add_argument("--lr", type=positive, default=None, help="learning rate after warm-up (default: 2e-3)")
+    p.add_argument("--seed", type=seed_value, default=0, help="random seed, 0 to 2**32 - 1")
+    add_device_argument(p)
     add_precision_argument(p)
     p.add_argument("--out", default="runs/recall", help="folder for results.json and heatmap.html")
     p.add_argument("--fast", action="store_true", help="a tiny grid in seconds (also GAMLAB_FAST=1)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no line per model and length while the grid trains (the table still prints)")
     p.set_defaults(run=run)
 
 
@@ -52,7 +58,7 @@ def run(args) -> int:
     out = out_folder(args.out)  # created and proved writable before the grid trains
     print(f"MQAR recall: models {', '.join(grid.models)}; lengths {grid.lengths}; pairs {grid.pairs}; "
           f"{grid.steps} steps each; vocab {grid.vocab_size}")
-    results = run_grid(grid)
+    results = run_grid(grid, progress=None if args.no_progress else print)
     print(f"\nquery accuracy (chance {results['chance']:.2f}), device {results['device']}, "
           f"precision {results['precision']}:\n")
     print(format_table(results))

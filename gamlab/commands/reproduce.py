@@ -43,7 +43,7 @@ from ..errors import GamlabError
 from ..experiments.paper import EXPERIMENTS, Experiment
 from ..experiments.reproduce import DATASET_LABEL, SPLIT_FILES, check_machine, reproduce, train_configs
 from ..runtime import pick_device
-from .common import add_precision_argument, count, positive, seed_value, show_progress
+from .common import add_device_argument, add_precision_argument, count, positive, seed_value, show_progress
 
 NOT_SETTABLE = {"device", "seed", "steps", "epochs", "betas", "checkpoint_every", "recipe",
                 "precision"}  # own options, or not a scalar
@@ -65,9 +65,9 @@ def add_parser(sub) -> None:
     # (a test.txt beside them is read too by the paper recipe, whose tokenizer learns from every split)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change a ModelConfig or TrainConfig field, e.g. --set d_model=128 --set batch_size=16")
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    add_device_argument(p)
     add_precision_argument(p)
-    p.add_argument("--seed", type=seed_value, default=0, help="0 to 2**32 - 1 (default 0)")
+    p.add_argument("--seed", type=seed_value, default=0, help="random seed, 0 to 2**32 - 1")
     p.add_argument("--checkpoint-every", type=count, help="checkpoint every N steps (default: every evaluation)")
     p.add_argument("--out", default="runs/reproduce", help="folder for table.txt, results.json and runs/")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -78,7 +78,7 @@ def add_parser(sub) -> None:
 
 def parse_sets(items: list[str]) -> tuple[dict, dict]:
     """--set KEY=VALUE items -> (ModelConfig changes, TrainConfig changes), values typed by the field."""
-    from ..training.train import TrainConfig
+    from ..training.train_config import TrainConfig
 
     fields = {"model": {f.name: f for f in dataclasses.fields(ModelConfig)},
               "train": {f.name: f for f in dataclasses.fields(TrainConfig)}}

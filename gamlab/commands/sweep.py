@@ -3,6 +3,10 @@
 Prints every model's validation loss at every learning rate and the best; writes sweep.json
 to --out, and with --save stores the chosen values in gamlab/experiments/tuned_lr.json, where
 `gamlab compare` reads them.
+
+    gamlab sweep                                 # every model of the race, preset tiny, the default grid
+    gamlab sweep --models gam --grid 1e-3,2e-3,4e-3
+    gamlab sweep --save                          # ... and store the chosen rates for `gamlab compare`
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ def add_parser(sub) -> None:
     p.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model names")
     p.add_argument("--grid", default=",".join(f"{lr:g}" for lr in GRID), help="learning rates to try")
     p.add_argument("--sweep-steps", type=count, help="steps per run (default: half the preset's --steps)")
-    p.add_argument("--seeds", type=count, default=1, help="seeds per learning rate (default 1)")
+    p.add_argument("--seeds", type=count, default=1, help="seeds per learning rate")
     p.add_argument("--save", action="store_true",
                    help="store the chosen learning rates in gamlab/experiments/tuned_lr.json (what `gamlab compare` uses)")
     p.add_argument("--out", default="runs/sweep", help="folder for sweep.json")

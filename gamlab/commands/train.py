@@ -6,13 +6,12 @@
 --steps counts the run's total optimizer steps, so the resumed run stops where an
 uninterrupted one would, with the same losses (CPU, same seed). The folder then holds
 checkpoint.pt (model, optimizer, scheduler, step, random state, configs, tokenizer) and
-history.json; gamlab.training.train.load_run(DIR) rebuilds the model and its tokenizer.
+history.json; gamlab.training.run_folder.load_run(DIR) rebuilds the model and its tokenizer.
 """
 
 from __future__ import annotations
 
 import json
-import math
 
 from ..errors import GamlabError
 from ..experiments.runs import (
@@ -32,6 +31,7 @@ from ..training.checkpoint import check_matches, checkpoint_path
 from ..training.distributed import is_main, setup
 from ..training.files import write_atomic
 from ..training.tokenizer import tokenizer_from_dict
+from ..training.train import perplexity
 from .common import add_common_arguments, count, resolve_job, show_progress
 
 
@@ -95,7 +95,7 @@ def run(args) -> int:
                      kept=f"the run and its history are in {ckpt}", then="run the same command with --resume")
     for h in trainer.history:
         print(f"step {h['step']:>6d}  train loss {h['train_loss']:.4f}  val loss {h['val_loss']:.4f}  lr {h['lr']:.2e}")
-    print(f"final validation loss {val:.4f} (PPL {math.exp(min(val, 50)):.2f}), unigram baseline {data.unigram_loss():.4f}")
+    print(f"final validation loss {val:.4f} (PPL {perplexity(val):.2f}), unigram baseline {data.unigram_loss():.4f}")
     print(f"sample: {sample(trainer.model, data.tokenizer, seed=tc.seed)!r}")
     print(f"checkpoint: {ckpt}")
     return 0

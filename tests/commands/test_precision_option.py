@@ -100,7 +100,7 @@ def test_sweep_recall_and_bench_record_the_precision(tmp_path, capsys):
     assert main(["recall", "--fast", "--models", "gam", "--precision", "fp16", "--out", str(tmp_path / "recall")]) == 0
     recall = json.loads((tmp_path / "recall" / "results.json").read_text())
     assert recall["precision"] == "fp16" and recall["grid"]["precision"] == "fp16"
-    assert main(["bench", "--blocks", "gam", "--lengths", "16", "--batch", "1", "--d-model", "16", "--slots", "8",
+    assert main(["bench", "--blocks", "gam", "--lengths", "16", "--batch-size", "1", "--d-model", "16", "--slots", "8",
                  "--repeats", "1", "--no-memory", "--out", str(tmp_path / "bench")]) == 0
     assert json.loads((tmp_path / "bench" / "bench.json").read_text())["precision"] == "fp32"  # the CPU's policy
     out = capsys.readouterr().out

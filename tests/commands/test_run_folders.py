@@ -43,7 +43,7 @@ def commands(text_folder: str) -> dict[str, list[str]]:
         "train": ["train", "--model", "gam", "--fast", "--steps", "2", "--no-progress"],
         "compare": ["compare", "--fast", "--models", "gam", "--no-context", "--steps", "2", "--no-progress"],
         "sweep": ["sweep", "--fast", "--models", "gam", "--grid", "1e-3", "--sweep-steps", "1", "--no-progress"],
-        "bench": ["bench", "--lengths", "8", "--blocks", "gam", "--no-memory", "--repeats", "1", "--batch", "1",
+        "bench": ["bench", "--lengths", "8", "--blocks", "gam", "--no-memory", "--repeats", "1", "--batch-size", "1",
                   "--d-model", "8", "--slots", "4", "--device", "cpu"],
         "reproduce": ["reproduce", "--tables", "1", "--models", "gam", "--steps", "1", "--no-progress",
                       "--wikitext2", text_folder, "--tinystories", text_folder,

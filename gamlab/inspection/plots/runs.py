@@ -45,7 +45,7 @@ def loss_curves(histories: dict[str, list[dict]], unigram: float | None = None,
     wall-clock seconds, evaluation excluded), the axis on which a faster model gets further.
     Solid lines: validation loss; dotted: training loss; a dashed grey line marks the unigram
     baseline (a model that ignores context) when given. Colours: MODEL_COLORS.
-    Raises GamlabError for another x. Used in notebooks/05_showdown.ipynb through gamlab.inspection.live_loss
+    Raises GamlabError for another x. Used in notebooks/05_showdown.ipynb through gamlab.inspection.widgets
     (LiveLoss) and by `gamlab compare`.
     """
     key, axis = _loss_x(x)
