@@ -9,7 +9,7 @@ log-log chart bench.html into --out.
     gamlab bench --preset paper       the paper's block (C = 512, S = 512), batch 16, T = 256 .. 8192
                                       as its Table 2 (meant for a GPU)
     gamlab bench --preset tiny        the block of the preset tiny (C = 64, S = 64), the device's lengths
-    gamlab bench --fast               the preset fast's block at T = 32, 64, batch 2: a check in seconds
+    gamlab bench --fast --no-memory   the preset fast's block at T = 32, 64, batch 2: a check in seconds
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def add_parser(sub) -> None:
                    help="the block of this run preset (its width C and slots S, gamlab.experiments.runs.PRESETS); "
                         "paper also measures as the paper's Table 2: batch 16, T=256..8192")
     p.add_argument("--fast", action="store_true",
-                   help="the preset fast's block at T = 32, 64, batch 2, one timed step: seconds (options given win)")
+                   help="the preset fast's block at T = 32, 64, batch 2, one timed step (options given win); with "
+                        "--no-memory it runs in seconds on a CPU")
     p.add_argument("--no-memory", action="store_true", help="skip peak memory (on CPU: no subprocess per run)")
     p.add_argument("--no-progress", action="store_true",
                    help="no line per measurement while it runs (the table still prints)")
