@@ -34,7 +34,7 @@ def block_memory(name, seq_len, batch, d_model, n_slots, device, mem_limit_mb=No
     if mem_limit_mb is None:
         mem_limit_mb = 0.7 * _available_mb()
     args = dict(name=name, seq_len=seq_len, batch=batch, d_model=d_model, n_slots=n_slots,
-                mem_limit_mb=mem_limit_mb, threads=torch.get_num_threads())
+                mem_limit_mb=mem_limit_mb, threads=1)  # memory does not depend on it; on a busy CPU one is fastest
     root = str(Path(__file__).resolve().parents[2])  # the folder that holds this gamlab package
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
            # glibc: every block over 64 KiB gets its own mapping, returned to the system when
