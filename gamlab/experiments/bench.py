@@ -20,7 +20,7 @@ import torch
 from ..errors import GamlabError
 from ..runtime import DTYPES, pick_device, pick_precision
 from .bench_blocks import BLOCKS, block_config, build_block, entry, is_oom, step_inputs, train_step
-from .peak_memory import block_memory
+from .peak_memory import block_memories, block_memory
 from .timing import measure
 
 __all__ = ["BLOCKS", "block_config", "block_memory", "build_block", "flops", "growth_exponent", "matmul_rate",
@@ -151,7 +151,7 @@ def growth_exponent(lengths, values) -> float | None:
 def run_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device=None, repeats=3,
              memory=True, rate=None, progress=None, threads=1, budget_s=0.0,
              lengths_together=False) -> list[dict]:
-    """Every block at every length: each block's memory (block_memory), then the blocks timed
+    """Every block at every length: each block's memory (block_memories), then the blocks timed
     together (time_grid, steps interleaved), length by length, or all lengths in one
     interleaved grid with lengths_together=True (steadier slopes on a busy machine; progress
     is then called once the grid is timed). A block that ran out of memory at some T is
@@ -182,12 +182,12 @@ def run_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device=None, re
             progress(row)
 
     for group in ([lengths] if lengths_together else [[T] for T in lengths]):
-        for T in group:
-            for n in blocks:
-                if memory and fits(n, T):
-                    peaks[n, T] = block_memory(n, T, batch, d_model, n_slots, device)
-                    if peaks[n, T]["oom"]:
-                        oom_from[n] = T
+        if memory:  # one fresh process for the group where it can (block_memories)
+            peaks.update(block_memories([(n, T) for T in group for n in blocks if fits(n, T)], batch, d_model,
+                                        n_slots, device))
+            for (n, T), peak in sorted(peaks.items(), key=lambda kv: kv[0][1]):
+                if peak["oom"]:
+                    oom_from[n] = min(T, oom_from.get(n, math.inf))
         live = [n for n in blocks if fits(n, group[0])]
         timed = time_grid(live, group, batch, d_model, n_slots, device, repeats, threads, budget_s)
         for T in group:

@@ -1,6 +1,6 @@
 """Lesson 0's CPU measurement and the project's saved run of it, drawn beside a student's live one.
 
-SIZES are lesson 0's on a CPU: batch 2 and T = 256 / 512 / 1024 at C = 128, S = 512, where each
+SIZES are lesson 0's on a CPU: batch 8 and T = 256 / 512 / 1024 at C = 128, S = 512, where each
 step computes long enough that the work and not the per-call overhead is timed (at batch 1 and
 shorter lengths GAM's time grew as T^0.67, below linear, on a quiet machine) and the naive
 attention's T x T matrix still fits and runs in well under a second. `measure_lesson00` runs
@@ -24,8 +24,8 @@ from .timing import usable_cores
 
 SAVED = Path(__file__).with_name("lesson00_reference.json")
 BLOCKS = ["gam", "transformer", "transformer-naive"]
-SIZES = dict(lengths=[256, 512, 1024], batch=2, d_model=128, n_slots=512)
-REPEATS, BUDGET_S = 5, 4.0  # at least 5 rounds (every block at every length each), more within 4 s
+SIZES = dict(lengths=[256, 512, 1024], batch=8, d_model=128, n_slots=512)
+REPEATS, BUDGET_S = 3, 4.0  # at least 3 rounds (every block at every length each), more within 4 s
 COMMAND = "PYTHONPATH=. python -m gamlab.experiments.lesson00_reference"
 
 

@@ -4,9 +4,11 @@ On a busy CPU three things bend a measured time-against-length curve, and each h
 - torch's thread pool: with more threads than free cores, OpenMP's threads wait on each other
   (measured on a busy 2-core machine, a GAM block at T = 256 / 512 / 1024 took 40 / 40 / 114 ms
   on two threads, 16.6 / 29.0 / 57.2 ms on one): `timing_threads` times on one thread.
-- other programs: they only ever add time, and in bursts; the functions are interleaved (round
-  r runs step r of each in turn, so a burst slows them all) and the best of the repeats is the
-  figure, with the spread of the others shown beside it.
+- other programs: on one thread the clock is the process's CPU time (time.process_time: the
+  time it held a core, which other programs taking turns on that core do not add to); and
+  they only ever add time, in bursts, so the functions are interleaved (round r runs step r
+  of each in turn, so a burst slows them all) and the best of the repeats is the figure,
+  with the spread of the others shown beside it.
 - page faults: glibc hands freed blocks of 32 MiB or more back to the system, so the next step
   faults every page in again, and more so at long T; `keep_freed_memory_once` keeps them.
 
@@ -98,7 +100,8 @@ def _sync(device: torch.device) -> None:
 
 def measure(fns: dict[str, Callable[[], object]], repeats: int = 5, warmup: int = 1,
             device: torch.device | str = "cpu", threads: int = 1, budget_s: float = 0.0,
-            max_repeats: int = 50, say: Callable[[str], None] | None = print) -> dict[str, Timing | None]:
+            max_repeats: int = 50, clock: str = "auto",
+            say: Callable[[str], None] | None = print) -> dict[str, Timing | None]:
     """Time each no-argument function `repeats` times, interleaved, after `warmup` untimed calls;
     then more rounds while the timed rounds took less than `budget_s` seconds in all (at most
     `max_repeats` rounds): a cheap step gets many tries at a quiet moment, a costly one `repeats`.
@@ -108,10 +111,17 @@ def measure(fns: dict[str, Callable[[], object]], repeats: int = 5, warmup: int 
     given, so a slow moment of a shared machine slows all of them rather than one. On a CPU the
     calls run on `threads` torch threads (timing_threads; one unless asked) and glibc keeps freed memory
     (keep_freed_memory_once, which prints why through `say`); on CUDA each call is synchronised.
+    clock: "cpu" (time.process_time: the CPU time this process used, all its threads together)
+    or "wall" (time.perf_counter); "auto" takes "cpu" on a CPU at one thread, "wall" elsewhere.
     """
     if repeats < 1 or warmup < 0 or threads < 1:
         raise GamlabError(f"measure needs repeats >= 1, warmup >= 0 and threads >= 1; got {repeats}, {warmup}, {threads}.")
     device = torch.device(device)
+    if clock not in ("auto", "cpu", "wall"):
+        raise GamlabError(f"clock is 'auto', 'cpu' or 'wall'; got {clock!r}.")
+    if clock == "auto":
+        clock = "cpu" if device.type == "cpu" and threads == 1 else "wall"
+    now = time.process_time if clock == "cpu" else time.perf_counter
     if device.type == "cpu":
         keep_freed_memory_once(say)
     times: dict[str, list[float]] = {name: [] for name in fns}
@@ -124,7 +134,7 @@ def measure(fns: dict[str, Callable[[], object]], repeats: int = 5, warmup: int 
                     continue
                 try:
                     _sync(device)
-                    t0 = time.perf_counter()
+                    t0 = now()
                     fn()
                     _sync(device)
                 except (RuntimeError, MemoryError) as exc:
@@ -135,7 +145,7 @@ def measure(fns: dict[str, Callable[[], object]], repeats: int = 5, warmup: int 
                         torch.cuda.empty_cache()
                     continue
                 if r >= warmup:
-                    times[name].append((time.perf_counter() - t0) * 1e3)
+                    times[name].append((now() - t0) * 1e3)
                     spent += times[name][-1] / 1e3
             r += 1
             if len(ran_out) == len(fns):

@@ -143,3 +143,14 @@ def test_measure_lesson00_runs_the_grid_at_given_sizes():
     assert [(r["name"], r["seq_len"]) for r in rows] == [(n, T) for n in ref.BLOCKS for T in (8, 16)]
     assert all(r["ms"] > 0 and r["ms_median"] >= r["ms"] for r in rows)
     assert set(ref.slopes(rows)) == set(ref.BLOCKS)
+
+
+def test_one_thread_on_a_cpu_counts_cpu_time_not_the_time_others_take():
+    import time
+
+    nap = {"nap": lambda: time.sleep(0.05)}  # holds no core: other programs could run meanwhile
+    assert measure(nap, repeats=1, say=None)["nap"].best < 25  # auto: CPU time on one CPU thread
+    assert measure(nap, repeats=1, clock="wall", say=None)["nap"].best >= 50
+    assert measure(nap, repeats=1, threads=2, say=None)["nap"].best >= 50  # several threads: wall clock
+    with pytest.raises(GamlabError, match="clock"):
+        measure(nap, clock="gpu", say=None)

@@ -114,13 +114,14 @@ needed. Three blocks:
 
 A laptop, Colab or Binder shares its CPU with other programs, and they only ever add time. So
 every timing here goes through `gamlab.experiments.timing.measure`, which times the three
-blocks in turn, round after round (a slow moment slows all three, not one), on one CPU thread
-(with more threads than free cores, threads wait on each other), and reports the best round
-with the median's excess beside it. It also tells the C library once to keep freed memory for
+blocks at every length in turn, round after round (a slow moment slows them all, not one), on one CPU thread
+(with more threads than free cores, threads wait on each other) whose clock is the CPU time
+the step used, the time it held a core, so that other programs taking turns on that core do
+not count; it reports the best round with the median's excess beside it. It also tells the C library once to keep freed memory for
 reuse, for the rest of this session: otherwise each step's large tensors are faulted in afresh,
 a cost that grows with `T` and bends the curves.
 
-The sizes suit the device: on a GPU up to 8192 tokens as in the paper's Table 2; on a CPU batch 2
+The sizes suit the device: on a GPU up to 8192 tokens as in the paper's Table 2; on a CPU batch 8
 at `T = 256 ... 1024`, long enough that each step's work and not its fixed overhead is timed. In
 fast mode (`GAMLAB_FAST=1`, used by the tests) only a few tiny runs, timing only. A run that does
 not fit in memory is reported as out of memory, not as a crash.
@@ -137,7 +138,7 @@ elif device.type == "cuda":
     sizes = dict(lengths=[256, 512, 1024, 2048, 4096, 8192], batch=8,
                  d_model=128, n_slots=512)
     measure_memory = True
-else:  # batch 2, T = 256 ... 1024: the naive block's step under a second
+else:  # batch 8, T = 256 ... 1024: the naive block's step near a second
     sizes, measure_memory = reference.SIZES, True
 
 
