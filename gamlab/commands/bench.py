@@ -49,7 +49,7 @@ def add_parser(sub) -> None:
                    help="timed steps per measurement (the best is reported, the median kept in bench.json; "
                         "default: 3 on a CPU, 10 on a GPU)")
     add_device_argument(p)
-    p.add_argument("--threads", type=thread_count, default=None, help="CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=thread_count, default=None, help="CPU threads while timing (default: 1, steady on a shared machine)")
     p.add_argument("--preset", choices=list(PRESETS), default=None,
                    help="the block of this run preset (its width C and slots S, gamlab.experiments.runs.PRESETS); "
                         "paper also measures as the paper's Table 2: batch 16, T=256..8192")
@@ -140,7 +140,7 @@ def run(args) -> int:
     print(describe(device))
     print(f"blocks {', '.join(s['blocks'])} | batch {s['batch']} | C={s['d_model']} | S={s['n_slots']} | "
           f"T={','.join(map(str, s['lengths']))} | {s['repeats']} timed steps | {precision}")
-    rate = matmul_rate(device)
+    rate = matmul_rate(device, threads=args.threads or 1)
     print(f"plain matmul rate: {rate / 1e9:.1f} GFLOP/s ({precision})")
     t0 = time.perf_counter()
 
@@ -150,7 +150,8 @@ def run(args) -> int:
         print(f"  {row['name']:<18} T={row['seq_len']:<6} {state}", flush=True)
 
     rows = run_grid(s["blocks"], s["lengths"], s["batch"], s["d_model"], s["n_slots"], device,
-                    s["repeats"], memory=not args.no_memory, rate=rate, progress=None if args.no_progress else progress)
+                    s["repeats"], memory=not args.no_memory, rate=rate, progress=None if args.no_progress else progress,
+                    threads=args.threads or 1)
     print()
     print(table(rows, s["blocks"]))
     stats = summary(rows, s["blocks"])

@@ -13,18 +13,17 @@ measure_block is used there.
 from __future__ import annotations
 
 import math
-import statistics
-import time
 
 import torch
 
 from ..errors import GamlabError
 from ..runtime import DTYPES, pick_device, pick_precision
-from .bench_blocks import BLOCKS, block_config, build_block, entry, is_oom, step_inputs, sync, train_step
-from .peak_memory import block_memory
+from .bench_blocks import BLOCKS, block_config, build_block, entry, is_oom, step_inputs, train_step
+from .peak_memory import block_memories, block_memory
+from .timing import measure
 
 __all__ = ["BLOCKS", "block_config", "block_memory", "build_block", "flops", "growth_exponent", "matmul_rate",
-           "measure_block", "run_grid", "time_blocks"]
+           "measure_block", "run_grid", "time_blocks", "time_grid"]
 
 def flops(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n_slots: int = 512) -> float:
     """Floating-point operations of one forward+backward, as the block counts them
@@ -38,52 +37,53 @@ def flops(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n_slots: 
 OOM = {"ms": None, "peak_mb": None, "oom": True}
 
 
-def time_blocks(blocks, seq_len, batch=8, d_model=128, n_slots=512, device="cpu", repeats=3) -> dict[str, dict]:
-    """Forward+backward time of each block on the same input, the blocks' steps interleaved.
+def time_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device="cpu", repeats=3,
+              threads=1, budget_s=0.0, say=print) -> dict[tuple[str, int], dict]:
+    """Forward+backward time of each block at each length, all steps interleaved, through
+    gamlab.experiments.timing.measure.
 
     blocks: names from BLOCKS (built here), or {name: module} for blocks built elsewhere.
-    Round r times step r of every block in turn, so a slow moment of a shared machine slows
-    all of them rather than one. Per block: {"ms": the best step, "ms_median": the median
-    step, "oom": False}, or {"ms": None, "oom": True} for a block that ran out of memory.
-    The best step is the figure: other processes on a machine only ever add time.
+    Each round runs every (block, T) step once, so a slow moment of a shared machine slows all
+    of them alike and leaves the ratios between lengths (the fitted slopes) and between blocks
+    alone; on a CPU on `threads` torch threads (one: other programs cannot stall a thread
+    pool), after one warm-up step each (first-call allocations, kernel selection), with more
+    rounds while the timed ones took less than `budget_s` seconds. Per (name, T): {"ms": the
+    best step, "ms_median": the median step, "spread": (median - best) / best, "oom": False},
+    or {"ms": None, "oom": True} where it ran out of memory. The best step is the figure:
+    other programs only ever add time. `say` prints the allocator note (measure).
     """
     device = torch.device(device)
-    try:
-        x, dy = step_inputs(batch, seq_len, d_model, device)
-    except (RuntimeError, MemoryError) as exc:  # the input alone does not fit: every block is out of memory
-        if not is_oom(exc) and not isinstance(exc, MemoryError):
-            raise
-        return {name: {"ms": None, "oom": True} for name in blocks}
     modules = dict(blocks) if isinstance(blocks, dict) else {}
-    times = {name: [] for name in blocks}
-    ran_out = set()
-
-    def step(name, timed: bool) -> None:
-        try:
-            if name not in modules:
+    for name in blocks:
+        if name not in modules:
+            try:
                 modules[name] = build_block(name, d_model, n_slots).to(device)
-            sync(device)
-            t0 = time.perf_counter()
-            train_step(modules[name], x, dy, device)
-            sync(device)
-            if timed:
-                times[name].append((time.perf_counter() - t0) * 1e3)
-        except (RuntimeError, MemoryError) as exc:
-            if not is_oom(exc) and not isinstance(exc, MemoryError):
+            except (RuntimeError, MemoryError) as exc:
+                if not is_oom(exc):
+                    raise
+                modules[name] = None
+    steps = {}
+    for T in lengths:
+        try:
+            x, dy = step_inputs(batch, T, d_model, device)
+        except (RuntimeError, MemoryError) as exc:  # the input alone does not fit: no block runs
+            if not is_oom(exc):
                 raise
-            ran_out.add(name)
-            modules.pop(name, None)
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
+            continue
+        for name, m in modules.items():
+            if m is not None:
+                steps[(name, T)] = lambda m=m, x=x, dy=dy: train_step(m, x, dy, device)
+    timed = measure(steps, repeats=repeats, warmup=1, device=device, threads=threads, budget_s=budget_s, say=say)
+    return {(name, T): {"ms": None, "oom": True} if timed.get((name, T)) is None else
+            {"ms": timed[name, T].best, "ms_median": timed[name, T].median, "spread": timed[name, T].spread,
+             "oom": False} for T in lengths for name in blocks}
 
-    for name in times:
-        step(name, timed=False)  # warm-up: first-call allocations, kernel selection
-    for _ in range(repeats):
-        for name in times:
-            if name not in ran_out:
-                step(name, timed=True)
-    return {name: {"ms": None, "oom": True} if name in ran_out else
-            {"ms": min(t), "ms_median": statistics.median(t), "oom": False} for name, t in times.items()}
+
+def time_blocks(blocks, seq_len, batch=8, d_model=128, n_slots=512, device="cpu", repeats=3,
+                threads=1, budget_s=0.0, say=print) -> dict[str, dict]:
+    """time_grid at one length: {name: {"ms", "ms_median", "spread", "oom"}}, the blocks interleaved."""
+    timed = time_grid(blocks, [seq_len], batch, d_model, n_slots, device, repeats, threads, budget_s, say)
+    return {name: timed[name, seq_len] for name in blocks}
 
 
 def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n_slots: int = 512,
@@ -115,9 +115,10 @@ def measure_block(name: str, seq_len: int, batch: int = 8, d_model: int = 128, n
     return {**timed, "peak_mb": peak["peak_mb"] if peak else None} if not timed["oom"] else dict(OOM)
 
 
-def matmul_rate(device=None, n: int | None = None, repeats: int = 10) -> float:
+def matmul_rate(device=None, n: int | None = None, repeats: int = 10, threads: int = 1) -> float:
     """The device's plain matmul rate in FLOP/s: (n x n) @ (n x n) in the dtype of the device's
-    precision policy (gamlab.runtime.pick_precision: float32 on CPU, bf16 or fp16 on CUDA).
+    precision policy (gamlab.runtime.pick_precision: float32 on CPU, bf16 or fp16 on CUDA), on
+    `threads` CPU threads as the blocks are timed (gamlab.experiments.timing.measure).
 
     The best of `repeats` products: the rate is what the machine can do, and on a shared
     machine other processes only ever slow a product down (a median here has been seen to
@@ -128,15 +129,8 @@ def matmul_rate(device=None, n: int | None = None, repeats: int = 10) -> float:
     dtype = DTYPES[pick_precision(device)]
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
-    a @ b  # warm-up
-    times = []
-    for _ in range(repeats):
-        sync(device)
-        t0 = time.perf_counter()
-        a @ b
-        sync(device)
-        times.append(time.perf_counter() - t0)
-    return 2 * n**3 / min(times)
+    best = measure({"matmul": lambda: a @ b}, repeats=repeats, device=device, threads=threads, say=None)["matmul"]
+    return 2 * n**3 / (best.best / 1e3)
 
 
 def growth_exponent(lengths, values) -> float | None:
@@ -154,31 +148,48 @@ def growth_exponent(lengths, values) -> float | None:
 
 
 def run_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device=None, repeats=3,
-             memory=True, rate=None, progress=None) -> list[dict]:
-    """Every block at every length. At each T: each block's memory (block_memory), then all
-    blocks timed together (time_blocks, steps interleaved). A block that ran out of memory at
-    some T is reported OOM at every longer T without being run again.
+             memory=True, rate=None, progress=None, threads=1, budget_s=0.0,
+             lengths_together=False) -> list[dict]:
+    """Every block at every length: each block's memory (block_memories), then the blocks timed
+    together (time_grid, steps interleaved), length by length, or all lengths in one
+    interleaved grid with lengths_together=True (steadier slopes on a busy machine; progress
+    is then called once the grid is timed). A block that ran out of memory at some T is
+    reported OOM at every longer T without being run again.
 
-    Each row: name, seq_len, ms, ms_median, peak_mb, oom, gflop (analytic, forward+backward)
+    Timed on `threads` CPU threads, with more rounds while under `budget_s` (time_grid). Each
+    row: name, seq_len, ms, ms_median, spread, peak_mb, oom, gflop (analytic, forward+backward)
     and fraction (achieved FLOP/s over `rate`, the device's matmul rate, when given).
     """
     device = pick_device(device if device is None or isinstance(device, str) else str(device))
-    rows = []
-    ran_out = set()
-    for T in sorted(lengths):
-        live = [n for n in blocks if n not in ran_out]
-        peaks = {n: block_memory(n, T, batch, d_model, n_slots, device) if memory else None for n in live}
-        timed = time_blocks([n for n in live if not (peaks[n] and peaks[n]["oom"])], T, batch, d_model,
-                            n_slots, device, repeats)
-        for name in blocks:
-            if name in timed and not timed[name]["oom"]:
-                result = {**timed[name], "peak_mb": peaks[name]["peak_mb"] if peaks[name] else None}
-            else:
-                result = dict(OOM)
-                ran_out.add(name)
-            row = {"name": name, "seq_len": T, **result, "gflop": flops(name, T, batch, d_model, n_slots) / 1e9}
-            row["fraction"] = (row["gflop"] * 1e9 / (row["ms"] / 1e3) / rate) if rate and row["ms"] else None
-            rows.append(row)
-            if progress:
-                progress(row)
+    lengths = sorted(lengths)
+    rows, peaks, oom_from = [], {}, {}  # oom_from: block -> the first length it ran out of memory at
+
+    def fits(name, T):
+        return T < oom_from.get(name, math.inf)
+
+    def row_of(name, T, timed):
+        if not fits(name, T) or (name, T) not in timed or timed[name, T]["oom"]:
+            oom_from[name] = min(T, oom_from.get(name, math.inf))
+            result = dict(OOM)
+        else:
+            peak = peaks.get((name, T))
+            result = {**timed[name, T], "peak_mb": peak["peak_mb"] if peak else None}
+        row = {"name": name, "seq_len": T, **result, "gflop": flops(name, T, batch, d_model, n_slots) / 1e9}
+        row["fraction"] = (row["gflop"] * 1e9 / (row["ms"] / 1e3) / rate) if rate and row["ms"] else None
+        rows.append(row)
+        if progress:
+            progress(row)
+
+    for group in ([lengths] if lengths_together else [[T] for T in lengths]):
+        if memory:  # one fresh process for the group where it can (block_memories)
+            peaks.update(block_memories([(n, T) for T in group for n in blocks if fits(n, T)], batch, d_model,
+                                        n_slots, device))
+            for (n, T), peak in sorted(peaks.items(), key=lambda kv: kv[0][1]):
+                if peak["oom"]:
+                    oom_from[n] = min(T, oom_from.get(n, math.inf))
+        live = [n for n in blocks if fits(n, group[0])]
+        timed = time_grid(live, group, batch, d_model, n_slots, device, repeats, threads, budget_s)
+        for T in group:
+            for name in blocks:
+                row_of(name, T, timed)
     return sorted(rows, key=lambda r: list(blocks).index(r["name"]))  # block by block, T ascending

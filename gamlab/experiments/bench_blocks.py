@@ -21,6 +21,7 @@ from ..config import ModelConfig
 from ..errors import GamlabError
 from ..model import MODELS
 from ..runtime import autocast
+from .timing import is_oom  # noqa: F401  (re-exported: peak_memory and bench catch with it)
 
 # name -> (registry model whose block it is, config fields that make the variant, optimized forms)
 BLOCKS: dict[str, tuple[str, dict, bool]] = {
@@ -57,12 +58,6 @@ def build_block(name: str, d_model: int = 128, n_slots: int = 512,
     model, _, default = entry(name)
     block = MODELS[model].block(block_config(name, d_model, n_slots))
     return use_optimized_forms(block, default if optimized is None else optimized).train()
-
-
-def is_oom(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return (isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in text or "can't allocate" in text
-            or "size calculation overflowed" in text)  # sizes past int64: no memory holds them either
 
 
 def train_step(block: nn.Module, x: torch.Tensor, dy: torch.Tensor, device: torch.device) -> None:

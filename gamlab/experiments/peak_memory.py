@@ -12,6 +12,7 @@ before it times a block.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import resource
@@ -27,14 +28,39 @@ from .bench_blocks import build_block, is_oom, step_inputs, sync, train_step
 
 def block_memory(name, seq_len, batch, d_model, n_slots, device, mem_limit_mb=None) -> dict:
     """{"peak_mb", "oom"} of one step: in this process on CUDA, in a fresh process on CPU."""
+    return block_memories([(name, seq_len)], batch, d_model, n_slots, device, mem_limit_mb)[name, seq_len]
+
+
+def block_memories(runs, batch, d_model, n_slots, device, mem_limit_mb=None) -> dict:
+    """{(name, T): {"peak_mb", "oom"}} for each (name, T) of `runs`, as block_memory measures it.
+
+    On a Linux CPU, where the peak can be reset between steps (clear_refs), one fresh process
+    measures them all in turn (each Python start costs a second or two, more on a busy
+    machine); a run it did not report (killed by the kernel's out-of-memory killer) is
+    measured again in a process of its own. Elsewhere, one process per run."""
+    runs = list(runs)
     if device.type == "cuda":
-        return _memory(name, seq_len, batch, d_model, n_slots, device, False, None)
+        return {(n, T): _memory(n, T, batch, d_model, n_slots, device, False, None) for n, T in runs}
     if device.type != "cpu":  # no peak-memory counter to read (e.g. MPS)
-        return {"peak_mb": None, "oom": False}
+        return {(n, T): {"peak_mb": None, "oom": False} for n, T in runs}
     if mem_limit_mb is None:
         mem_limit_mb = 0.7 * _available_mb()
-    args = dict(name=name, seq_len=seq_len, batch=batch, d_model=d_model, n_slots=n_slots,
-                mem_limit_mb=mem_limit_mb, threads=torch.get_num_threads())
+    together = sys.platform.startswith("linux") and os.path.exists("/proc/self/clear_refs")
+    out = {}
+    for group in ([runs] if together and len(runs) > 1 else [[r] for r in runs]):
+        todo = [r for r in group if r not in out]
+        if todo:
+            out.update(_in_fresh_process(todo, batch, d_model, n_slots, mem_limit_mb))
+        for run in group:  # what a shared process did not report, alone
+            if run not in out:
+                out.update(_in_fresh_process([run], batch, d_model, n_slots, mem_limit_mb))
+    return {r: out[r] for r in runs}
+
+
+def _in_fresh_process(runs, batch, d_model, n_slots, mem_limit_mb) -> dict:
+    """Measure `runs` one after another in a fresh Python process; the results it printed."""
+    args = dict(runs=runs, batch=batch, d_model=d_model, n_slots=n_slots,
+                mem_limit_mb=mem_limit_mb, threads=1)  # memory does not depend on it; on a busy CPU one is fastest
     root = str(Path(__file__).resolve().parents[2])  # the folder that holds this gamlab package
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
            # glibc: every block over 64 KiB gets its own mapping, returned to the system when
@@ -42,18 +68,29 @@ def block_memory(name, seq_len, batch, d_model, n_slots, device, mem_limit_mb=No
            "MALLOC_MMAP_THRESHOLD_": "65536"}
     proc = subprocess.run([sys.executable, "-c", "import gamlab.experiments.peak_memory as p; p._child()", json.dumps(args)],
                           capture_output=True, text=True, env=env)
+    done = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            r = json.loads(line)
+            key = (r.pop("name"), r.pop("seq_len")) if "name" in r else runs[len(done)]
+            done[tuple(key)] = r
     if proc.returncode in (-9, 137):  # killed by the kernel's out-of-memory killer
-        return {"peak_mb": None, "oom": True}
+        if len(runs) == 1:
+            done[runs[0]] = {"peak_mb": None, "oom": True}
+        return done
     if proc.returncode != 0:
-        raise RuntimeError(f"benchmark subprocess failed for {name} at T={seq_len}:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        name, T = runs[len(done)] if len(done) < len(runs) else runs[-1]
+        raise RuntimeError(f"benchmark subprocess failed for {name} at T={T}:\n{proc.stderr[-2000:]}")
+    return done
 
 
 def _child() -> None:
-    """Entry point of the fresh process block_memory starts on CPU."""
+    """Entry point of the fresh process block_memories starts on CPU: one JSON line per run."""
     args = json.loads(sys.argv[1])
     torch.set_num_threads(args.pop("threads"))
-    print(json.dumps(_memory(device=torch.device("cpu"), rss_memory=True, **args)))
+    for name, seq_len in args.pop("runs"):
+        r = _memory(name, seq_len, device=torch.device("cpu"), rss_memory=True, **args)
+        print(json.dumps({"name": name, "seq_len": seq_len, **r}), flush=True)
 
 
 def _memory(name, seq_len, batch, d_model, n_slots, device, rss_memory, mem_limit_mb) -> dict:
@@ -62,6 +99,7 @@ def _memory(name, seq_len, batch, d_model, n_slots, device, rss_memory, mem_limi
     rss_memory: peak RSS on CPU (a fresh process only); otherwise CUDA's allocator statistics.
     """
     try:
+        gc.collect()  # the previous run's block and input (several runs share one process)
         x, dy = step_inputs(batch, seq_len, d_model, device)  # an input too big for memory is an OOM too
         block = build_block(name, d_model, n_slots).to(device)
         if rss_memory:

@@ -123,7 +123,7 @@ def test_no_progress_reaches_the_grid(command, quiet, tmp_path, monkeypatch, cap
 
     monkeypatch.setattr(module, "run_grid", run_grid)
     if command == "bench":
-        monkeypatch.setattr(module, "matmul_rate", lambda device: 1e9)
+        monkeypatch.setattr(module, "matmul_rate", lambda device, **kwargs: 1e9)
     argv = [command, "--fast", "--device", "cpu", "--out", str(tmp_path / "out")] + ["--no-progress"] * quiet
     assert cli.main(argv) == 2 and "stopped here by the test" in capsys.readouterr().err
     assert (given["progress"] is None) == quiet

@@ -41,6 +41,19 @@ def test_scaling_curves_time_only():
     assert len(fig.data) == 2 and "xaxis2" not in fig.layout.to_plotly_json()
 
 
+def test_scaling_curves_draw_a_saved_run_faint_beside_the_live_one():
+    saved = {"cpu": "Some CPU", "rows": [{**r, "ms": r["ms"] and 2 * r["ms"], "seq_len": 2 * r["seq_len"]}
+                                         for r in rows()] + [{**rows()[0], "name": "mamba"}]}
+    fig = plots.scaling_curves(rows(), saved)
+    faint = [t for t in fig.data if t.legendgroup == "saved"]
+    assert len(fig.data) == 8 and len(faint) == 4  # time and memory of each live block; mamba is not live
+    assert [t.showlegend for t in faint] == [True, False, False, False] and faint[0].name == "saved run (Some CPU)"
+    assert all(t.opacity < 1 for t in faint) and list(faint[0].x) == [128, 256, 512]
+    assert faint[0].line.color == fig.data[0].line.color  # each block's own colour
+    assert list(fig.layout.xaxis.tickvals) == [64, 128, 256, 512]  # the saved run's lengths too
+    assert len(plots.scaling_curves(rows(), None).data) == 4
+
+
 def test_receptive_field_explorer_one_state_per_kernel():
     T = 12
     reach = {k: torch.stack([(torch.arange(T) >= T - (d * (k - 1) + 1)).float() * (1 + d) for d in (1, 2, 3)])

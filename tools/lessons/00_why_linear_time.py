@@ -15,13 +15,13 @@ GAM block, over a range of sequence lengths. Then a map of the lessons that take
 below which attention is the cheaper of the two; measure how time and memory grow with `T` and
 read the growth off a log-log plot.
 
-**Time:** about 20 minutes (the measurements take one to a few minutes on a laptop CPU).
+**Time:** about 20 minutes (the measurements take under a minute on a laptop CPU).
 
 **Paper:** the abstract and introduction (why O(N)); Table 2 (one block's time and memory from
 `T = 256` to `8192`).
 
 **The code behind this lesson:** `gamlab/experiments/bench.py` (the measured step and its
-FLOPs), `gamlab/inspection/plots/lessons.py`.
+FLOPs), `gamlab/experiments/timing.py` (how it is timed), `gamlab/inspection/plots/lessons.py`.
 
 Shapes: `B` batch, `T` tokens (sequence length), `C` channels, `S` memory slots, `nh` heads.
 """
@@ -34,13 +34,15 @@ import math
 import numpy as np
 
 import gamlab
-from gamlab.experiments.bench import flops, measure_block
+from gamlab.experiments.bench import flops
+from gamlab.experiments.timing import set_training_threads
 from gamlab.inspection import plots
-from gamlab.host_memory import available_memory
 
 device = gamlab.pick_device()
 print(gamlab.describe(device))
 gamlab.seed_everything(0)
+# on a CPU: as many torch threads as the load average leaves cores free
+print(f"torch threads: {set_training_threads(device)}")
 
 # %% [markdown]
 r"""
@@ -101,91 +103,72 @@ assert count("gam", 2048) == 2 * count("gam", 1024)
 """
 ## 2. Measuring, live
 
-Now the real code. `gamlab.experiments.bench.measure_block(name, T)` runs one block forward and backward on
-random input `(B, T, C)` and reports milliseconds (the best of a few repeats: other programs on
-the machine only ever add time) and the extra memory the step needed. Three blocks:
+Now the real code. `gamlab.experiments.bench.run_grid` runs each block forward and backward on
+random input `(B, T, C)` at every length and reports milliseconds and the extra memory the step
+needed. Three blocks:
 
 - `gam`: the GAM block;
 - `transformer`: an attention block using PyTorch's fused kernel (`scaled_dot_product_attention`),
   a fair modern baseline;
 - `transformer-naive`: attention as the paper's baseline computed it, the full `T x T` matrix.
 
-The lengths suit the device: on a GPU up to 8192 tokens as in the paper's Table 2; on a CPU,
-shorter. In fast mode (`GAMLAB_FAST=1`, used by the tests) only a few tiny runs, timing only.
-A run that does not fit in memory is reported as out of memory, not as a crash.
+A laptop, Colab or Binder shares its CPU with other programs, and they only ever add time. So
+every timing here goes through `gamlab.experiments.timing.measure`, which times the three
+blocks at every length in turn, round after round (a slow moment slows them all, not one), on one CPU thread
+(with more threads than free cores, threads wait on each other) whose clock is the CPU time
+the step used, the time it held a core, so that other programs taking turns on that core do
+not count; it reports the best round with the median's excess beside it. It also tells the C library once to keep freed memory for
+reuse, for the rest of this session: otherwise each step's large tensors are faulted in afresh,
+a cost that grows with `T` and bends the curves.
+
+The sizes suit the device: on a GPU up to 8192 tokens as in the paper's Table 2; on a CPU batch 8
+at `T = 256 ... 1024`, long enough that each step's work and not its fixed overhead is timed. In
+fast mode (`GAMLAB_FAST=1`, used by the tests) only a few tiny runs, timing only. A run that does
+not fit in memory is reported as out of memory, not as a crash.
 """
 
 # %%
+from gamlab.experiments import lesson00_reference as reference
+
 # lengths, batch, width C, slots S, and whether to measure memory
 if gamlab.fast_mode():
-    lengths = [64, 128, 256]
-    batch, width, slots, measure_memory = 2, 64, 128, False
+    sizes = dict(lengths=[64, 128, 256], batch=2, d_model=64, n_slots=128)
+    measure_memory = False
 elif device.type == "cuda":
-    lengths = [256, 512, 1024, 2048, 4096, 8192]
-    batch, width, slots, measure_memory = 8, 128, 512, True
-else:  # a CPU: up to 1024 tokens at batch 2, so that each block's cell runs
-    # in seconds (the naive attention's in about 10 s on 2 cores) and the
-    # peak stays near 0.3 GB
-    lengths = [256, 512, 1024]
-    batch, width, slots, measure_memory = 2, 128, 512, True
-repeats = 2 if gamlab.fast_mode() or device.type == "cpu" else 3
+    sizes = dict(lengths=[256, 512, 1024, 2048, 4096, 8192], batch=8,
+                 d_model=128, n_slots=512)
+    measure_memory = True
+else:  # batch 8, T = 256 ... 1024: the naive block's step near a second
+    sizes, measure_memory = reference.SIZES, True
 
 
-def predicted_mb(name, T):
-    """Memory a run at length T should need, extrapolated from this block's
-    two longest runs so far."""
-    done = [r for r in rows if r["name"] == name and r["peak_mb"]]
-    if len(done) < 2:
-        return 0.0
-    a, b = done[-2], done[-1]
-    growth = b["peak_mb"] / a["peak_mb"]
-    p = math.log(growth) / math.log(b["seq_len"] / a["seq_len"])
-    p = max(1.0, p)  # cost ~ T^p: slope 1 linear, 2 quadratic
-    return b["peak_mb"] * (T / b["seq_len"]) ** p
+def show(r):
+    """One printed line per block and length."""
+    shown = "out of memory"
+    if not r["oom"]:
+        shown = f"{r['ms']:8.2f} ms (median +{100 * r['spread']:.0f}%)"
+    if r["peak_mb"] is not None:
+        shown += f"  {r['peak_mb']:8.1f} MB"
+    print(f"{r['name']:<18} T={r['seq_len']:<6} {shown}")
 
 
-def measure(name):
-    """Time (and on CPU/GPU, memory) of one block at every length; one
-    printed row per run."""
-    for T in lengths:
-        # Skip a run predicted to take more than half of what is free (the
-        # machine's memory, or a container's limit such as Binder's 2 GB):
-        # the rest is for this kernel and the fresh Python process that
-        # measures the memory, which the operating system would kill instead.
-        need = predicted_mb(name, T)
-        free = (available_memory(device) or 2**50) / 2**20
-        if measure_memory and need > 0.5 * free:
-            print(f"{name:<18} T={T:<6} needs {need / 1024:.1f} GB, "
-                  f"skipped ({free / 1024:.1f} GB free)")
-            continue
-        r = measure_block(name, T, batch=batch, d_model=width, n_slots=slots,
-                          device=device, repeats=repeats, memory=measure_memory)
-        rows.append({"name": name, "seq_len": T, **r})
-        shown = "out of memory" if r["oom"] else f"{r['ms']:8.2f} ms"
-        if r["peak_mb"] is not None:
-            shown += f"  {r['peak_mb']:8.1f} MB"
-        print(f"{name:<18} T={T:<6} {shown}")
-    assert all(r["oom"] or r["ms"] > 0 for r in rows)
-
-
-rows = []
-measure("gam")
-
-# %%
-measure("transformer")
-
-# %%
-measure("transformer-naive")
+rows = reference.measure_lesson00(device, progress=show,
+                                  memory=measure_memory, **sizes)
+assert all(r["oom"] or r["ms"] > 0 for r in rows)
 
 # %% [markdown]
 """
 Both axes are logarithmic, so a cost that grows like `T^p` is a straight line of slope `p`:
 slope 1 is linear, slope 2 quadratic; the grey guides have slope 1 (dashed) and 2 (dotted). At
-short lengths fixed overheads flatten every curve; look at the right-hand end.
+short lengths fixed overheads flatten every curve; look at the right-hand end. The wide faint
+lines are the project's saved run of the same cell (its CPU named in the legend): your machine
+may be faster or slower, but where your line bends away from the saved one's slope, other work
+on your machine disturbed the run.
 """
 
 # %%
-fig = plots.scaling_curves(rows)
+saved = reference.load()
+fig = plots.scaling_curves(rows, saved)
 fig
 
 # %%
@@ -203,6 +186,7 @@ def slope(name, key="ms"):
 
 for name in ("gam", "transformer", "transformer-naive"):
     line = f"{name:<18} time ~ T^{slope(name):.2f}"
+    line += f" (saved run: T^{saved['time_slopes'][name]:.2f})"
     if measure_memory:
         line += f"   memory ~ T^{slope(name, 'peak_mb'):.2f}"
     print(line)
@@ -219,7 +203,7 @@ if not gamlab.fast_mode():
     time_ok = 0.6 < gam_time < 1.4 and naive_time > gam_time + 0.3
     if device.type == "cuda":
         assert time_ok, "GAM's time should grow linearly, attention's faster"
-    elif not time_ok:  # a busy CPU (another program) adds time at random
+    elif not time_ok:  # a CPU busy enough to disturb even the best rounds
         print("these times look disturbed by other work on this CPU;")
         print("rerun the measuring cell when it is idle")
 
@@ -308,12 +292,13 @@ exercises.check("0.2", shortest_T_attention_costs_more)
 """
 **What we saw:** per token, attention projects more than GAM (`24C²` against `20C²`) but GAM
 pays `4SC` for its slots, so naive attention is cheaper below about `T = S − C`, the fused
-kernel below about `T = 2(S − C)`, and GAM above. Measured, the memory slopes are the robust
-result (on a 2-core CPU, about 1.0 for GAM and the fused kernel and 2.0 for naive attention,
-run after run): the fused kernel's memory stays linear, the `T x T` matrix's does not. The time
-slopes say the same on a quiet machine or a GPU, but on a busy CPU other programs add time at
-random and a slope from three lengths can land anywhere from 0.2 to 2; read them with that in
-mind.
+kernel below about `T = 2(S − C)`, and GAM above. Measured, the memory slopes are the surest
+result (memory is counted, not timed): the fused kernel's memory stays linear, the `T x T`
+matrix's does not. The time slopes printed above are this run's; timed one thread at a time,
+interleaved, best of several rounds, they came out near 1 for GAM and near 2 for the naive
+block on a 2-core CPU both idle and with two other programs keeping its cores busy (the saved
+run's slopes are printed beside yours). Where yours differ from the saved run's by much more
+than a tenth, something on your machine disturbed the measurement.
 
 **Further reading:** Vaswani et al., *Attention Is All You Need* (2017), the block we compare
 against; Dao et al., *FlashAttention* (2022), the tiled kernel behind `transformer`; Katharopoulos

@@ -228,18 +228,14 @@ forward + backward, best of a few repeats.
 """
 
 # %%
-import time
+from gamlab.experiments.timing import measure
 
 
 def best_ms(fn, x, repeats):
     """Best time of fn(x).sum().backward() over `repeats` runs, in ms
-    (other programs only ever add time)."""
-    times = []
-    for _ in range(repeats + 1):  # the first run warms up
-        t0 = time.perf_counter()
-        fn(x).sum().backward()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * min(times[1:])
+    (other programs only ever add time), one thread, after a warm-up run."""
+    step = {"step": lambda: fn(x).sum().backward()}
+    return measure(step, repeats)["step"].best
 
 # the block's sizes at C = 128
 Bt, Tt, Ct = (2, 128, 64) if gamlab.fast_mode() else (8, 1024, 128)

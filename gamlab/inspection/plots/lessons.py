@@ -24,8 +24,12 @@ MODEL_SYMBOLS = {"gam": "circle", "transformer": "square", "transformer-naive": 
 MODEL_DASH = {"transformer-naive": "dashdot"}  # the slope guides use dash and dot
 
 
-def scaling_curves(rows: list[dict]) -> go.Figure:
+def scaling_curves(rows: list[dict], reference: dict | None = None) -> go.Figure:
     """Time (and peak memory, where measured) of one block against sequence length, log-log.
+
+    reference: a saved run ({"cpu": its CPU's name, "rows": rows as above}, e.g.
+    gamlab.experiments.lesson00_reference.load()) drawn faint beside the live one in each
+    model's colour, so that a run disturbed by other programs shows as a departure from it.
 
     rows: dicts with "name", "seq_len", "ms", "peak_mb" (None if not measured) and "oom";
     runs that ran out of memory are left out of the lines and listed in the title. Each model
@@ -49,14 +53,28 @@ def scaling_curves(rows: list[dict]) -> go.Figure:
                                      name=name, showlegend=False,
                                      hovertemplate="T=%{x}: %{y:.1f} MB<extra>" + name + "</extra>", **style),
                           row=1, col=2)
-    lengths = sorted({r["seq_len"] for r in ok})
+    saved = sorted((r for r in (reference or {}).get("rows", []) if not r.get("oom") and r["name"] in names),
+                   key=lambda r: r["seq_len"])
+    for i, name in enumerate(names):
+        for col, key in ((1, "ms"), (2, "peak_mb"))[: 2 if has_mem else 1]:
+            mine = [r for r in saved if r["name"] == name and r.get(key) is not None]
+            if mine:
+                label = f"saved run ({reference.get('cpu', 'reference')})"
+                fig.add_trace(go.Scatter(
+                    x=[r["seq_len"] for r in mine], y=[max(r[key], 1e-3) for r in mine], mode="lines+markers",
+                    name=label, legendgroup="saved", showlegend=not any(t.legendgroup == "saved" for t in fig.data),
+                    opacity=0.35, line=dict(color=model_color(name, i), width=5),
+                    marker=dict(symbol=MODEL_SYMBOLS.get(name, "circle"), size=7),
+                    hovertemplate="T=%{x}: %{y:.2f}<extra>" + name + ", saved run</extra>"), row=1, col=col)
+    ok_all = ok + saved
+    lengths = sorted({r["seq_len"] for r in ok_all})
     fig.update_xaxes(type="log", title_text="sequence length T", tickmode="array", tickvals=lengths,
                      ticktext=[str(t) for t in lengths])
     fig.update_yaxes(type="log", exponentformat="power")
     for col, key in ((1, "ms"), (2, "peak_mb"))[: 2 if has_mem else 1]:
-        ys = [max(r[key], 1e-3) for r in ok if r.get(key) is not None]
+        ys = [max(r[key], 1e-3) for r in ok_all if r.get(key) is not None]
         if len(lengths) > 1 and ys:
-            first = min(max(r[key], 1e-3) for r in ok if r["seq_len"] == lengths[0] and r.get(key) is not None)
+            first = min(max(r[key], 1e-3) for r in ok_all if r["seq_len"] == lengths[0] and r.get(key) is not None)
             _slope_guides(fig, lengths[0], lengths[-1], first, col, legend=col == 1)
             ys += [first * (lengths[-1] / lengths[0]) ** 2]
         fig.update_yaxes(title_text="ms" if key == "ms" else "MB", **_log_ticks(ys), row=1, col=col)
