@@ -145,6 +145,20 @@ class RaceResult:
         """{model: history} of the `seed`-th seed run (0: the first seed)."""
         return {m.name: m.runs[seed].history for m in self.models}
 
+    def leader(self, by: str = "step") -> tuple[str, float]:
+        """(model, x): who has the lowest validation loss at x, the earliest point on the axis
+        `by` ("step", or "elapsed": training seconds) that every model's first-seed history has
+        reached; each model counts with its last evaluation at or before x. Lesson 05 prints it
+        per step and per second, where the ranking can differ (steps cost different times)."""
+        if by not in ("step", "elapsed"):
+            raise GamlabError(f"by={by!r}: choose 'step' or 'elapsed'.")
+        histories = {name: h for name, h in self.histories().items() if h}
+        if not histories:
+            raise GamlabError("the race recorded no evaluations; train with eval_every below its steps.")
+        x = max(h[0][by] for h in histories.values())
+        at = {name: [e for e in h if e[by] <= x][-1]["val_loss"] for name, h in histories.items()}
+        return min(at, key=at.get), x
+
     def table(self) -> str:
         """The paper's Table 1 layout with the baselines (gamlab.experiments.runs.format_table)."""
         return format_table(self.rows(), self.unigram, self.ngrams, self.reach)

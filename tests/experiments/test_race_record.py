@@ -112,3 +112,16 @@ def test_the_html_table_holds_the_text_tables_cells_one_per_td():
     assert [r[0] for r in parser.rows[2:]] == ["unigram", "4-gram (R)", "5-gram"]
     for cells, line in zip(parser.rows[1:], text_rows[1:]):
         assert all(c in line for c in cells)  # the text table shows the same cells
+
+
+def test_the_leader_per_step_and_per_second_can_differ():
+    race = small_race()
+    fast = ModelRace("gam", 2e-3, "", {}, [SeedRun(0, 2e-3, 100, 4, 1.0, 1.0, None, 1.0, 1.0, 2.0, history=[
+        {"step": 2, "elapsed": 1.0, "val_loss": 2.0}, {"step": 4, "elapsed": 2.0, "val_loss": 1.5}])])
+    slow = ModelRace("mamba", 2e-3, "", {}, [SeedRun(0, 2e-3, 100, 4, 8.0, 8.0, None, 1.0, 1.0, 2.0, history=[
+        {"step": 2, "elapsed": 4.0, "val_loss": 1.8}, {"step": 4, "elapsed": 8.0, "val_loss": 1.2}])])
+    race.models = [fast, slow]
+    assert race.leader("step") == ("mamba", 2)  # at step 2: 1.8 < 2.0
+    assert race.leader("elapsed") == ("gam", 4.0)  # at 4 s gam has done 4 steps: 1.5 < 1.8
+    with pytest.raises(GamlabError, match="choose 'step' or 'elapsed'"):
+        race.leader("tokens")

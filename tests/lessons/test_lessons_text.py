@@ -355,3 +355,18 @@ def test_the_marks_the_lessons_talk_about_stand_out():
     # 07 (and 05): GAM's reach drawn at lag R, the first lag it cannot see
     fig = plots.context_profiles({"gam": torch.tensor([0.5, 0.3, 0.2, 0.0, 0.0])}, reach=3)
     assert fig.layout.shapes[0].x0 == 3 and "R = L(k-1)+1 = 3" in fig.layout.annotations[0].text
+
+
+def test_lesson_05_prints_its_numbers_from_the_run_and_runs_the_loop_it_shows():
+    five = source("05_showdown")
+    # the numbers of one saved run are printed from the race record, not typed into the text
+    for typed in ("0.228", "0.426", "2.192", "0.365", "0.362", "about one nat", "2.78 nats", "2,560"):
+        assert typed not in five, typed
+    assert "print(\"\\n\".join(race.reading))" in five and "race.leader(by)" in five
+    # the (R) row is an estimate (a yardstick), never a bound
+    assert "bound" not in five.replace("not a bound", "") and "yardstick" in five and "*estimates* that" in five
+    # the loop is run and checked against the Trainer, not printed from the library
+    assert "inspect.getsource" not in five and "assert by_hand == by_trainer" in five
+    assert "display(HTML(race.html_table()))" in five and "\nprint(race.table())" not in five
+    # replays say which data and preset they show
+    assert "preset {r.preset!r}: where the curves cross" in five and "gain a little below zero" in five

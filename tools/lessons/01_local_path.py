@@ -204,7 +204,8 @@ the same input, and feed their weights to our hand-built function: the outputs m
 
 # %%
 conv = gamlab.CausalConv1d(C, k)  # the reference: conv1d
-shift_add = gamlab.blocks.optimized.ShiftAddCausalConv1d(C, k)  # its faster form
+# its faster form
+shift_add = gamlab.blocks.optimized.ShiftAddCausalConv1d(C, k)
 shift_add.load_state_dict(conv.state_dict())  # the same parameters
 with torch.no_grad():
     # weight (C, 1, k) -> (C, k)
