@@ -370,3 +370,16 @@ def test_lesson_05_prints_its_numbers_from_the_run_and_runs_the_loop_it_shows():
     assert "display(HTML(race.html_table()))" in five and "\nprint(race.table())" not in five
     # replays say which data and preset they show
     assert "preset {r.preset!r}: where the curves cross" in five and "gain a little below zero" in five
+
+
+def test_lesson_06_computes_its_claims_from_the_model_it_loaded():
+    six = source("06_inside_gam")
+    assert "print(run)" in six
+    # the share, the slot norms and the gates are printed from the model, each with its verdict
+    for printed in ("share = float(ratio.median())", "grown = float(torch.cat(slots).mean()) / xavier",
+                    "training moved them little", "mean gates: local"):
+        assert printed in six, printed
+    # a fixed number is stated only for the run it was measured on
+    what_we_saw = six.split("**What we saw:**")[1]
+    assert "twentieth" not in what_we_saw and "section 1 named" in what_we_saw
+    assert "5 to 10%" not in six and six.count("twentieth") == 1 and "300-step GAM of the `tiny`" in six

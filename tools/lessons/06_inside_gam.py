@@ -150,7 +150,10 @@ plots.gate_heatmap(internals.gate_local.mean(-1),
 How much does each path add? `internals.local_norm` and `internals.global_norm` are the sizes
 (L2 norms over `C`) of `σ(g_l)·local` and `σ(g_g)·global`, per layer and token. Their ratio,
 over 40 stretches of validation text and split by the kind of token, says how much the memory
-path adds next to the convolution.
+path adds next to the convolution. Lesson 2 gives a reason to expect little: at
+initialisation the read-out `w M` is a near-uniform average of slots that point every way, and
+such an average almost cancels. Does that still hold after training? The cell measures it for
+the model of section 1, and compares its slot norms and gates with where they started.
 """
 
 # %%
@@ -165,9 +168,10 @@ def kind_of(previous, piece):
         else "in a word"
 
 
-ratio, kind = [], []
+ratio, kind, gates = [], [], []
 for chunk in chunks:
     inside = probe(model, chunk)
+    gates.append((inside.gate_local.mean(), inside.gate_global.mean()))
     # (L, T): what memory adds / what the convolution adds
     ratio.append(inside.global_norm / inside.local_norm)
     pieces = [tokenizer.decode([i]) for i in chunk.tolist()]
@@ -192,18 +196,32 @@ slots = [b.memory.slots.detach().norm(dim=-1) for b in model.blocks]
 print("slot norms |M_s| per layer (mean):", means(slots),
       f" at initialisation (xavier): about {xavier:.2f}")
 
+# The answers for this model, over every layer and probed token
+share = float(ratio.median())  # memory / convolution
+grown = float(torch.cat(slots).mean()) / xavier
+gate_l, gate_g = (float(torch.stack(g).mean()) for g in zip(*gates))
+print(f"\nmemory adds {100 * share:.1f}% of what the convolution adds "
+      "(median): " + ("a small fraction" if share < 0.25 else
+                      "not small: this model leans on its memory"))
+print(f"slot norms are {grown:.2f} x xavier's: " +
+      ("training moved them little" if 0.8 < grown < 1.25
+       else "training changed them"))
+print(f"mean gates: local {gate_l:.2f}, global {gate_g:.2f} "
+      "(0.5: half open)")
+
 # %% [markdown]
 """
-The memory path adds a small fraction of what the convolution adds (about 5 to 10% in the
-300-step GAM of the `tiny` preset; read the numbers above for yours), and a similar fraction at every
-kind of token: no kind of token leans on the memory, not spaces nor word starts, and the
-contributions figure of section 3 shows the same at each token of one text. Lesson 2 prepared
-the reason. At the paper's width, `h` has norm about 22.6 (`√C`) while the first read-out
-`w M` has norm about 0.08: it is a near-uniform average of slots that point every way, and such
-an average almost cancels. The convolution adds a weighted sum of `k` neighbouring `h`
-vectors, which does not cancel. Training moves the slots little (their norms above are still
-about where xavier put them), so the read-out stays an average of short vectors, and both
-gates sit near 0.5 (the heatmap above): they pass the gap on rather than close it.
+Read the last lines above for the model in front of you. In the 300-step GAM of the `tiny`
+preset on the embedded stories (the run this lesson makes on a CPU, as measured when the lesson
+was written), the memory path adds about a twentieth to a tenth of what
+the convolution adds, at every kind of token (no kind leans on the memory, not spaces nor word
+starts); its slot norms stay about where xavier put them; its gates average near 0.5. A model
+trained longer, or on other text, can differ: the cell says so when it does. Lesson 2 gives the
+reason for the small share: at the paper's width, `h` has norm about 22.6 (`√C`) while the
+first read-out `w M` has norm about 0.08, an average of slots that point every way, which
+almost cancels. The convolution adds a weighted sum of `k` neighbouring `h` vectors, which does
+not cancel. While training moves the slots little, the read-out stays an average of short
+vectors, and gates near 0.5 pass the gap on rather than close it.
 
 **Think!** What would make the memory path matter as much as the convolution?
 
@@ -276,10 +294,11 @@ explorer
   layers above see its result. The memory bank `M` is one parameter, the same for every text:
   the global path is a learned lookup, not a memory of this text.
 - **Which path does a token lean on?** Compare the two bars per token in the contributions
-  figure: the convolution's bar is many times the memory's at every token and in every layer
-  (section 2 measured about 5 to 10%), for the reason Lesson 2's two norms give.
+  figure: is the convolution's bar many times the memory's at every token and in every layer,
+  as section 2's median for this model says, for the reason Lesson 2's two norms give?
 - **How far back can a prediction look?** With kernel `k` and `L` layers, at most
-  `L·(k−1)+1` tokens (the cell below prints it for this model). A name introduced earlier than that cannot be recalled
+  `L·(k−1)+1` tokens (the cell below prints it for this model). A name introduced earlier
+  than that cannot be recalled
   through the global path, whatever the slots hold.
 - **Slots are shared.** Pick a slot: the tokens that read it most are often a family (vowels,
   spaces and punctuation, capitals).
@@ -363,12 +382,12 @@ exercises.check("6.3", (explorer, capital_slot))
 """
 **What we saw:** a trained GAM beats the unigram loss, so it uses context, and all of that
 context comes through the convolution: the memory bank is one parameter for every text, and in
-layer 0 a token's retrieval weights depend only on the token and its place. The memory path adds
-between a twentieth and a tenth of what the convolution adds, at every kind of token and in every layer,
-because its read-out is an average of slots that stays short (Lesson 2's 0.08 against 22.6)
-and training moves the slots little. The gates average near 0.5; a slot is shared by the
-tokens that read it, often a family (exercise 6.3 looks for one of capitals); and no prediction
-can use a token more than `L·(k−1)+1` places back.
+layer 0 a token's retrieval weights depend only on the token and its place. How much the memory
+path adds next to the convolution, how far training moved the slots and where the gates sit
+were measured and printed in section 2 for the model section 1 named; while the slots stay
+short, the read-out stays an average that almost cancels (Lesson 2's 0.08 against 22.6). A slot
+is shared by the tokens that read it, often a family (exercise 6.3 looks for one of capitals);
+and no prediction can use a token more than `L·(k−1)+1` places back.
 
 **Further reading:** Acharya, *Gated Associative Memory: A Parallel O(N) Architecture for
 Efficient Sequence Modeling* (arXiv 2509.00605, 2025), the block we opened; Elhage et al., *A
