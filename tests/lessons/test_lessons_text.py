@@ -383,3 +383,10 @@ def test_lesson_06_computes_its_claims_from_the_model_it_loaded():
     what_we_saw = six.split("**What we saw:**")[1]
     assert "twentieth" not in what_we_saw and "section 1 named" in what_we_saw
     assert "5 to 10%" not in six and six.count("twentieth") == 1 and "300-step GAM of the `tiny`" in six
+
+
+def test_lesson_03_draws_a_trained_models_gates_and_says_which():
+    three = source("03_gating")
+    section = three.split("## 3.")[1].split("## 4.")[0]
+    assert "run = load_small_gam()" in section and "print(run)" in section
+    assert "ModelConfig.preset(\"tiny\")  # byte" not in section and "list(text)" not in section
