@@ -6,8 +6,8 @@ A trained GAM decides, for every token and every channel, how much of its **loca
 causal convolution) and of its **global** path (retrieval from the memory bank `M`) to add to
 the residual stream. In this lesson we open a trained model and watch it do that:
 
-1. get a trained GAM (load the one Lesson 5 or `gamlab train` saved, or train the same one
-   here: about 10 seconds of training on a quiet 2-core CPU, a minute on a busy one);
+1. get a trained GAM (load the one Lesson 5 or `gamlab train` saved, or the one gamlab ships,
+   or train the same one here: minutes on a 2-core CPU);
 2. probe one text: gate values and retrieval weights for every layer, as plain tensors;
 3. explore them with widgets: type a text, move through layers, pick a token, pick a slot.
 
@@ -39,6 +39,7 @@ import torch
 
 import gamlab
 from gamlab.experiments.runs import PRESETS, trained_model
+from gamlab.experiments.small_model import load_small_gam
 from gamlab.inspection import plots
 from gamlab.inspection.probes import probe, slot_usage
 from gamlab.inspection.widgets import explore, pick_mode
@@ -58,7 +59,10 @@ in fast mode; `gamlab.experiments.runs.PRESETS`). One call of the run layer,
 `trained_model`, gets it: it loads the run Lesson 5 (`notebooks/05_showdown.ipynb`) or
 `gamlab train --model gam --out runs/gam` saved, if that run is this preset's model trained
 on this data for this preset's steps, and otherwise trains one here with the same trainer (a
-finished run is loaded again next time). It prints which run it got. Empty `RUNS` to train here.
+finished run is loaded again next time). On a CPU, when no such run is saved, it loads instead
+the `tiny` GAM that gamlab ships (`gamlab/experiments/small_gam.pt`, the run Lesson 3 showed:
+the same preset, data and steps), because training it takes minutes on a busy CPU; set
+`TRAIN = True` to train here. It prints which run it got.
 """
 
 # %%
@@ -71,9 +75,14 @@ showdown = "showdown-fast" if gamlab.fast_mode() else "showdown"
 # where Lesson 5 and `gamlab train --out runs/gam` save their GAM
 RUNS = [root / "runs" / showdown / "gam", root / "runs" / "gam"]
 
-run = trained_model("gam", preset, "embedded", look_in=RUNS,
-                    out=root / "runs" / f"inside-{preset.name}",
-                    device=str(device))
+out = root / "runs" / f"inside-{preset.name}"
+TRAIN = False  # True: train here when no saved run of this preset is found
+saved = [f for f in RUNS + [out] if (f / "checkpoint.pt").is_file()]
+if preset.name == "tiny" and not saved and not TRAIN:
+    run = load_small_gam(device=device)  # shipped with gamlab
+else:
+    run = trained_model("gam", preset, "embedded", look_in=RUNS, out=out,
+                        device=str(device))
 print(run)  # which run: its folder, model, steps, preset and data
 model, tokenizer, data = run.model, run.tokenizer, run.data
 
@@ -212,8 +221,8 @@ print(f"mean gates: local {gate_l:.2f}, global {gate_g:.2f} "
 # %% [markdown]
 """
 Read the last lines above for the model in front of you. In the 300-step GAM of the `tiny`
-preset on the embedded stories (the run this lesson makes on a CPU, as measured when the lesson
-was written), the memory path adds about a twentieth to a tenth of what
+preset on the embedded stories (the run gamlab ships, which this lesson loads on a CPU when no
+run of yours is saved), the memory path adds about a twentieth to a tenth of what
 the convolution adds, at every kind of token (no kind leans on the memory, not spaces nor word
 starts); its slot norms stay about where xavier put them; its gates average near 0.5. A model
 trained longer, or on other text, can differ: the cell says so when it does. Lesson 2 gives the
