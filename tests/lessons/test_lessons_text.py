@@ -102,7 +102,9 @@ def test_lesson_07_says_what_was_measured_and_keeps_one_set_of_symbols():
     assert "def most_frequent_value(" in seven and "torch.allclose(mamba, plateau" in seven
     # sections 5 and 6 say what a CPU shows, and show the mechanism wired by hand
     six = seven.split("## 6.")[1].split("## Exercises")[0]
-    assert "answers most queries" not in six and "20 steps" in six and "Small grid" in six
+    assert "answers most queries" not in six and "shipped" in six and "20-step" in six
+    five = seven.split("## 5.")[1].split("## 6.")[0]  # a CPU looks inside learned models, shipped
+    assert "load_recall_models(RecallGrid())" in five and "recall_models.pt" in five
     assert "### A memory wired by hand" in six and "assert torch.equal(answer[asked], targets[0][asked])" in six
     assert "green right, red wrong" not in seven and "✓" in six
     # k is the kernel; fast-weight keys are kappa (κ), the state F
