@@ -2,7 +2,7 @@
 glibc hands freed memory back.
 
 available_memory sizes every memory check (gamlab compare's and gamlab train's `check_fits`, the
-data's `check_text_fits`, `gamlab bench`, lesson 0): the machine's MemAvailable, the container's
+data's `check_text_fits`, `gamlab bench`): the machine's MemAvailable, the container's
 cgroup limit (Binder's 2 GB is one), and an address-space limit (ulimit -v), whichever leaves
 the least room. keep_freed_memory is the allocator setting a measurement applies (page faults
 bend a time-against-length curve). Device, precision and seeds are gamlab/runtime.py's.
@@ -137,7 +137,7 @@ def available_memory(device: torch.device | str | None = None, root: str | None 
     reclaimable page cache) and the room left under the container's cgroup limit
     (memory_limit), and the room under an address-space limit (`ulimit -v`, address_space_room).
     `gamlab compare`'s memory check, the text loader's (gamlab.training.data.check_text_fits),
-    `gamlab bench` and lesson 0 size their work by it. Used in notebooks/00_why_linear_time.ipynb.
+    and `gamlab bench` (lesson 0's memory measurement through it) size their work by it.
     """
     device = torch.device(device or "cpu")
     if device.type == "cuda":

@@ -194,4 +194,10 @@ def reading(rows: list[dict], ngrams: dict[int, float] | None = None, reach: int
     if gains and reach is not None:
         lines.append(f"Context beyond R = {reach} tokens (loss increase when it is another text's, nats/token): "
                      + ", ".join(f"{r['model']} {r['context_gain']:.3f}" for r in gains) + ".")
+        for r in (r for r in gains if round(r["context_gain"], 3) < 0):  # as printed: -0.000 is 0
+            std = r.get("context_gain_std")
+            spread = f"its spread over seeds is ±{std:.3f}" if std is not None else "one seed measured no spread"
+            lines.append(f"{r['model']}'s gain below zero ({r['context_gain']:.3f}) is noise, not harm: another "
+                         f"text's far context cannot help on average, and the measure is a mean over a sample of "
+                         f"validation windows; {spread}.")
     return lines

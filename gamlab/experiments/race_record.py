@@ -31,7 +31,7 @@ from ..errors import GamlabError
 from ..runtime import pick_device, pick_precision
 from ..training.files import read_refusal, write_atomic
 from ..training.train_config import TrainConfig
-from .runs import format_table, model_config
+from .runs import format_table, html_table, model_config
 
 FORMAT, VERSION = "gamlab race", 1
 # Numbers of a run that vary from seed to seed; a row shows their mean and spread.
@@ -145,9 +145,28 @@ class RaceResult:
         """{model: history} of the `seed`-th seed run (0: the first seed)."""
         return {m.name: m.runs[seed].history for m in self.models}
 
+    def leader(self, by: str = "step") -> tuple[str, float]:
+        """(model, x): who has the lowest validation loss at x, the earliest point on the axis
+        `by` ("step", or "elapsed": training seconds) that every model's first-seed history has
+        reached; each model counts with its last evaluation at or before x. Lesson 05 prints it
+        per step and per second, where the ranking can differ (steps cost different times)."""
+        if by not in ("step", "elapsed"):
+            raise GamlabError(f"by={by!r}: choose 'step' or 'elapsed'.")
+        histories = {name: h for name, h in self.histories().items() if h}
+        if not histories:
+            raise GamlabError("the race recorded no evaluations; train with eval_every below its steps.")
+        x = max(h[0][by] for h in histories.values())
+        at = {name: [e for e in h if e[by] <= x][-1]["val_loss"] for name, h in histories.items()}
+        return min(at, key=at.get), x
+
     def table(self) -> str:
         """The paper's Table 1 layout with the baselines (gamlab.experiments.runs.format_table)."""
         return format_table(self.rows(), self.unigram, self.ngrams, self.reach)
+
+    def html_table(self) -> str:
+        """The same table as HTML (gamlab.experiments.runs.html_table), for a notebook:
+        display(IPython.display.HTML(race.html_table())). Used in notebooks/05_showdown.ipynb."""
+        return html_table(self.rows(), self.unigram, self.ngrams, self.reach)
 
     def differs(self, preset, data, tc: TrainConfig, models) -> str | None:
         """Why this race is not the race of `models` on run preset `preset` with `data` (a

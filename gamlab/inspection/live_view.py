@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import os
 import sys
+from copy import deepcopy
 
 from ..errors import GamlabError
 from .rerun import close_widgets, replace_previous
@@ -57,11 +58,19 @@ def refresh_figure(widget, fig) -> None:
     """Copy a freshly built figure into a displayed FigureWidget in place (one message).
 
     The builders make figures of a fixed structure, so trace i of `fig` updates trace i.
+
+    The update travels as a diff, which a page already showing the widget applies; the
+    widget's synced state (`_widget_data`, `_widget_layout`), from which a reloaded page
+    draws it again, is only written when the widget is displayed. So it is written here too,
+    as plotly's own display does: else a reloaded explorer showed some views as they were
+    first drawn.
     """
     with widget.batch_update():
         for old, new in zip(widget.data, fig.data):
             old.update(new.to_plotly_json())
         widget.layout.update(fig.layout.to_plotly_json())
+    widget._widget_data = deepcopy(widget._data)
+    widget._widget_layout = deepcopy(widget._layout_obj._props)
 
 
 # A widget view that names no model: JupyterLab hides it (as it hides a closed widget), and

@@ -93,3 +93,12 @@ def test_lr_sweep_figure_draws_what_the_sweep_measured():
     assert gam.line.color == MODEL_COLORS["gam"] and tr.line.color == MODEL_COLORS["transformer"]
     assert list(gam.marker.symbol) == ["circle", "star", "circle"] and tr.marker.symbol[-1] == "star"
     assert fig.layout.xaxis.type == "log" and "240 steps" in fig.layout.title.text
+
+
+def test_reading_calls_a_negative_context_gain_noise_with_its_spread():
+    gam, tf = rows(("gam", 1.0, 0.05), ("transformer", 1.1, 0.05))
+    gam["context_gain"], gam["context_gain_std"] = 0.0, 0.0
+    tf["context_gain"], tf["context_gain_std"] = -0.005, 0.004
+    text = " ".join(reading([gam, tf], {6: 1.2}, reach=5))
+    assert "transformer's gain below zero (-0.005) is noise" in text and "±0.004" in text
+    assert "gam's gain below zero" not in text  # zero is not below zero

@@ -76,3 +76,52 @@ def test_the_readme_table_is_the_saved_records():
     """The README's results table is RaceResult.table() of docs/compare_results.json, character for character."""
     race = RaceResult.load(ROOT / "docs" / "compare_results.json")
     assert race.table() in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_html_table_holds_the_text_tables_cells_one_per_td():
+    """Lesson 05 shows the race as HTML (the text table is 117 characters wide, wider than a
+    projector shows): the same header and cells, baselines below the models, escaped."""
+    import html.parser
+
+    race = small_race()
+    race.models[0].name = "gam<b>"  # a name is text, never markup
+
+    class Cells(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.tags = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            if tag == "tr":
+                self.rows.append([])
+
+        def handle_data(self, data):
+            if self.tags and self.tags[-1] in ("td", "th"):
+                self.rows[-1].append(data)
+
+        def handle_endtag(self, tag):
+            self.tags.pop()
+
+    parser = Cells()
+    parser.feed(race.html_table())
+    text_rows = [line for line in race.table().splitlines() if not line.startswith("---")]
+    assert len(parser.rows) == len(text_rows) == 1 + 1 + 1 + 2  # header, gam, unigram, 4- and 5-gram
+    assert parser.rows[0][:2] == ["Model", "Params"] and parser.rows[0][-1] == "Gain>R=3"
+    assert parser.rows[1][0] == "gam<b>" and "1.500±0.707" in parser.rows[1]
+    assert [r[0] for r in parser.rows[2:]] == ["unigram", "4-gram (R)", "5-gram"]
+    for cells, line in zip(parser.rows[1:], text_rows[1:]):
+        assert all(c in line for c in cells)  # the text table shows the same cells
+
+
+def test_the_leader_per_step_and_per_second_can_differ():
+    race = small_race()
+    fast = ModelRace("gam", 2e-3, "", {}, [SeedRun(0, 2e-3, 100, 4, 1.0, 1.0, None, 1.0, 1.0, 2.0, history=[
+        {"step": 2, "elapsed": 1.0, "val_loss": 2.0}, {"step": 4, "elapsed": 2.0, "val_loss": 1.5}])])
+    slow = ModelRace("mamba", 2e-3, "", {}, [SeedRun(0, 2e-3, 100, 4, 8.0, 8.0, None, 1.0, 1.0, 2.0, history=[
+        {"step": 2, "elapsed": 4.0, "val_loss": 1.8}, {"step": 4, "elapsed": 8.0, "val_loss": 1.2}])])
+    race.models = [fast, slow]
+    assert race.leader("step") == ("mamba", 2)  # at step 2: 1.8 < 2.0
+    assert race.leader("elapsed") == ("gam", 4.0)  # at 4 s gam has done 4 steps: 1.5 < 1.8
+    with pytest.raises(GamlabError, match="choose 'step' or 'elapsed'"):
+        race.leader("tokens")

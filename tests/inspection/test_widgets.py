@@ -213,3 +213,18 @@ def test_live_loss_widget_updates_in_place():
     live.update("mamba", HISTORY[:1])
     live.update("mamba", HISTORY)
     assert live.figure is fig and list(fig.data[2].x) == [10, 20] and list(fig.data[3].y) == [3.0, 2.5]
+
+
+def test_a_refreshed_figure_widget_keeps_its_synced_state_for_a_reloaded_page():
+    """A reloaded page draws a FigureWidget from its synced state (_widget_data, _widget_layout),
+    not from the diffs an open page applied: refresh_figure writes that state too, so every view
+    of the explorer (and LiveLoss, which refreshes the same way) comes back as last drawn."""
+    import plotly.graph_objects as go
+
+    from gamlab.inspection.live_view import refresh_figure
+
+    widget = go.FigureWidget(go.Figure(go.Bar(y=[1, 1])))
+    refresh_figure(widget, go.Figure(go.Bar(y=[5, 7]), layout=dict(title="step 2")))
+    assert list(widget.data[0].y) == [5, 7]
+    assert list(widget._widget_data[0]["y"]) == [5, 7]  # what a reloaded page draws
+    assert widget._widget_layout["title"]["text"] == "step 2"

@@ -102,7 +102,9 @@ def test_lesson_07_says_what_was_measured_and_keeps_one_set_of_symbols():
     assert "def most_frequent_value(" in seven and "torch.allclose(mamba, plateau" in seven
     # sections 5 and 6 say what a CPU shows, and show the mechanism wired by hand
     six = seven.split("## 6.")[1].split("## Exercises")[0]
-    assert "answers most queries" not in six and "20 steps" in six and "Small grid" in six
+    assert "answers most queries" not in six and "shipped" in six and "20-step" in six
+    five = seven.split("## 5.")[1].split("## 6.")[0]  # a CPU looks inside learned models, shipped
+    assert "load_recall_models(RecallGrid())" in five and "recall_models.pt" in five
     assert "### A memory wired by hand" in six and "assert torch.equal(answer[asked], targets[0][asked])" in six
     assert "green right, red wrong" not in seven and "✓" in six
     # k is the kernel; fast-weight keys are kappa (κ), the state F
@@ -355,3 +357,38 @@ def test_the_marks_the_lessons_talk_about_stand_out():
     # 07 (and 05): GAM's reach drawn at lag R, the first lag it cannot see
     fig = plots.context_profiles({"gam": torch.tensor([0.5, 0.3, 0.2, 0.0, 0.0])}, reach=3)
     assert fig.layout.shapes[0].x0 == 3 and "R = L(k-1)+1 = 3" in fig.layout.annotations[0].text
+
+
+def test_lesson_05_prints_its_numbers_from_the_run_and_runs_the_loop_it_shows():
+    five = source("05_showdown")
+    # the numbers of one saved run are printed from the race record, not typed into the text
+    for typed in ("0.228", "0.426", "2.192", "0.365", "0.362", "about one nat", "2.78 nats", "2,560"):
+        assert typed not in five, typed
+    assert "print(\"\\n\".join(race.reading))" in five and "race.leader(by)" in five
+    # the (R) row is an estimate (a yardstick), never a bound
+    assert "bound" not in five.replace("not a bound", "") and "yardstick" in five and "*estimates* that" in five
+    # the loop is run and checked against the Trainer, not printed from the library
+    assert "inspect.getsource" not in five and "assert by_hand == by_trainer" in five
+    assert "display(HTML(race.html_table()))" in five and "\nprint(race.table())" not in five
+    # replays say which data and preset they show
+    assert "preset {r.preset!r}: where the curves cross" in five and "gain a little below zero" in five
+
+
+def test_lesson_06_computes_its_claims_from_the_model_it_loaded():
+    six = source("06_inside_gam")
+    assert "print(run)" in six
+    # the share, the slot norms and the gates are printed from the model, each with its verdict
+    for printed in ("share = float(ratio.median())", "grown = float(torch.cat(slots).mean()) / xavier",
+                    "training moved them little", "mean gates: local"):
+        assert printed in six, printed
+    # a fixed number is stated only for the run it was measured on
+    what_we_saw = six.split("**What we saw:**")[1]
+    assert "twentieth" not in what_we_saw and "section 1 named" in what_we_saw
+    assert "5 to 10%" not in six and six.count("twentieth") == 1 and "300-step GAM of the `tiny`" in six
+
+
+def test_lesson_03_draws_a_trained_models_gates_and_says_which():
+    three = source("03_gating")
+    section = three.split("## 3.")[1].split("## 4.")[0]
+    assert "run = load_small_gam()" in section and "print(run)" in section
+    assert "ModelConfig.preset(\"tiny\")  # byte" not in section and "list(text)" not in section

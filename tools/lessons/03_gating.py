@@ -33,6 +33,7 @@ import gamlab
 from gamlab import ModelConfig
 from gamlab.blocks.gating import fuse, make_gate
 from gamlab.config import FUSIONS
+from gamlab.experiments.small_model import load_small_gam
 from gamlab.inspection import plots
 from gamlab.inspection.probes import probe
 
@@ -107,27 +108,32 @@ print("hand-built gated fusion == gamlab.blocks.gating.fuse('gated', ...)")
 """
 ## 3. Gate values, token by token
 
-Now the real thing: a small GAM language model (untrained, so its gates sit near 1/2 and vary
-only by the random initial weights), fed one sentence byte by byte. `gamlab.inspection.probes.probe`
-records every block's gates. Top: both gates of the first block, channels by tokens. Bottom: the
-`C` gate values of one token; the slider picks the token. Lesson 6 probes a *trained* GAM the
-same way and draws its gates averaged over the channels, per layer and token (and one token's
-channels in its explorer); to see this very figure for a trained model, pass its probe here.
+Now the real thing: a small *trained* GAM language model, fed one sentence character by
+character. It is the GAM of the `tiny` preset (2 blocks of width 64) trained for 300 steps on
+the embedded stories, shipped with gamlab as `gamlab/experiments/small_gam.pt` so that it loads
+in a second (training it takes minutes on a CPU; Lesson 6 trains or loads the same run); the
+cell prints which run it is. An untrained model's gates would all sit near 1/2, varying only
+with its random initial weights. `gamlab.inspection.probes.probe` records every block's gates.
+Top: both gates of the first block, channels by tokens, on a fixed scale from 0 (shut) to 1
+(open). Bottom: the `C` gate values of one token; the slider picks the token. Lesson 6 draws
+the gates of every layer, averaged over the channels.
 """
 
 # %%
-text = "the cat sat on the mat."
-config = ModelConfig.preset("tiny")  # byte vocabulary: 256 ids
-model = gamlab.build_model("gam", config)
-ids = torch.tensor(list(text.encode()))  # (T,) one id per byte
+run = load_small_gam()  # a TrainedRun of preset "tiny"
+print(run)  # which run: steps, preset, data, validation loss
+model, tokenizer = run.model, run.tokenizer
+text = "The cat sat on the mat."
+ids = torch.tensor(tokenizer.encode(text))  # (T,) one id per character
 internals = probe(model, ids)
 print("gate_local", tuple(internals.gate_local.shape),
       "(layers, tokens, channels)")
 assert ((internals.gate_local > 0) & (internals.gate_local < 1)).all()
 assert ((internals.gate_global > 0) & (internals.gate_global < 1)).all()
 # the first block's gates, (T, C) each
+tokens = [tokenizer.decode([i]) for i in ids.tolist()]
 fig = plots.gates_per_token(internals.gate_local[0], internals.gate_global[0],
-                            list(text))
+                            tokens)
 fig
 
 # %% [markdown]

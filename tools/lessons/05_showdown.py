@@ -10,7 +10,7 @@ care.
 **You will:** size three models from one preset and give each its own tuned learning rate;
 train them on the same batches over several seeds (or replay the run `gamlab compare` saved);
 read a table in the layout of the paper's Table 1 with its spread, next to count tables that
-bound what a short window can do; see the race per step and per second; measure who uses
+estimate what a short window can hold; see the race per step and per second; measure who uses
 context that GAM cannot see; see where a longer run reverses the ranking.
 
 **Time:** about 35 minutes (plus 2 to 10 minutes a seed if you retrain the race on a CPU).
@@ -51,9 +51,11 @@ seconds and the numbers mean little.
 import math
 from pathlib import Path
 
-from IPython.display import display
+import torch
+from IPython.display import HTML, display
 
 import gamlab
+from gamlab.experiments.timing import set_training_threads
 from gamlab.experiments.compare import compare
 from gamlab.experiments.race_record import RaceResult
 from gamlab.experiments.runs import (PRESETS, load_run_data, race_configs,
@@ -61,10 +63,15 @@ from gamlab.experiments.runs import (PRESETS, load_run_data, race_configs,
 from gamlab.experiments.sweep import learning_rates, load_tuned
 from gamlab.inspection.plots import context_gain, loss_panels, lr_sweep
 from gamlab.inspection.widgets import LiveLoss
-from gamlab.training.train import Trainer
+from gamlab.runtime import seed_everything
+from gamlab.training.train import Trainer, make_optimizer, make_scheduler
 
 device = gamlab.pick_device()
-PRECISION = "auto"  # or "bf16", "fp16", "fp32"; auto: bf16 on an A100/L4/H100, fp16 on a T4, fp32 on a CPU
+# "bf16", "fp16", "fp32", or "auto": bf16 on an A100/L4/H100, fp16 on a T4,
+# fp32 on a CPU
+PRECISION = "auto"
+# on a busy CPU (Colab, Binder) fewer threads train faster: as many as are free
+set_training_threads(device)
 print(gamlab.describe(device, PRECISION))
 
 # %% [markdown]
@@ -152,23 +159,60 @@ if stored:
 # %% [markdown]
 """
 **One loop for every model.** Every model in the race trains through the same `Trainer`
-(`gamlab/training/train.py`), whose loop fits on one screen: take batch `step`, run the model
-to get the loss, backpropagate, clip the gradient norm, take an AdamW step and a step of the
-learning-rate schedule, then count time and tokens. The `scaler` in it matters in fp16 only
-(a GPU without bf16 hardware): it multiplies the loss by a large scale so that small gradients
-do not round to zero in 16 bits, divides the gradients by it again before the clip, and skips
-a step whose gradients overflowed; in bf16 and fp32 it passes everything through. Every `eval_every` steps it records the
-validation loss, and now and then it saves a checkpoint. Helper objects keep the rest out of
-sight: where batches come from, the meters, and checkpoints with their random state. The cell
-prints the loop from the library itself.
+(`gamlab/training/train.py`). Stripped of what only a long run needs (checkpoints, a stop
+signal, several GPUs, progress bars), its loop is a dozen lines, and the cell below runs them:
+take batch `step` (a function of the seed and `step` only), run the model to get the mean
+cross-entropy, backpropagate, clip the gradient norm to `grad_clip`, take an AdamW step
+(`make_optimizer`: weight decay on matrices only) and a step of the learning-rate schedule
+(`make_scheduler`: linear warm-up, then cosine). Then it trains the same model with the
+`Trainer` and checks that both give exactly the same losses, step by step.
+
+Two seeds make them equal: one before the model is built (its initial weights), and one when
+training starts (the dropout masks), as the `Trainer` does. The check runs on the CPU in
+float32; on a GPU the `Trainer` adds mixed precision, and in fp16 a `scaler` that multiplies
+the loss by a large scale so that small gradients do not round to zero in 16 bits (in bf16
+and fp32 it passes everything through).
 """
 
 # %%
-import inspect
+def train_by_hand(name, config, steps):
+    """The Trainer's loop in plain code -> the training loss of each step."""
+    seed_everything(tc.seed)  # the initial weights
+    model = gamlab.build_model(name, config)
+    opt = make_optimizer(model, tc.lr, tc.weight_decay, tc.betas)
+    schedule = make_scheduler(opt, tc.warmup_for(steps), steps, tc.min_lr_ratio)
+    seed_everything(tc.seed)  # the dropout masks
+    losses = []
+    for step in range(steps):
+        idx, targets = data.get_batch("train", step)  # (B, T) each
+        _, loss = model(idx, targets)  # mean cross-entropy
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        opt.step()
+        schedule.step()
+        losses.append(loss.item())
+    return losses
 
-loop = inspect.getsource(Trainer.fit)
-print(loop)
-assert "scaler.scale(loss).backward()" in loop and "self.scaler.step(self.optimizer)" in loop
+
+STEPS = 5
+# dropout on (the paper's 0.1), so that the random masks must match too
+config = configs["gam"].replace(dropout=0.1)
+by_hand = train_by_hand("gam", config, STEPS)
+
+# The library's Trainer on the same model, batches and seed (CPU, float32)
+seed_everything(tc.seed)  # the same initial weights as train_by_hand's
+model = gamlab.build_model("gam", config)
+check = tc.replace(steps=STEPS, eval_every=1, eval_batches=1,
+                   device="cpu", precision="fp32")
+trainer = Trainer(model, check, data.get_batch,
+                  val_batches=data.val_batches, progress=False)
+trainer.fit()
+by_trainer = [entry["train_loss"] for entry in trainer.history]
+for step, (a, b) in enumerate(zip(by_hand, by_trainer)):
+    print(f"step {step}: by hand {a:.6f}, Trainer {b:.6f}")
+assert len(by_trainer) == STEPS
+assert by_hand == by_trainer, "the loop differs from the Trainer's"
 
 # %% [markdown]
 """
@@ -223,7 +267,8 @@ def saved_race():
 
 replay = device.type == "cpu" and not gamlab.fast_mode() and not RETRAIN
 path, saved = saved_race() if replay else (None, None)
-title = f"Loss on {data.name} ({data.tokenizer.kind} tokens)"
+title = (f"Loss on {data.name} ({data.tokenizer.kind} tokens), "
+         f"preset {preset.name!r}")
 # a replay redraws nothing: a plain figure will do
 live = LiveLoss(MODELS, unigram=unigram, title=title,
                 mode="static" if saved else "auto")
@@ -268,18 +313,21 @@ last R tokens (section 6 explains R). For reference, the paper reports on WikiTe
 | Mamba | 20.5M | 127.1 | 1017.54 |
 | GAM | 22.6M | 117.2 | 882.57 |
 
-Why the (R) row bounds GAM: a model that sees only the last R tokens cannot predict the next one
-better than the best possible predictor from those R tokens, whatever it learns. The count table
-estimates that predictor from the training split, so a GAM above it has not yet learned all its
-window holds; the longer tables show what a wider window is worth on these stories.
+Why the (R) row is GAM's yardstick: a model that sees only the last R tokens cannot, in
+expectation, predict the next one better than the best possible predictor from those R tokens,
+whatever it learns. The count table *estimates* that best predictor from the training split,
+with interpolated Kneser-Ney smoothing for contexts it saw rarely or never; it is an estimate,
+not a bound: on little data it can come out above or below the true best. A GAM well above it
+has probably not yet learned all its window holds; the longer tables show what a wider window
+is worth on this text.
 
-The lines under the table read it: a gap between two models counts only if it is larger than
-about twice its standard error over seeds.
+The table is HTML, so that it fits a projector; `print(race.table())` gives the same table as
+text, as `gamlab compare` prints it. The lines under the table read it: a gap between two models
+counts only if it is larger than about twice its standard error over seeds.
 """
 
 # %%
-print(race.table())
-print()
+display(HTML(race.html_table()))
 print("\n".join(race.reading))
 uniform = math.log(data.vocab_size)  # the loss of a uniform guess
 for row in rows:
@@ -295,10 +343,16 @@ for row in rows:
 A step costs each model a different time, so "who is ahead" depends on the budget's unit. The
 left panel is the race per optimizer step (the same data seen), the right one per second of
 training on this machine (evaluation excluded). A model ahead per step can be behind per second.
+The cell prints who leads at the first evaluation every model has reached, on each axis.
 """
 
 # %%
-loss_panels(race.histories(), unigram=unigram).show()  # the first seed's
+where = f"{race.regime.dataset}, preset {race.regime.preset!r}"
+loss_panels(race.histories(), unigram=unigram,  # the first seed's
+            title=f"The race on {where}").show()
+for by, unit in (("step", "steps"), ("elapsed", "s of training")):
+    name, x = race.leader(by)
+    print(f"ahead after {x:.3g} {unit}: {name}")
 
 # %% [markdown]
 """
@@ -311,6 +365,10 @@ draws from further back: it swaps every token at lag `d` or more for the tokens 
 validation text (positions kept) and reports how much the loss rises. For GAM the rise is
 exactly zero from `d = R` on, by construction; for the Transformer and Mamba it is what they
 gain from context GAM cannot reach (the table's last column is the value at `d = R`).
+
+A gain a little below zero is noise, not harm: another text's far context cannot help a model on
+average, but the rise is measured on a sample of validation windows and differs from seed to
+seed; the table's ± is that spread, and the reading names any negative gain.
 """
 
 # %%
@@ -346,9 +404,9 @@ What it does **not** show:
 
 - **A ranking that holds at any budget.** A short run favours the model that learns its first
   facts fastest. GAM's convolution hands it local context from the first step, while the
-  Transformer must first learn from scratch where to look; given more steps, the Transformer
-  catches up and passes it. The figure below is the project's longer run (the command is
-  printed with it): where the curves cross, the ranking of this table reverses.
+  Transformer must first learn from scratch where to look; given more steps, it can catch up.
+  The figure below is the project's longer run on the embedded stories (its data, preset and
+  command are printed with it): where its curves cross, the ranking reverses.
 - **Speed of the ideas.** Seconds per epoch measure this code: PyTorch's fused attention, a
   Mamba scan written in plain PyTorch (no fused CUDA kernel), GAM's convolution and matrix
   products. A dedicated kernel changes the picture; Lesson 0 measures the growth with sequence
@@ -367,7 +425,8 @@ if CROSSOVER.exists():
     print(f"`{r.command}`: {len(r.seeds)} seed(s), {r.steps} steps, "
           f"{r.wall_seconds / 60:.0f} min ({r.describe})")
     loss_panels(long.histories(), unigram=long.unigram,
-                title="A longer race: where the curves cross").show()
+                title=f"A longer race ({r.steps} steps) on {r.dataset}, "
+                      f"preset {r.preset!r}: where the curves cross").show()
     print("\n".join(long.reading))
 else:
     print(f"{CROSSOVER} is missing (it comes with the repository): "
@@ -469,18 +528,39 @@ else:
 
 # %% [markdown]
 """
-**What we saw:** with the same batches, each model at its own tuned learning rate and three
-seeds, the saved `tiny` run ranks Mamba-style (0.228 ± 0.001 nats per character) ahead of GAM
-(0.426 ± 0.004) and the Transformer (2.192 ± 0.013) after 300 steps, gaps far beyond the spread
-over seeds; per second of training on a CPU, GAM is ahead early, because its steps are the
-cheapest. GAM sees only its last `L·(k−1)+1 = 5` characters: its context gain beyond them is
-exactly zero, and it still sits above the count table of that window (0.365), the best a
-5-character predictor can do by counting. Mamba-style draws about one nat per character from
-context beyond GAM's reach; the Transformer, at this budget, almost nothing yet. A longer run
-reverses the ranking: at 4,800 steps the Transformer passes GAM near step 2,560 and ends at
-0.221 against GAM's 0.390, drawing 2.78 nats per character from context GAM cannot see. The ranking is a statement about a budget, not about the
-architectures.
+**What we saw:** the numbers come from the race in front of you, printed by the cell below:
+the saved `tiny` run of `docs/compare_results.json` when this lesson replayed it, your own
+run when it trained here. With the same batches and each model at its own tuned learning rate,
+the reading gives the ranking at this budget and says which gaps exceed the spread over seeds.
+Who leads can differ per step and per second, because the models' steps cost different times.
+GAM sees only its last `R = L·(k−1)+1` tokens: its context gain beyond them is exactly zero,
+and the distance to the (R) count table estimates how much of what that window holds it has
+not learned yet. The models that see further draw what the last line says from context GAM
+cannot see. The project's longer run, printed last, shows whether more steps reverse the
+ranking: a ranking is a statement about a budget, not about the architectures.
+"""
 
+# %%
+r = race.regime
+print(f"The race above: {r.dataset}, preset {r.preset!r}, {r.steps} steps, "
+      f"{len(r.seeds)} seed(s)")
+print("\n".join(race.reading))
+for by, unit in (("step", "steps"), ("elapsed", "s of training")):
+    name, x = race.leader(by)
+    print(f"ahead after {x:.3g} {unit}: {name}")
+if CROSSOVER.exists():
+    r, h = long.regime, long.histories()
+    print(f"\nThe longer race: {r.dataset}, preset {r.preset!r}, "
+          f"{r.steps} steps, {len(r.seeds)} seed(s)")
+    print(long.reading[0])
+    if {"gam", "transformer"} <= h.keys():
+        passes = [t["step"] for t, g in zip(h["transformer"], h["gam"])
+                  if t["val_loss"] < g["val_loss"]]
+        print(f"the Transformer first below GAM at step {passes[0]}"
+              if passes else "the Transformer never passes GAM")
+
+# %% [markdown]
+"""
 **Further reading:** Vaswani et al., *Attention Is All You Need* (2017), the Transformer; Gu &
 Dao, *Mamba: Linear-Time Sequence Modeling with Selective State Spaces* (2023); Dodge et al.,
 *Show Your Work: Improved Reporting of Experimental Results* (2019), on seeds and budgets when

@@ -6,8 +6,8 @@ A trained GAM decides, for every token and every channel, how much of its **loca
 causal convolution) and of its **global** path (retrieval from the memory bank `M`) to add to
 the residual stream. In this lesson we open a trained model and watch it do that:
 
-1. get a trained GAM (load the one Lesson 5 or `gamlab train` saved, or train the same one
-   here: about 10 seconds of training on a quiet 2-core CPU, a minute on a busy one);
+1. get a trained GAM (load the one Lesson 5 or `gamlab train` saved, or the one gamlab ships,
+   or train the same one here: minutes on a 2-core CPU);
 2. probe one text: gate values and retrieval weights for every layer, as plain tensors;
 3. explore them with widgets: type a text, move through layers, pick a token, pick a slot.
 
@@ -38,13 +38,17 @@ from pathlib import Path
 import torch
 
 import gamlab
+from gamlab.experiments.timing import set_training_threads
 from gamlab.experiments.runs import PRESETS, trained_model
+from gamlab.experiments.small_model import load_small_gam
 from gamlab.inspection import plots
 from gamlab.inspection.probes import probe, slot_usage
 from gamlab.inspection.widgets import explore, pick_mode
 from gamlab.training.data import load_texts
 
 device = gamlab.pick_device()
+# on a busy CPU (Colab, Binder) fewer threads train faster: as many as are free
+set_training_threads(device)
 print(gamlab.describe(device))
 gamlab.seed_everything(0)
 
@@ -58,7 +62,10 @@ in fast mode; `gamlab.experiments.runs.PRESETS`). One call of the run layer,
 `trained_model`, gets it: it loads the run Lesson 5 (`notebooks/05_showdown.ipynb`) or
 `gamlab train --model gam --out runs/gam` saved, if that run is this preset's model trained
 on this data for this preset's steps, and otherwise trains one here with the same trainer (a
-finished run is loaded again next time). It prints which run it got. Empty `RUNS` to train here.
+finished run is loaded again next time). On a CPU, when no such run is saved, it loads instead
+the `tiny` GAM that gamlab ships (`gamlab/experiments/small_gam.pt`, the run Lesson 3 showed:
+the same preset, data and steps), because training it takes minutes on a busy CPU; set
+`TRAIN = True` to train here. It prints which run it got.
 """
 
 # %%
@@ -71,9 +78,14 @@ showdown = "showdown-fast" if gamlab.fast_mode() else "showdown"
 # where Lesson 5 and `gamlab train --out runs/gam` save their GAM
 RUNS = [root / "runs" / showdown / "gam", root / "runs" / "gam"]
 
-run = trained_model("gam", preset, "embedded", look_in=RUNS,
-                    out=root / "runs" / f"inside-{preset.name}",
-                    device=str(device))
+out = root / "runs" / f"inside-{preset.name}"
+TRAIN = False  # True: train here when no saved run of this preset is found
+saved = [f for f in RUNS + [out] if (f / "checkpoint.pt").is_file()]
+if preset.name == "tiny" and not saved and not TRAIN:
+    run = load_small_gam(device=device)  # shipped with gamlab
+else:
+    run = trained_model("gam", preset, "embedded", look_in=RUNS, out=out,
+                        device=str(device))
 print(run)  # which run: its folder, model, steps, preset and data
 model, tokenizer, data = run.model, run.tokenizer, run.data
 
@@ -150,7 +162,10 @@ plots.gate_heatmap(internals.gate_local.mean(-1),
 How much does each path add? `internals.local_norm` and `internals.global_norm` are the sizes
 (L2 norms over `C`) of `σ(g_l)·local` and `σ(g_g)·global`, per layer and token. Their ratio,
 over 40 stretches of validation text and split by the kind of token, says how much the memory
-path adds next to the convolution.
+path adds next to the convolution. Lesson 2 gives a reason to expect little: at
+initialisation the read-out `w M` is a near-uniform average of slots that point every way, and
+such an average almost cancels. Does that still hold after training? The cell measures it for
+the model of section 1, and compares its slot norms and gates with where they started.
 """
 
 # %%
@@ -165,9 +180,10 @@ def kind_of(previous, piece):
         else "in a word"
 
 
-ratio, kind = [], []
+ratio, kind, gates = [], [], []
 for chunk in chunks:
     inside = probe(model, chunk)
+    gates.append((inside.gate_local.mean(), inside.gate_global.mean()))
     # (L, T): what memory adds / what the convolution adds
     ratio.append(inside.global_norm / inside.local_norm)
     pieces = [tokenizer.decode([i]) for i in chunk.tolist()]
@@ -192,18 +208,32 @@ slots = [b.memory.slots.detach().norm(dim=-1) for b in model.blocks]
 print("slot norms |M_s| per layer (mean):", means(slots),
       f" at initialisation (xavier): about {xavier:.2f}")
 
+# The answers for this model, over every layer and probed token
+share = float(ratio.median())  # memory / convolution
+grown = float(torch.cat(slots).mean()) / xavier
+gate_l, gate_g = (float(torch.stack(g).mean()) for g in zip(*gates))
+print(f"\nmemory adds {100 * share:.1f}% of what the convolution adds "
+      "(median): " + ("a small fraction" if share < 0.25 else
+                      "not small: this model leans on its memory"))
+print(f"slot norms are {grown:.2f} x xavier's: " +
+      ("training moved them little" if 0.8 < grown < 1.25
+       else "training changed them"))
+print(f"mean gates: local {gate_l:.2f}, global {gate_g:.2f} "
+      "(0.5: half open)")
+
 # %% [markdown]
 """
-The memory path adds a small fraction of what the convolution adds (about 5 to 10% in the
-300-step GAM of the `tiny` preset; read the numbers above for yours), and a similar fraction at every
-kind of token: no kind of token leans on the memory, not spaces nor word starts, and the
-contributions figure of section 3 shows the same at each token of one text. Lesson 2 prepared
-the reason. At the paper's width, `h` has norm about 22.6 (`√C`) while the first read-out
-`w M` has norm about 0.08: it is a near-uniform average of slots that point every way, and such
-an average almost cancels. The convolution adds a weighted sum of `k` neighbouring `h`
-vectors, which does not cancel. Training moves the slots little (their norms above are still
-about where xavier put them), so the read-out stays an average of short vectors, and both
-gates sit near 0.5 (the heatmap above): they pass the gap on rather than close it.
+Read the last lines above for the model in front of you. In the 300-step GAM of the `tiny`
+preset on the embedded stories (the run gamlab ships, which this lesson loads on a CPU when no
+run of yours is saved), the memory path adds about a twentieth to a tenth of what
+the convolution adds, at every kind of token (no kind leans on the memory, not spaces nor word
+starts); its slot norms stay about where xavier put them; its gates average near 0.5. A model
+trained longer, or on other text, can differ: the cell says so when it does. Lesson 2 gives the
+reason for the small share: at the paper's width, `h` has norm about 22.6 (`√C`) while the
+first read-out `w M` has norm about 0.08, an average of slots that point every way, which
+almost cancels. The convolution adds a weighted sum of `k` neighbouring `h` vectors, which does
+not cancel. While training moves the slots little, the read-out stays an average of short
+vectors, and gates near 0.5 pass the gap on rather than close it.
 
 **Think!** What would make the memory path matter as much as the convolution?
 
@@ -276,10 +306,11 @@ explorer
   layers above see its result. The memory bank `M` is one parameter, the same for every text:
   the global path is a learned lookup, not a memory of this text.
 - **Which path does a token lean on?** Compare the two bars per token in the contributions
-  figure: the convolution's bar is many times the memory's at every token and in every layer
-  (section 2 measured about 5 to 10%), for the reason Lesson 2's two norms give.
+  figure: is the convolution's bar many times the memory's at every token and in every layer,
+  as section 2's median for this model says, for the reason Lesson 2's two norms give?
 - **How far back can a prediction look?** With kernel `k` and `L` layers, at most
-  `L·(k−1)+1` tokens (the cell below prints it for this model). A name introduced earlier than that cannot be recalled
+  `L·(k−1)+1` tokens (the cell below prints it for this model). A name introduced earlier
+  than that cannot be recalled
   through the global path, whatever the slots hold.
 - **Slots are shared.** Pick a slot: the tokens that read it most are often a family (vowels,
   spaces and punctuation, capitals).
@@ -363,12 +394,12 @@ exercises.check("6.3", (explorer, capital_slot))
 """
 **What we saw:** a trained GAM beats the unigram loss, so it uses context, and all of that
 context comes through the convolution: the memory bank is one parameter for every text, and in
-layer 0 a token's retrieval weights depend only on the token and its place. The memory path adds
-between a twentieth and a tenth of what the convolution adds, at every kind of token and in every layer,
-because its read-out is an average of slots that stays short (Lesson 2's 0.08 against 22.6)
-and training moves the slots little. The gates average near 0.5; a slot is shared by the
-tokens that read it, often a family (exercise 6.3 looks for one of capitals); and no prediction
-can use a token more than `L·(k−1)+1` places back.
+layer 0 a token's retrieval weights depend only on the token and its place. How much the memory
+path adds next to the convolution, how far training moved the slots and where the gates sit
+were measured and printed in section 2 for the model section 1 named; while the slots stay
+short, the read-out stays an average that almost cancels (Lesson 2's 0.08 against 22.6). A slot
+is shared by the tokens that read it, often a family (exercise 6.3 looks for one of capitals);
+and no prediction can use a token more than `L·(k−1)+1` places back.
 
 **Further reading:** Acharya, *Gated Associative Memory: A Parallel O(N) Architecture for
 Efficient Sequence Modeling* (arXiv 2509.00605, 2025), the block we opened; Elhage et al., *A

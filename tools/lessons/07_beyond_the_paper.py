@@ -45,16 +45,21 @@ import torch
 from IPython.display import Markdown, display
 
 import gamlab
+from gamlab.experiments.timing import set_training_threads
 from gamlab.blocks.fastweight import (feature_map, memory_chunked,
                                       memory_sequential, read_weights)
-from gamlab.experiments.recall import (SAVED, RecallGrid, format_table,
-                                       run_grid, saved_results)
+from gamlab.experiments.recall import (SAVED, RecallGrid, accuracy,
+                                       format_table, run_grid, saved_results)
+from gamlab.experiments.recall_models import PATH as SHIPPED
+from gamlab.experiments.recall_models import load_recall_models
 from gamlab.inspection import plots
 from gamlab.inspection.context import context_profile, effective_length
 from gamlab.inspection.probes import probe
 from gamlab.training.tasks import IGNORE, MQAR
 
 device = gamlab.pick_device()
+# on a busy CPU (Colab, Binder) fewer threads train faster: as many as are free
+set_training_threads(device)
 print(gamlab.describe(device))
 gamlab.seed_everything(0)
 FAST = gamlab.fast_mode()
@@ -170,7 +175,7 @@ for each model) is too long for a lesson on a CPU: when `gamlab recall` wrote
 246 s (Transformer), 825 s (Mamba-style) and 510 s (`gam-fw`), 30 minutes in all;
 [docs/recall.md](https://github.com/gamlab-dev/gamlab/blob/main/docs/recall.md) records 5½
 minutes for the same grid on a quiet one. On a CPU the next cell therefore loads those numbers
-and trains only a small grid (20 steps a model) for sections 5 and 6 to look inside: 9 s of
+and trains only a small grid (20 steps a model), to show what so few steps learn: 9 s of
 training with one thread at load 6, 98 s in a notebook on a busier CPU. A GPU, or
 `RETRAIN = True`, trains the full grid here, with a progress bar. The cell prints which it did
 and how long the training took.
@@ -214,7 +219,7 @@ if full:
     print(f"the full grid, trained here on {device} in "
           f"{seconds(results):.0f} s:")
 elif SAVED.exists():
-    print(f"a small grid for sections 5 and 6, trained here in "
+    print(f"a small grid, trained here in "
           f"{seconds(results):.0f} s ({grid.steps} steps a model: too few to "
           "learn the task):")
     display(Markdown(format_table(results)))
@@ -248,7 +253,7 @@ model scores 0.30, 0.21 and 0.15: far above chance and above `1 / pairs` (0.25, 
 yet no more than a model scores that knows *which values* came in the pairs but not *which key*
 had which. Values may repeat, so such a model answers with the value seen most often among the
 pairs; the next cell measures what that answer scores. The small grid that a CPU trains here
-for sections 5 and 6 is far too short to show any of this: its models answer at random.
+is far too short to show any of this: its models answer at random.
 """
 
 # %%
@@ -293,31 +298,47 @@ if loaded:  # the saved run: the Mamba-style model sits on that plateau
 """
 ## 5. What trained models look at
 
-Section 2's measurement again, now on the trained models of the grid, for one MQAR sequence:
+Section 2's measurement again, now on trained models of the full grid, for one MQAR sequence:
 the share of the gradient of the last position's output that each earlier token gets, by lag.
-On a CPU these are the small grid's 20-step models, which answer at random; with a GPU or
-`RETRAIN = True`, the full grid's.
+With a GPU or `RETRAIN = True` these are the models section 4 trained. On a CPU they are the
+full grid's models that gamlab ships (`gamlab/experiments/recall_models.pt`, the weights of
+`python -m gamlab.experiments.recall_models`, the grid's 1000 steps at `T = 64`): only the
+models small enough to ship, so the cell prints which ones, and measures that they learned.
 """
 
 # %%
+# the full grid's models, as gamlab ships them
+if not full and SHIPPED.exists():
+    trained = load_recall_models(RecallGrid())
+    grid = RecallGrid(models=tuple(trained))
+    print(f"sections 5 and 6 look inside {', '.join(grid.models)}, loaded "
+          f"from {SHIPPED.name} (T = {grid.lengths[0]}, {grid.steps} steps)")
+else:
+    print(f"sections 5 and 6 look inside the grid section 4 trained "
+          f"({grid.steps} steps a model)")
 T = grid.lengths[0]
+for name in grid.models:  # accuracy on fresh sequences, per pair count
+    accs = [accuracy(trained[name][T], t, 64, 7, device)
+            for t in grid.tasks(T)]
+    print(f"  {name:<12}", ", ".join(
+        f"{n} pairs {a:.2f}" for n, a in zip(grid.pairs, accs)))
 task = MQAR(seq_len=T, n_pairs=grid.pairs[-1], vocab_size=grid.vocab_size)
 idx = task.sample(2, 5)[0]
 trained_profiles = {name: context_profile(trained[name][T], idx)
                     for name in grid.models}
-# training cannot widen a convolution
-assert torch.all(trained_profiles["gam"][reach:] == 0)
+if "gam" in trained_profiles:  # training cannot widen a convolution
+    assert torch.all(trained_profiles["gam"][reach:] == 0)
 plots.context_profiles(trained_profiles, reach=reach)
 
 # %% [markdown]
 """
 How to read it: lag 0 is the last token, lag `T − 1` the first. The pairs sit at the start of
 the sequence, so they are the largest lags: with the full grid (`T = 64`, 16 pairs) lags 32 to
-63, with the small grid a CPU trains here (`T = 32`, 4 pairs) lags 24 to 31. The zig-zag there
-is the key/value pairs: keys and values alternate, and a model that uses the pairs draws on the
-two kinds of token differently. GAM's line stops just before its reach (the dashed line, lag
-`R`) whatever it learned: training cannot widen a convolution. With the small grid's few steps the other lines
-are still close to section 2's untrained ones.
+63 (in fast mode without the shipped models, the small grid's `T = 32`, 4 pairs: lags 24 to
+31). The zig-zag there is the key/value pairs: keys and values alternate, and a model that uses
+the pairs draws on the two kinds of token differently. GAM's line, where it is drawn, stops
+just before its reach (the dashed line, lag `R`) whatever it learned: training cannot widen a
+convolution.
 
 ## 6. One sequence, query by query
 
@@ -326,15 +347,13 @@ dropdown, the read weights of `gam-fw`'s last layer (heads averaged) for a query
 the query's key where it was given, green the value to recall. A model that learned the task
 puts its weight on the value, or on the key's neighbourhood that the convolution mixed into it.
 
-We use the easiest setting of the grid (its fewest pairs: 4 with the full grid, 2 with the
-small one). What you see depends on which models section 4 trained:
-
-- **Full grid** (a GPU, or `RETRAIN = True`): `gam-fw` answers about two thirds of the queries
-  with 4 pairs, the Transformer all of them. With 16 pairs its small state is full and it
-  answers a quarter; change `grid.pairs[0]` to `grid.pairs[-1]` in the cell below to see that.
-- **Small grid** (a CPU): 20 steps are far too few. Expect crosses nearly everywhere and read
-  weights spread over every earlier token: nothing has been learned yet. (We tried 400 steps of
-  `gam-fw` on 2 and 4 pairs: still at the "most frequent value" plateau of section 4.)
+We use the easiest setting of the grid, its fewest pairs (4). The models are section 5's
+(trained here with a GPU or `RETRAIN = True`, else the shipped ones; the accuracies it printed
+are theirs): `gam-fw` answers about two thirds of the queries with 4 pairs, the Transformer all
+of them. With 16 pairs its small state is full and it answers a quarter; change
+`grid.pairs[0]` to `grid.pairs[-1]` in the cell below to see that. (Only without the shipped
+file, in fast mode, does a CPU show the small grid's 20-step models: expect crosses nearly
+everywhere, nothing has been learned yet.)
 
 So that you see the mechanism on any machine, the section ends with a fast-weight memory wired
 by hand.
