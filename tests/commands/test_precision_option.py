@@ -15,7 +15,6 @@ from gamlab.cli import main
 from gamlab.experiments.race_record import RaceResult
 from gamlab.model import list_models
 from gamlab.training.checkpoint import load_checkpoint
-from gamlab.training.corpus import make_corpus
 
 
 def one_error_line(argv, capsys) -> str:
@@ -107,12 +106,9 @@ def test_sweep_recall_and_bench_record_the_precision(tmp_path, capsys):
     assert "| precision fp16 (loss scaling) |" in out and "precision fp16:" in out  # sweep's and recall's
 
 
-def test_reproduce_trains_in_the_precision_asked_and_refuses_another_on_the_next_run(tmp_path, capsys):
-    folder = tmp_path / "wikitext2"
-    folder.mkdir()
-    stories = make_corpus(60, seed=4).split("\n\n")
-    (folder / "train.txt").write_text("\n".join(stories[:50]))
-    (folder / "validation.txt").write_text("\n".join(stories[50:]))
+def test_reproduce_trains_in_the_precision_asked_and_refuses_another_on_the_next_run(tmp_path, capsys,
+                                                                                     paper_text_folder):
+    folder = paper_text_folder
     tiny = ["--set", "d_model=32", "--set", "n_layer=1", "--set", "n_head=2", "--set", "n_slots=16",
             "--set", "d_state=4", "--set", "block_size=32", "--set", "batch_size=4", "--set", "vocab_size=300",
             "--set", "eval_every=2", "--set", "eval_batches=2", "--device", "cpu", "--no-progress"]

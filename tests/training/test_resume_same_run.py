@@ -122,12 +122,8 @@ def test_divergence_advice_is_one_a_user_can_follow(data, tmp_path):
     assert "lower learning rate" in message and "\n" not in message
 
 
-def test_reproduce_run_again_with_another_setting_is_refused(tmp_path, capsys):
-    root = tmp_path / "wikitext2"
-    root.mkdir()
-    stories = make_corpus(60, seed=4).split("\n\n")
-    (root / "train.txt").write_text("\n".join(stories[:50]))
-    (root / "validation.txt").write_text("\n".join(stories[50:]))
+def test_reproduce_run_again_with_another_setting_is_refused(tmp_path, capsys, paper_text_folder):
+    root = paper_text_folder
     argv = ["reproduce", "--wikitext2", str(root), "--tinystories", str(root), "--tables", "1", "--models", "gam", "--no-fair",
             "--max-rows", "40", "--steps", "2", "--out", str(tmp_path / "out"), "--device", "cpu", "--no-progress",
             "--set", "d_model=16", "--set", "n_layer=1", "--set", "n_slots=8", "--set", "block_size=16",
