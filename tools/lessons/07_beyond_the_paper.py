@@ -183,8 +183,8 @@ and how long the training took.
 One change for every model: embeddings drawn at std 1 and an untied output layer
 (`RecallGrid.embed_std`, `tied_head`). With the library's 0.02 embeddings the blocks' outputs
 drown which token sits where, and even the Transformer stays for thousands of steps on the
-plateau "answer with a value seen in the pairs" (0.30, 0.21, 0.15 for 4, 8, 16 pairs: measured
-below).
+plateau "answer with a value seen in the pairs" (0.30, 0.21, 0.15 for 4, 8, 16 pairs, computed
+below; the Mamba-style model's row of the grid sits exactly on it).
 
 **Think!** Before you look: which model do you expect to stay at chance on every cell of the
 grid, and why?
