@@ -67,7 +67,7 @@ class RunPreset:
 # of 4 x 512 characters (2,048 tokens a step), so that `make run` (three models, one seed, and
 # the install) fits 3 minutes on 2 CPU cores. "small": the same block on a GPU. "paper": the
 # paper's model and training (DESIGN.md). "fast": seconds, for CI and tests (the numbers mean
-# little). To add a preset, add one entry here (tests/experiments/test_runs.py checks every one).
+# little); 2 layers, so that lesson 06's explorer and every per-layer view have layers to step through. To add a preset, add one entry here (tests/experiments/test_runs.py checks every one).
 PRESETS: dict[str, RunPreset] = {p.name: p for p in (
     RunPreset("tiny", ModelConfig.preset("tiny", block_size=512, n_slots=64, d_state=8),
               TrainConfig.preset("tiny", steps=300, eval_every=30, eval_batches=4, batch_size=4),
@@ -76,7 +76,7 @@ PRESETS: dict[str, RunPreset] = {p.name: p for p in (
               dict(tokenizer="char", n_stories=6000)),
     RunPreset("paper", ModelConfig.preset("paper"), TrainConfig.preset("paper"),
               dict(tokenizer="bpe", vocab_size=10_000, n_stories=6000)),
-    RunPreset("fast", ModelConfig.preset("tiny", block_size=32, d_model=32, n_layer=1, n_slots=32, d_state=4, n_head=2),
+    RunPreset("fast", ModelConfig.preset("tiny", block_size=32, d_model=32, n_layer=2, n_slots=32, d_state=4, n_head=2),
               TrainConfig.preset("tiny", steps=12, eval_every=6, eval_batches=2, batch_size=8, warmup_steps=2),
               dict(tokenizer="char", n_stories=150)),
 )}
