@@ -7,14 +7,17 @@ import math
 import pytest
 from test_cli import gamlab  # the same folder: the command line in a subprocess
 
+from gamlab.blocks.conv import receptive_field
 from gamlab.experiments.race_record import RaceResult
+from gamlab.experiments.runs import PRESETS
 
 
 def test_compare_fast_seeds_2_reports_mean_std_lrs_and_context_gain(tmp_path):
     out = tmp_path / "cmp"
     r = gamlab("compare", "--fast", "--seeds", "2", "--no-progress", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert "±" in r.stdout and "Gain>R=3" in r.stdout and "4-gram (R)" in r.stdout
+    R = receptive_field(PRESETS["fast"].model.n_layer, PRESETS["fast"].model.conv_kernel)  # GAM's reach
+    assert "±" in r.stdout and f"Gain>R={R}" in r.stdout and f"{R + 1}-gram (R)" in r.stdout
     assert "learning rates: gam " in r.stdout and "Ranking by validation loss (2 seeds)" in r.stdout
     race = RaceResult.load(out / "results.json")  # the typed record (gamlab.experiments.race_record)
     assert race.regime.command == "gamlab compare --fast --models gam,transformer,mamba --seeds 2"
@@ -31,7 +34,7 @@ def test_compare_fast_seeds_2_reports_mean_std_lrs_and_context_gain(tmp_path):
     row = race.model("transformer").row()
     assert row["val_loss"] == pytest.approx(sum(losses) / 2)
     assert row["val_loss_std"] == pytest.approx(abs(losses[0] - losses[1]) / math.sqrt(2))
-    assert set(race.ngrams) == {4, 5, 6} and race.reach == 3
+    assert set(race.ngrams) == {R + 1, R + 2, R + 3} and race.reach == R
     assert len(race.model("gam").context_curve) == 32  # one gain per lag of the fast preset's block
     assert race.reading and len(race.model("gam").runs) == 2
     assert race.regime.seeds == [0, 1] and race.regime.steps == 12 and race.regime.preset == "fast"
