@@ -75,9 +75,10 @@ def timing_threads(device: torch.device | str = "cpu", n: int = 1) -> Iterator[i
 
 
 _KEPT = {"done": False}
-WHY_KEEP = ("timing: glibc now keeps freed memory in this process for reuse (for the rest of the"
-            " session), because faulting freed pages in again would add time that grows with T"
-            " and bend the curve")
+# lines of at most 80 characters: a notebook at 150% zoom shows no more
+WHY_KEEP = ("timing: glibc now keeps freed memory in this process for reuse (for the rest\n"
+            "of the session), because faulting freed pages in again would add time that\n"
+            "grows with T and bend the curve")
 
 
 def keep_freed_memory_once(say: Callable[[str], None] | None = print) -> bool:

@@ -47,7 +47,7 @@ def test_scaling_curves_draw_a_saved_run_faint_beside_the_live_one():
     fig = plots.scaling_curves(rows(), saved)
     faint = [t for t in fig.data if t.legendgroup == "saved"]
     assert len(fig.data) == 8 and len(faint) == 4  # time and memory of each live block; mamba is not live
-    assert [t.showlegend for t in faint] == [True, False, False, False] and faint[0].name == "saved run (Some CPU)"
+    assert [t.showlegend for t in faint] == [True, False, False, False] and faint[0].name == "saved run<br>Some"  # "CPU" dropped: the legend is narrow
     assert all(t.opacity < 1 for t in faint) and list(faint[0].x) == [128, 256, 512]
     assert faint[0].line.color == fig.data[0].line.color  # each block's own colour
     assert list(fig.layout.xaxis.tickvals) == [64, 128, 256, 512]  # the saved run's lengths too

@@ -33,3 +33,19 @@ def test_no_code_line_is_wider_than_a_projector_shows(source):
                 long += [line for line in cell.source.splitlines() if len(line) > WIDTH]
     long = list(dict.fromkeys(long))
     assert not long, f"{source.stem}: {len(long)} code lines over {WIDTH} characters, e.g.\n" + "\n".join(long[:5])
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
+def test_lessons_print_through_say_and_their_pseudo_code_fits(source):
+    """A printed line over 80 characters wraps mid-word at 150% zoom ("300 ste/ps"): every
+    lesson cell prints through gamlab.inspection.text.say, which breaks lines at spaces. An
+    indented code block in markdown does not wrap at all in some front ends, and wraps at about
+    75 characters in JupyterLab at 150%: at most 70 there, indentation included."""
+    b = _builder()
+    for cell in b.build(source, "instructor").cells:
+        if cell.cell_type == "code":
+            assert "print(" not in cell.source, f"{source.stem}: print( in a code cell, use say(\n{cell.source}"
+        elif cell.cell_type == "markdown":
+            block = [line for line in cell.source.splitlines() if line.startswith("    ") and line.strip()]
+            long = [line for line in block if len(line) > 70 and not line.lstrip().startswith(("-", "*", "<"))]
+            assert not long, f"{source.stem}: pseudo-code lines over 70 characters:\n" + "\n".join(long)

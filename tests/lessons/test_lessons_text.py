@@ -305,8 +305,8 @@ def test_lesson_04_has_a_think_prompt_and_a_diagram_for_a_projector():
     C, S, k = 512, 512, 3
     assert 6 * C * (2 * C + 1 - k - S) == 24_166_400 - 22_599_680  # the answer's arithmetic
     fig = plots.gam_block_diagram()
-    # one screen at 150% zoom on 1280 x 800: about 850 x 450 CSS pixels of page
-    assert fig.layout.width <= 820 and fig.layout.height <= 450
+    # the output area at 150% zoom on 1280 x 800: about 700 x 412 CSS pixels beside the prompt
+    assert fig.layout.width <= 680 and fig.layout.height <= 420
     assert min(a.font.size for a in fig.layout.annotations if a.text) >= 14
     assert fig.layout.margin.t >= 60 and "<br>" in fig.layout.title.text  # the toolbar sits clear of the title
     # every label inside its box: its longest line at 0.6 em a character, at most the box's width
@@ -349,11 +349,18 @@ def test_the_marks_the_lessons_talk_about_stand_out():
     colours = list(fig.data[0].marker.color)
     assert colours[2] != colours[0] and colours.count(colours[2]) == 1 and "queried" in fig.data[0].x[2]
     assert fig.data[1].line.color == colours[2] and fig.layout.xaxis.tickangle == 0
-    # 00: the legend hangs below the axis titles instead of growing up over them
+    # 00: the legend right of the plots, from their top down: below them it covered the x tick
+    # labels once the saved run joined it
     rows = [dict(name=n, seq_len=T, ms=1.0 * T, peak_mb=None, oom=False) for n in ("gam", "transformer")
             for T in (64, 128)]
-    legend = plots.scaling_curves(rows).layout.legend
-    assert legend.yanchor == "top" and legend.y <= -0.2
+    fig = plots.scaling_curves(rows, {"cpu": "Intel(R) Xeon(R) Processor", "rows": rows})
+    legend = fig.layout.legend
+    assert legend.x >= 1 and legend.xanchor == "left" and legend.y == 1 and legend.yanchor == "top"
+    assert fig.layout.height <= 420 and fig.layout.margin.b <= 60
+    # the saved run's CPU in short lines: the legend's width is taken from the plots
+    saved = [t for t in fig.data if t.legendgroup == "saved" and t.showlegend][0]
+    assert saved.name == "saved run<br>Intel Xeon"
+    assert all(len(part) <= 18 for t in fig.data for part in (t.name or "").split("<br>"))
     # 07 (and 05): GAM's reach drawn at lag R, the first lag it cannot see
     fig = plots.context_profiles({"gam": torch.tensor([0.5, 0.3, 0.2, 0.0, 0.0])}, reach=3)
     assert fig.layout.shapes[0].x0 == 3 and "R = L(k-1)+1 = 3" in fig.layout.annotations[0].text
@@ -364,7 +371,7 @@ def test_lesson_05_prints_its_numbers_from_the_run_and_runs_the_loop_it_shows():
     # the numbers of one saved run are printed from the race record, not typed into the text
     for typed in ("0.228", "0.426", "2.192", "0.365", "0.362", "about one nat", "2.78 nats", "2,560"):
         assert typed not in five, typed
-    assert "print(\"\\n\".join(race.reading))" in five and "race.leader(by)" in five
+    assert "say(\"\\n\".join(race.reading))" in five and "race.leader(by)" in five
     # the (R) row is an estimate (a yardstick), never a bound
     assert "bound" not in five.replace("not a bound", "") and "yardstick" in five and "*estimates* that" in five
     # the loop is run and checked against the Trainer, not printed from the library
@@ -376,7 +383,7 @@ def test_lesson_05_prints_its_numbers_from_the_run_and_runs_the_loop_it_shows():
 
 def test_lesson_06_computes_its_claims_from_the_model_it_loaded():
     six = source("06_inside_gam")
-    assert "print(run)" in six
+    assert "say(run)" in six
     # the share, the slot norms and the gates are printed from the model, each with its verdict
     for printed in ("share = float(ratio.median())", "grown = float(torch.cat(slots).mean()) / xavier",
                     "training moved them little", "mean gates: local"):
@@ -390,5 +397,37 @@ def test_lesson_06_computes_its_claims_from_the_model_it_loaded():
 def test_lesson_03_draws_a_trained_models_gates_and_says_which():
     three = source("03_gating")
     section = three.split("## 3.")[1].split("## 4.")[0]
-    assert "run = load_small_gam()" in section and "print(run)" in section
+    assert "run = load_small_gam()" in section and "say(run)" in section
     assert "ModelConfig.preset(\"tiny\")  # byte" not in section and "list(text)" not in section
+
+
+def test_lesson_02_tick_labels_are_short_and_its_legend_shows_only_what_is_drawn():
+    w = torch.softmax(torch.randn(3, 6), -1)
+    fig = plots.retrieval_temperature(w, torch.randn(3, 5), torch.randn(5), [0.1, 1, 10],
+                                      [f"pattern {i}" for i in range(6)], query=torch.randn(5), queried=2)
+    # the shared word goes to the axis title; six ticks in 40% of a 700 px output, ~38 px each
+    assert fig.layout.xaxis.title.text == "stored pattern"
+    for tick in fig.data[0].x:
+        assert all(len(line) <= 7 for line in re.sub(r"</?b>", "", tick).split("<br>")), tick
+    assert [re.sub(r"</?b>", "", t).split("<br>")[0] for t in fig.data[0].x] == [str(i) for i in range(6)]
+    # the bars' blue/vermillion is told by their ticks, not by a blue "w" swatch in the legend
+    assert fig.data[0].showlegend is False and all(t.showlegend is not False for t in fig.data[1:])
+    assert fig.layout.height <= 420
+    # labels without a shared first word keep their words
+    other = plots.retrieval_temperature(w[:, :2], torch.randn(3, 5), torch.randn(5), [0.1, 1, 10], ["cat 1", "dog 2"])
+    assert list(other.data[0].x) == ["cat<br>1", "dog<br>2"] and other.layout.xaxis.title.text == "stored pattern"
+
+
+def test_lesson_03_gates_fit_one_screen_with_the_legend_beside_its_panel():
+    fig = plots.gates_per_token(torch.rand(23, 64), torch.rand(23, 64), list("The cat sat on the mat."))
+    # the slider and figure on one screen at 150% zoom on 1280 x 800 (about 412 px of notebook)
+    assert fig.layout.height <= 420
+    # the legend labels the lower panel (the dots at one token): beside it, not above the heatmaps
+    lower = fig.layout.xaxis3.domain, fig.layout.yaxis3.domain
+    legend = fig.layout.legend
+    assert legend.x >= 1 and legend.xanchor == "left" and legend.yanchor == "top"
+    assert lower[1][0] <= legend.y <= lower[1][1] + 1e-9
+    # the colour bar beside the heatmaps, clear of the legend
+    bar = fig.data[1].colorbar
+    assert bar.y - bar.len >= legend.y - 1e-9
+    assert fig.layout.yaxis.domain[0] >= legend.y

@@ -70,7 +70,8 @@ def test_install_cell_then_describe(path):
     assert not re.search(r"(--upgrade|\s-U\b|--force-reinstall)", install)
     assert not any(re.search(rf"\b{pkg}\b", line) for pkg in NEVER_UPGRADE for line in install.splitlines()
                    if "%pip" in line), "the install cell must not name torch, numpy, pyarrow, ipywidgets or datasets"
-    assert any("print(gamlab.describe(" in c.source for c in cells[1:3]), (
+    # say: print, wrapped at word boundaries to the 80 columns a notebook shows at 150% zoom
+    assert any("say(gamlab.describe(" in c.source for c in cells[1:3]), (
         f"{rel(path)}: one of the first cells after the install cell must print gamlab.describe(device)")
 
 

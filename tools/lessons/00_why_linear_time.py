@@ -37,12 +37,13 @@ import gamlab
 from gamlab.experiments.bench import flops
 from gamlab.experiments.timing import set_training_threads
 from gamlab.inspection import plots
+from gamlab.inspection.text import say
 
 device = gamlab.pick_device()
-print(gamlab.describe(device))
+say(gamlab.describe(device))
 gamlab.seed_everything(0)
 # on a CPU: as many torch threads as the load average leaves cores free
-print(f"torch threads: {set_training_threads(device)}")
+say(f"torch threads: {set_training_threads(device)}")
 
 # %% [markdown]
 r"""
@@ -78,16 +79,16 @@ def count(name, T):
     return flops(name, T, batch=1)
 
 
-print(f"one sequence, forward + backward, C = {C_count}, S = {S_count}")
-print(f"{'T':>6}{'GAM GFLOP':>12}{'naive / GAM':>14}{'fused / GAM':>14}")
+say(f"one sequence, forward + backward, C = {C_count}, S = {S_count}")
+say(f"{'T':>6}{'GAM GFLOP':>12}{'naive / GAM':>14}{'fused / GAM':>14}")
 for T in (256, 768, 1024, 4096, 16384):
     f_gam = count("gam", T)
     naive = count("transformer-naive", T) / f_gam
     fused = count("transformer", T) / f_gam
-    print(f"{T:>6}{f_gam / 1e9:>12.2f}{naive:>14.2f}{fused:>14.2f}")
+    say(f"{T:>6}{f_gam / 1e9:>12.2f}{naive:>14.2f}{fused:>14.2f}")
 crossover = S_count - C_count  # naive: 4TC = 4SC - 4C^2
-print(f"naive attention is cheaper below T ≈ S - C = {crossover},")
-print(f"the fused kernel below T ≈ 2(S - C) = {2 * crossover}")
+say(f"naive attention is cheaper below T ≈ S - C = {crossover},")
+say(f"the fused kernel below T ≈ 2(S - C) = {2 * crossover}")
 # Checks of the count itself (they hold by the formula; the measurements
 # below are the test):
 T_low, T_high = crossover - 8, crossover + 8
@@ -149,7 +150,7 @@ def show(r):
         shown = f"{r['ms']:8.2f} ms (median +{100 * r['spread']:.0f}%)"
     if r["peak_mb"] is not None:
         shown += f"  {r['peak_mb']:8.1f} MB"
-    print(f"{r['name']:<18} T={r['seq_len']:<6} {shown}")
+    say(f"{r['name']:<18} T={r['seq_len']:<6} {shown}")
 
 
 rows = reference.measure_lesson00(device, progress=show,
@@ -163,7 +164,8 @@ slope 1 is linear, slope 2 quadratic; the grey guides have slope 1 (dashed) and 
 short lengths fixed overheads flatten every curve; look at the right-hand end. The wide faint
 lines are the project's saved run of the same cell (its CPU named in the legend): your machine
 may be faster or slower, but where your line bends away from the saved one's slope, other work
-on your machine disturbed the run.
+on your machine disturbed the run. That holds at the saved run's sizes; in fast mode the
+lengths are shorter and the two are not comparable.
 """
 
 # %%
@@ -184,12 +186,20 @@ def slope(name, key="ms"):
     return float(np.polyfit(log_t, log_cost, 1)[0])
 
 
+# the saved run's slopes compare with these only at the same sizes
+comparable = sizes == saved["sizes"]
 for name in ("gam", "transformer", "transformer-naive"):
     line = f"{name:<18} time ~ T^{slope(name):.2f}"
-    line += f" (saved run: T^{saved['time_slopes'][name]:.2f})"
+    if comparable:
+        line += f" (saved run: T^{saved['time_slopes'][name]:.2f})"
     if measure_memory:
         line += f"   memory ~ T^{slope(name, 'peak_mb'):.2f}"
-    print(line)
+    say(line)
+if not comparable:  # fast mode, a GPU: other lengths, batch or width
+    say("the saved run measured other sizes (T = "
+        f"{', '.join(map(str, saved['sizes']['lengths']))}, batch "
+        f"{saved['sizes']['batch']}):\nits slopes are not comparable with "
+        "these, so they are not printed")
 
 # fast mode's lengths are too short for the trend to show
 if not gamlab.fast_mode():
@@ -204,8 +214,8 @@ if not gamlab.fast_mode():
     if device.type == "cuda":
         assert time_ok, "GAM's time should grow linearly, attention's faster"
     elif not time_ok:  # a CPU busy enough to disturb even the best rounds
-        print("these times look disturbed by other work on this CPU;")
-        print("rerun the measuring cell when it is idle")
+        say("these times look disturbed by other work on this CPU;")
+        say("rerun the measuring cell when it is idle")
 
 # %% [markdown]
 """
@@ -297,8 +307,10 @@ result (memory is counted, not timed): the fused kernel's memory stays linear, t
 matrix's does not. The time slopes printed above are this run's; timed one thread at a time,
 interleaved, best of several rounds, they came out near 1 for GAM and near 2 for the naive
 block on a 2-core CPU both idle and with two other programs keeping its cores busy (the saved
-run's slopes are printed beside yours). Where yours differ from the saved run's by much more
-than a tenth, something on your machine disturbed the measurement.
+run's slopes are printed beside yours when your sizes are the saved run's). Where yours differ
+from the saved run's by much more than a tenth, something on your machine disturbed the
+measurement. In fast mode or on a GPU the sizes differ, the cell says so, and the two runs'
+slopes are not comparable: short lengths flatten every curve.
 
 **Further reading:** Vaswani et al., *Attention Is All You Need* (2017), the block we compare
 against; Dao et al., *FlashAttention* (2022), the tiled kernel behind `transformer`; Katharopoulos

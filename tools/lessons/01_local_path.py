@@ -28,9 +28,10 @@ import torch.nn.functional as F
 
 import gamlab
 from gamlab.inspection import plots
+from gamlab.inspection.text import say
 
 device = gamlab.pick_device()
-print(gamlab.describe(device))
+say(gamlab.describe(device))
 gamlab.seed_everything(0)
 
 # %% [markdown]
@@ -63,7 +64,7 @@ x = torch.randn(B, T, C)
 w = torch.randn(C, k)
 b = torch.randn(C)
 y = causal_conv_shift_add(x, w, b)
-print("x", tuple(x.shape), "-> y", tuple(y.shape))
+say("x", tuple(x.shape), "-> y", tuple(y.shape))
 
 # %% [markdown]
 """
@@ -96,7 +97,7 @@ def causal_conv_conv1d(x, w, b):
 
 assert torch.allclose(causal_conv_conv1d(x, w, b), y, atol=1e-6), \
     "conv1d and shift-and-add disagree"
-print("shift-and-add == depthwise conv1d")
+say("shift-and-add == depthwise conv1d")
 
 # %% [markdown]
 """
@@ -113,16 +114,16 @@ x2[:, t_changed] += torch.randn(B, C)  # change token 10 only
 y2 = causal_conv_shift_add(x2, w, b)
 
 moved = (y2 - y).abs().amax(dim=(0, 2))  # (T,): largest change per position
-print("largest change per output position:")
-print([round(v, 3) for v in moved.tolist()])
+say("largest change per output position:")
+say([round(v, 3) for v in moved.tolist()])
 assert torch.equal(y2[:, :t_changed], y[:, :t_changed]), \
     "an earlier output moved: the convolution sees the future"
 assert (moved[t_changed:t_changed + k] > 0).all(), \
     "outputs t..t+k-1 should see the change"
 assert (moved[t_changed + k:] == 0).all(), \
     "outputs beyond t+k-1 are out of reach of one layer"
-print(f"changing token {t_changed} moves outputs "
-      f"{t_changed}..{t_changed + k - 1} only")
+say(f"changing token {t_changed} moves outputs "
+    f"{t_changed}..{t_changed + k - 1} only")
 
 # %% [markdown]
 r"""
@@ -164,12 +165,12 @@ for kk, r in reach.items():
     for depth in range(1, max_depth + 1):
         seen = int((r[depth - 1] > 0).sum())
         assert seen == gamlab.receptive_field(depth, kk), (kk, depth, seen)
-print(f"measured reach == L*(k-1)+1 for k in {kernel_sizes}, "
-      f"L = 1..{max_depth}")
+say(f"measured reach == L*(k-1)+1 for k in {kernel_sizes}, "
+    f"L = 1..{max_depth}")
 # the paper's GAM sees 13 tokens: the current one and 12 before it
 assert gamlab.receptive_field(6, 3) == 13
-print("paper setting (L=6, k=3):", gamlab.receptive_field(6, 3),
-      "tokens, the current one included")
+say("paper setting (L=6, k=3):", gamlab.receptive_field(6, 3),
+    "tokens, the current one included")
 
 # %% [markdown]
 """
@@ -216,9 +217,9 @@ for name, out in outputs.items():
     assert torch.allclose(out, ours, atol=1e-6), \
         f"gamlab's {name} differs from the hand-built convolution"
     difference = (out - ours).abs().max().item()
-    print(f"gamlab's {name} == ours, max difference {difference:.1e}")
+    say(f"gamlab's {name} == ours, max difference {difference:.1e}")
 n_params = sum(p.numel() for p in conv.parameters())
-print("parameters:", n_params, "= C*k + C =", C * k + C)
+say("parameters:", n_params, "= C*k + C =", C * k + C)
 
 # %% [markdown]
 """
@@ -250,9 +251,9 @@ faster, slower = "shift-and-add", "conv1d"
 if ms_ref < ms_lib:
     faster, slower = slower, faster
 ratio = max(ms_lib, ms_ref) / min(ms_lib, ms_ref)
-print(f"(B, T, C) = {(Bt, Tt, Ct)}: shift-and-add {ms_lib:.2f} ms, "
-      f"conv1d with transposes {ms_ref:.2f} ms")
-print(f"{faster} is {ratio:.1f}× faster than {slower} (this CPU, now)")
+say(f"(B, T, C) = {(Bt, Tt, Ct)}: shift-and-add {ms_lib:.2f} ms, "
+    f"conv1d with transposes {ms_ref:.2f} ms")
+say(f"{faster} is {ratio:.1f}× faster than {slower} (this CPU, now)")
 
 # %% [markdown]
 """

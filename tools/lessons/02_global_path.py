@@ -35,9 +35,10 @@ import torch.nn.functional as F
 import gamlab
 from gamlab.blocks.transformer import naive_attention
 from gamlab.inspection import plots
+from gamlab.inspection.text import say
 
 device = gamlab.pick_device()
-print(gamlab.describe(device))
+say(gamlab.describe(device))
 gamlab.seed_everything(0)
 
 # %% [markdown]
@@ -66,9 +67,9 @@ def retrieve(q, M, tau):
 
 cos = lambda a, b: F.cosine_similarity(a, b, dim=-1).item()
 w, r = retrieve(q, M, tau=0.05)
-print("weights:", [round(v, 3) for v in w.tolist()])
-print(f"cosine(query, pattern {target})     = {cos(q, M[target]):.3f}")
-print(f"cosine(retrieved, pattern {target}) = {cos(r, M[target]):.3f}")
+say("weights:", [round(v, 3) for v in w.tolist()])
+say(f"cosine(query, pattern {target})     = {cos(q, M[target]):.3f}")
+say(f"cosine(retrieved, pattern {target}) = {cos(r, M[target]):.3f}")
 assert w.argmax().item() == target, "retrieval picked the wrong pattern"
 assert cos(r, M[target]) > cos(q, M[target]), \
     "retrieval should clean up the noisy query"
@@ -121,14 +122,14 @@ with torch.no_grad():
     retrieved, w = memory(h)  # (B, T, C), (B, T, S)
     # one slot at a time: w[..., s] (B, T, 1) times slot s (C,)
     explicit = sum(w[..., s:s + 1] * memory.slots[s] for s in range(S))
-print("slots", tuple(memory.slots.shape), " weights", tuple(w.shape),
-      " retrieved", tuple(retrieved.shape))
+say("slots", tuple(memory.slots.shape), " weights", tuple(w.shape),
+    " retrieved", tuple(retrieved.shape))
 assert torch.allclose(w.sum(-1), torch.ones(B, T)), \
     "each token's weights must sum to 1"
 assert torch.allclose(w, memory.weights(h))
 assert torch.allclose(retrieved, explicit, atol=1e-6), \
     "retrieval is not the weighted sum of slots"
-print("AssociativeMemory == explicit weighted sum of slots")
+say("AssociativeMemory == explicit weighted sum of slots")
 
 # %% [markdown]
 """
@@ -146,7 +147,7 @@ with torch.no_grad():
 ref_w, ref_r = retrieve(q, M, tau)
 assert torch.allclose(lib_w[0, 0], ref_w, atol=1e-6)
 assert torch.allclose(lib_r[0, 0], ref_r, atol=1e-6)
-print("library retrieval == first-principles retrieval at τ =", tau)
+say("library retrieval == first-principles retrieval at τ =", tau)
 
 # %% [markdown]
 """
@@ -175,12 +176,12 @@ with torch.no_grad():
     scores = h_paper @ bank.slots.T  # (B, T, S)
     read, w_paper = bank(h_paper)
 h_norm = h_paper.norm(dim=-1).mean()
-print(f"|h| = {h_norm:.1f} (√C = {C_paper ** 0.5:.1f});  "
-      f"score spread (std) = {scores.std():.2f}")
-print(f"largest weight per token: {w_paper.max(-1).values.mean():.4f} "
-      f"(uniform: 1/S = {1 / S_paper:.4f})")
+say(f"|h| = {h_norm:.1f} (√C = {C_paper ** 0.5:.1f});  "
+    f"score spread (std) = {scores.std():.2f}")
+say(f"largest weight per token: {w_paper.max(-1).values.mean():.4f} "
+    f"(uniform: 1/S = {1 / S_paper:.4f})")
 read_norm = read.norm(dim=-1).mean()
-print(f"|retrieved| = {read_norm:.3f}  against |h| = {h_norm:.1f}")
+say(f"|retrieved| = {read_norm:.3f}  against |h| = {h_norm:.1f}")
 assert 0.8 < scores.std() < 1.2, \
     "xavier slots should give scores with a spread about 1"
 assert read_norm < 0.01 * h_norm
@@ -220,15 +221,15 @@ with torch.no_grad():
     a2 = naive_attention(h2[:, None], h2[:, None], h2[:, None])[:, 0]
 
 change = lambda u, v: (u[0, 5] - v[0, 5]).abs().max().item()
-print(f"memory:    change at token 5 = {change(r2, r1):.2e}")
-print(f"attention: change at token 5 = {change(a2, a1):.2e}")
+say(f"memory:    change at token 5 = {change(r2, r1):.2e}")
+say(f"attention: change at token 5 = {change(a2, a1):.2e}")
 assert torch.equal(r1[:, 1:], r2[:, 1:]), \
     "memory retrieval at tokens 1.. must not depend on token 0"
 assert not torch.allclose(r1[:, 0], r2[:, 0]), \
     "token 0's own retrieval does change"
 assert not torch.allclose(a1[:, 5], a2[:, 5]), \
     "attention at token 5 reads token 0"
-print("the memory bank moves no information between tokens; attention does")
+say("the memory bank moves no information between tokens; attention does")
 
 # %% [markdown]
 """

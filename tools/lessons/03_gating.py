@@ -36,9 +36,10 @@ from gamlab.config import FUSIONS
 from gamlab.experiments.small_model import load_small_gam
 from gamlab.inspection import plots
 from gamlab.inspection.probes import probe
+from gamlab.inspection.text import say
 
 device = gamlab.pick_device()
-print(gamlab.describe(device))
+say(gamlab.describe(device))
 gamlab.seed_everything(0)
 
 # %% [markdown]
@@ -52,8 +53,8 @@ gradient descent can learn where to set it.
 
 # %%
 z = torch.linspace(-6, 6, 7)
-print("z    ", [f"{v:5.1f}" for v in z.tolist()])
-print("σ(z) ", [f"{v:5.3f}" for v in torch.sigmoid(z).tolist()])
+say("z    ", [f"{v:5.1f}" for v in z.tolist()])
+say("σ(z) ", [f"{v:5.3f}" for v in torch.sigmoid(z).tolist()])
 assert ((torch.sigmoid(z) > 0) & (torch.sigmoid(z) < 1)).all()
 # symmetric around 1/2
 assert torch.allclose(torch.sigmoid(z) + torch.sigmoid(-z), torch.ones_like(z))
@@ -94,15 +95,15 @@ with torch.no_grad():
     update = torch.sigmoid(g_l) * local + torch.sigmoid(g_g) * global_
     lib_update, lib_gates = fuse("gated", gate(h), local, global_)
 
-print("gate logits", tuple(gate(h).shape),
-      "-> g_l", tuple(g_l.shape), "g_g", tuple(g_g.shape))
+say("gate logits", tuple(gate(h).shape),
+    "-> g_l", tuple(g_l.shape), "g_g", tuple(g_g.shape))
 lib_gate = make_gate(C, "gated")
 assert isinstance(lib_gate, torch.nn.Linear) and lib_gate.out_features == 2 * C
 assert torch.allclose(lib_update, update, atol=1e-6), \
     "gamlab.blocks.gating.fuse differs from the hand-built fusion"
 assert torch.allclose(lib_gates["gate_local"], torch.sigmoid(g_l))
 assert torch.allclose(lib_gates["gate_global"], torch.sigmoid(g_g))
-print("hand-built gated fusion == gamlab.blocks.gating.fuse('gated', ...)")
+say("hand-built gated fusion == gamlab.blocks.gating.fuse('gated', ...)")
 
 # %% [markdown]
 """
@@ -121,13 +122,13 @@ the gates of every layer, averaged over the channels.
 
 # %%
 run = load_small_gam()  # a TrainedRun of preset "tiny"
-print(run)  # which run: steps, preset, data, validation loss
+say(run)  # which run: steps, preset, data, validation loss
 model, tokenizer = run.model, run.tokenizer
 text = "The cat sat on the mat."
 ids = torch.tensor(tokenizer.encode(text))  # (T,) one id per character
 internals = probe(model, ids)
-print("gate_local", tuple(internals.gate_local.shape),
-      "(layers, tokens, channels)")
+say("gate_local", tuple(internals.gate_local.shape),
+    "(layers, tokens, channels)")
 assert ((internals.gate_local > 0) & (internals.gate_local < 1)).all()
 assert ((internals.gate_global > 0) & (internals.gate_global < 1)).all()
 # the first block's gates, (T, C) each
@@ -184,20 +185,20 @@ with torch.no_grad():
     expected = expected + block.ffn(block.norm2(expected))
 assert torch.allclose(lib, by_hand, atol=1e-6)
 assert torch.allclose(y, expected, atol=1e-5)
-print(f"fusion={FUSION!r}: block output == x + update + FFN,")
-print("with the update built by hand")
+say(f"fusion={FUSION!r}: block output == x + update + FFN,")
+say("with the update built by hand")
 
 # %%
-print(f"{'model':<20}{'fusion':<15}{'conv':<6}{'memory':<8}{'gate':<12}"
-      f"{'params per block':>17}")
+say(f"{'model':<20}{'fusion':<15}{'conv':<6}{'memory':<8}{'gate':<12}"
+    f"{'params per block':>17}")
 for fusion in FUSIONS:
     blk = gamlab.GAMBlock(ModelConfig.preset("tiny", fusion=fusion))
     name = "gam" if fusion == "gated" else f"gam-{fusion}"
     gate_shape = "none" if blk.gate is None else f"C->{blk.gate.out_features}"
     has_conv, has_memory = blk.conv is not None, blk.memory is not None
     n_params = sum(p.numel() for p in blk.parameters())
-    print(f"{name:<20}{fusion:<15}{has_conv!s:<6}{has_memory!s:<8}"
-          f"{gate_shape:<12}{n_params:>17,d}")
+    say(f"{name:<20}{fusion:<15}{has_conv!s:<6}{has_memory!s:<8}"
+        f"{gate_shape:<12}{n_params:>17,d}")
     assert has_conv != fusion.startswith("global")
     assert has_memory != fusion.startswith("local")
     model_config = gamlab.build_model(name, ModelConfig.preset("tiny")).config

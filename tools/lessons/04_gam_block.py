@@ -39,10 +39,11 @@ import gamlab
 from gamlab import ModelConfig, build_model
 from gamlab.blocks.ffn import feed_forward
 from gamlab.inspection import plots
+from gamlab.inspection.text import say
 from gamlab.training.tokenizer import CharTokenizer
 
 device = gamlab.pick_device()
-print(gamlab.describe(device))
+say(gamlab.describe(device))
 gamlab.seed_everything(0)
 FAST = gamlab.fast_mode()
 
@@ -52,13 +53,14 @@ FAST = gamlab.fast_mode()
 
 With `x` the residual stream `(B, T, C)`, pre-norm as in the paper:
 
-    h      = LayerNorm1(x)
-    local  = causal depthwise conv(h)           kernel k           (Lesson 1)
-    w      = softmax(h @ M.T)                   M: (S, C) slots    (Lesson 2)
-    global = w @ M
-    g_l, g_g = split(Linear(C -> 2C)(h))                           (Lesson 3)
-    x      = x + σ(g_l) * local + σ(g_g) * global
-    x      = x + FFN(LayerNorm2(x))             FFN: C -> 4C -> GELU -> C -> dropout
+    h        = LayerNorm1(x)
+    local    = causal depthwise conv(h)   # kernel k     (Lesson 1)
+    w        = softmax(h @ M.T)           # M: (S, C)    (Lesson 2)
+    global   = w @ M
+    g_l, g_g = split(Linear(C -> 2C)(h))  # gate logits  (Lesson 3)
+    x        = x + σ(g_l) * local + σ(g_g) * global
+    x        = x + FFN(LayerNorm2(x))
+    # FFN: C -> 4C -> GELU -> C -> dropout
 
 The same as a picture (drawn by `gamlab.inspection.plots.gam_block_diagram`): two paths side by side, each
 multiplied by its own gate, both added to the residual stream, then the FFN with its own
@@ -111,10 +113,10 @@ our_block.load_state_dict(lib_block.state_dict())
 x = torch.randn(2, 64, paper.d_model)
 with torch.no_grad():
     ours, lib = our_block(x), lib_block(x)
-print("max difference:", f"{(ours - lib).abs().max().item():.1e}")
+say("max difference:", f"{(ours - lib).abs().max().item():.1e}")
 assert torch.allclose(ours, lib, atol=1e-4), \
     "our block differs from gamlab.GAMBlock"
-print("our block == gamlab.GAMBlock (paper width C = 512, S = 512, k = 3)")
+say("our block == gamlab.GAMBlock (paper width C = 512, S = 512, k = 3)")
 
 # %% [markdown]
 """
@@ -153,8 +155,8 @@ gam_by_hand = (C * k + C) + S * C + (2 * C * C + 2 * C) + norms + ffn
 transformer_by_hand = (4 * C * C + 4 * C) + norms + ffn
 assert count(blocks["GAM"]) == gam_by_hand
 assert count(blocks["Transformer"]) == transformer_by_hand
-print(f"GAM block by hand {gam_by_hand:,d}; "
-      f"Transformer block by hand {transformer_by_hand:,d}")
+say(f"GAM block by hand {gam_by_hand:,d}; "
+    f"Transformer block by hand {transformer_by_hand:,d}")
 # negative while S < 2C + 1 - k
 assert gam_by_hand - transformer_by_hand == C * (S + k - 1 - 2 * C)
 
@@ -191,11 +193,11 @@ paper_counts = {"gam": 22_599_680, "transformer": 24_166_400,
                 "mamba-bare": 20_504_576}
 for name, expected in paper_counts.items():
     n = build_model(name, paper).num_params()
-    print(f"{name:<12}{n:>12,d}  ({n / 1e6:.1f}M)")
+    say(f"{name:<12}{n:>12,d}  ({n / 1e6:.1f}M)")
     assert n == expected, \
         f"{name}: {n:,d} parameters, the paper's configuration: {expected:,d}"
 embeddings = paper.vocab_size * C + paper.block_size * C
-print(f"of which embeddings (tied head counted once): {embeddings:,d}")
+say(f"of which embeddings (tied head counted once): {embeddings:,d}")
 
 # %% [markdown]
 """
@@ -216,10 +218,10 @@ tok = CharTokenizer.train(text)
 preset = "tiny" if FAST or device.type == "cpu" else "small"
 config = ModelConfig.preset(preset, vocab_size=tok.vocab_size)
 model = build_model("gam", config).to(device).eval()
-print(f"vocabulary V = {tok.vocab_size} ids ({tok.vocab_size - 1} characters "
-      "+ the unknown id 0)")
-print(f"model: {model.num_params():,d} parameters, C = {config.d_model}, "
-      f"{config.n_layer} blocks, S = {config.n_slots}")
+say(f"vocabulary V = {tok.vocab_size} ids ({tok.vocab_size - 1} characters "
+    "+ the unknown id 0)")
+say(f"model: {model.num_params():,d} parameters, C = {config.d_model}, "
+    f"{config.n_layer} blocks, S = {config.n_slots}")
 
 data = torch.tensor(tok.encode(text), device=device)
 T = config.block_size
@@ -229,9 +231,9 @@ idx = torch.stack([data[s:s + T] for s in starts])  # (B, T) inputs
 targets = torch.stack([data[s + 1:s + T + 1] for s in starts])
 with torch.no_grad():
     logits, loss = model(idx, targets)
-print("idx", tuple(idx.shape), "-> logits", tuple(logits.shape))
+say("idx", tuple(idx.shape), "-> logits", tuple(logits.shape))
 uniform = math.log(tok.vocab_size)
-print(f"loss {loss.item():.3f}  vs  ln V = {uniform:.3f} (uniform guessing)")
+say(f"loss {loss.item():.3f}  vs  ln V = {uniform:.3f} (uniform guessing)")
 assert logits.shape == (len(starts), T, tok.vocab_size)
 assert abs(loss.item() - uniform) < 0.5, \
     "an untrained model should guess near uniformly"
@@ -244,7 +246,7 @@ generator = torch.Generator(device=device).manual_seed(0)
 out = model.generate(prompt, max_new_tokens=60, generator=generator)
 sample = tok.decode(out[0].tolist())
 # id 0, the unknown character, decodes as "\ufffd" (shown as �)
-print(repr(sample))
+say(repr(sample))
 assert out.shape == (1, prompt.size(1) + 60)
 assert sample.startswith("Once upon a time")
 

@@ -62,6 +62,7 @@ from gamlab.experiments.runs import (PRESETS, load_run_data, race_configs,
                                     train_config)
 from gamlab.experiments.sweep import learning_rates, load_tuned
 from gamlab.inspection.plots import context_gain, loss_panels, lr_sweep
+from gamlab.inspection.text import say
 from gamlab.inspection.widgets import LiveLoss
 from gamlab.runtime import seed_everything
 from gamlab.training.train import Trainer, make_optimizer, make_scheduler
@@ -72,7 +73,7 @@ device = gamlab.pick_device()
 PRECISION = "auto"
 # on a busy CPU (Colab, Binder) fewer threads train faster: as many as are free
 set_training_threads(device)
-print(gamlab.describe(device, PRECISION))
+say(gamlab.describe(device, PRECISION))
 
 # %% [markdown]
 """
@@ -99,15 +100,15 @@ dataset = DATASET
 try:
     data = load_run_data(preset, tc, dataset)
 except gamlab.GamlabError as err:
-    print(f"{err}\n-> using the embedded stories instead")
+    say(f"{err}\n-> using the embedded stories instead")
     dataset = "embedded"
     data = load_run_data(preset, tc, dataset)
 unigram = data.unigram_loss()
-print(f"preset {preset.name!r} | data {data.name!r}: "
-      f"{data.train.numel():,} training and {data.val.numel():,} validation "
-      f"tokens, vocabulary {data.vocab_size} ({data.tokenizer.kind})")
-print(f"unigram baseline (a model that ignores context): "
-      f"loss {unigram:.3f}, perplexity {math.exp(unigram):.2f}")
+say(f"preset {preset.name!r} | data {data.name!r}: "
+    f"{data.train.numel():,} training and {data.val.numel():,} validation "
+    f"tokens, vocabulary {data.vocab_size} ({data.tokenizer.kind})")
+say(f"unigram baseline (a model that ignores context): "
+    f"loss {unigram:.3f}, perplexity {math.exp(unigram):.2f}")
 
 # %% [markdown]
 """
@@ -133,7 +134,7 @@ match that changes the architecture.
 configs = race_configs(MODELS, preset, data.vocab_size)  # as `gamlab compare`
 for name, config in configs.items():
     n = gamlab.build_model(name, config).num_params()
-    print(f"{name:<12} {n:>10,} parameters")
+    say(f"{name:<12} {n:>10,} parameters")
 
 # %% [markdown]
 """
@@ -151,7 +152,7 @@ little, a steep one that a shared rate would have tilted the race.
 lrs = learning_rates(preset.name, MODELS, default=tc.lr)
 for source in dict.fromkeys(source for _, source in lrs.values()):
     same = [f"{n} {lr:g}" for n, (lr, s) in lrs.items() if s == source]
-    print("learning rates:", ", ".join(same), f"({source})")
+    say("learning rates:", ", ".join(same), f"({source})")
 stored = load_tuned().get(preset.name)
 if stored:
     lr_sweep(stored).show()
@@ -210,7 +211,7 @@ trainer = Trainer(model, check, data.get_batch,
 trainer.fit()
 by_trainer = [entry["train_loss"] for entry in trainer.history]
 for step, (a, b) in enumerate(zip(by_hand, by_trainer)):
-    print(f"step {step}: by hand {a:.6f}, Trainer {b:.6f}")
+    say(f"step {step}: by hand {a:.6f}, Trainer {b:.6f}")
 assert len(by_trainer) == STEPS
 assert by_hand == by_trainer, "the loop differs from the Trainer's"
 
@@ -256,12 +257,12 @@ def saved_race():
         try:
             race = RaceResult.load(path)
         except gamlab.GamlabError as err:
-            print(f"not replaying: {err}")
+            say(f"not replaying: {err}")
             continue
         why = race.differs(preset, data, tc, MODELS)
         if why is None:
             return path, race
-        print(f"not replaying {path}: it {why}")
+        say(f"not replaying {path}: it {why}")
     return None, None
 
 
@@ -275,24 +276,24 @@ live = LiveLoss(MODELS, unigram=unigram, title=title,
 display(live)
 if saved:  # replay: the figures, the table and the samples are that run's
     r = saved.regime
-    print(f"replaying {path}: `{r.command}`, {len(r.seeds)} seeds, "
-          f"{r.wall_seconds / 60:.0f} min ({r.describe})\n"
-          "-> set RETRAIN = True to train here instead")
+    say(f"replaying {path}: `{r.command}`, {len(r.seeds)} seeds, "
+        f"{r.wall_seconds / 60:.0f} min ({r.describe})\n"
+        "-> set RETRAIN = True to train here instead")
     for name, history in saved.histories().items():
         live.update(name, history)
     race = saved
 else:
     if replay:
-        print("no saved `gamlab compare` run of this preset and data: "
-              "training here (minutes on a CPU)")
+        say("no saved `gamlab compare` run of this preset and data: "
+            "training here (minutes on a CPU)")
 
     def redraw(name, seed, history):
         if seed == tc.seed:  # the first seed's curves
             live.update(name, history)
 
     race = compare(MODELS, preset, tc, data=data, seeds=SEEDS, lrs=lrs,
-                   out=out, on_eval=redraw)
-    print("saved:", ", ".join(str(out / n / "checkpoint.pt") for n in MODELS))
+                   out=out, on_eval=redraw, log=say)
+    say("saved:", ", ".join(str(out / n / "checkpoint.pt") for n in MODELS))
 rows = race.rows()  # one per model: mean and spread over the seeds
 
 # %% [markdown]
@@ -324,11 +325,16 @@ is worth on this text.
 The table is HTML, so that it fits a projector; `print(race.table())` gives the same table as
 text, as `gamlab compare` prints it. The lines under the table read it: a gap between two models
 counts only if it is larger than about twice its standard error over seeds.
+
+The table's validation loss is over the whole validation split, once training has ended; the
+live curves of section 3 evaluate every `eval_every` steps on only `eval_batches` batches
+so their last point can differ from the table in the second or third
+decimal: the same model, measured on fewer tokens.
 """
 
 # %%
 display(HTML(race.html_table()))
-print("\n".join(race.reading))
+say("\n".join(race.reading))
 uniform = math.log(data.vocab_size)  # the loss of a uniform guess
 for row in rows:
     name = row["model"]
@@ -352,7 +358,7 @@ loss_panels(race.histories(), unigram=unigram,  # the first seed's
             title=f"The race on {where}").show()
 for by, unit in (("step", "steps"), ("elapsed", "s of training")):
     name, x = race.leader(by)
-    print(f"ahead after {x:.3g} {unit}: {name}")
+    say(f"ahead after {x:.3g} {unit}: {name}")
 
 # %% [markdown]
 """
@@ -373,9 +379,9 @@ seed; the table's ± is that spread, and the reading names any negative gain.
 
 # %%
 reach, gam = race.reach, configs["gam"]
-print(f"GAM here: L = {gam.n_layer} layers, kernel k = {gam.conv_kernel} "
-      f"-> sees the last {reach} tokens; the Transformer sees all "
-      f"{gam.block_size} tokens of its block")
+say(f"GAM here: L = {gam.n_layer} layers, kernel k = {gam.conv_kernel} "
+    f"-> sees the last {reach} tokens; the Transformer sees all "
+    f"{gam.block_size} tokens of its block")
 context_gain({m.name: m.context_curve for m in race.models}, reach).show()
 gam_gain = race.model("gam").row()["context_gain"]
 assert abs(gam_gain) < 1e-5, "GAM cannot see beyond its reach: its gain is 0"
@@ -390,7 +396,7 @@ averages; samples show what the models actually picked up (spelling, names, sent
 
 # %%
 for m in race.models:
-    print(f"--- {m.name}\n{m.sample}\n")
+    say(f"--- {m.name}\n{m.sample}\n")
 
 # %% [markdown]
 """
@@ -422,15 +428,15 @@ CROSSOVER = root / "docs" / "crossover_results.json"
 if CROSSOVER.exists():
     long = RaceResult.load(CROSSOVER)
     r = long.regime
-    print(f"`{r.command}`: {len(r.seeds)} seed(s), {r.steps} steps, "
-          f"{r.wall_seconds / 60:.0f} min ({r.describe})")
+    say(f"`{r.command}`: {len(r.seeds)} seed(s), {r.steps} steps, "
+        f"{r.wall_seconds / 60:.0f} min ({r.describe})")
     loss_panels(long.histories(), unigram=long.unigram,
                 title=f"A longer race ({r.steps} steps) on {r.dataset}, "
                       f"preset {r.preset!r}: where the curves cross").show()
-    print("\n".join(long.reading))
+    say("\n".join(long.reading))
 else:
-    print(f"{CROSSOVER} is missing (it comes with the repository): "
-          "see the README's results section.")
+    say(f"{CROSSOVER} is missing (it comes with the repository): "
+        "see the README's results section.")
 
 # %% [markdown]
 """
@@ -519,12 +525,12 @@ if exercises.check("5.3", bigram_loss) and V <= 4096:
               f"{n}-gram (GAM's window)":
                   ngram_loss(data.train, data.val, n, V)}
     for name, loss in tables.items():
-        print(f"{name:<24} {loss:.3f} nats/token")
+        say(f"{name:<24} {loss:.3f} nats/token")
     for row in rows:
-        print(f"{row['model']:<24} {row['val_loss']:.3f}")
+        say(f"{row['model']:<24} {row['val_loss']:.3f}")
 else:
-    print("solve 5.3 first (or use a character tokenizer: a BPE vocabulary "
-          "makes the V x V table too big)")
+    say("solve 5.3 first (or use a character tokenizer: a BPE vocabulary "
+        "makes the V x V table too big)")
 
 # %% [markdown]
 """
@@ -542,22 +548,22 @@ ranking: a ranking is a statement about a budget, not about the architectures.
 
 # %%
 r = race.regime
-print(f"The race above: {r.dataset}, preset {r.preset!r}, {r.steps} steps, "
-      f"{len(r.seeds)} seed(s)")
-print("\n".join(race.reading))
+say(f"The race above: {r.dataset}, preset {r.preset!r}, {r.steps} steps, "
+    f"{len(r.seeds)} seed(s)")
+say("\n".join(race.reading))
 for by, unit in (("step", "steps"), ("elapsed", "s of training")):
     name, x = race.leader(by)
-    print(f"ahead after {x:.3g} {unit}: {name}")
+    say(f"ahead after {x:.3g} {unit}: {name}")
 if CROSSOVER.exists():
     r, h = long.regime, long.histories()
-    print(f"\nThe longer race: {r.dataset}, preset {r.preset!r}, "
-          f"{r.steps} steps, {len(r.seeds)} seed(s)")
-    print(long.reading[0])
+    say(f"\nThe longer race: {r.dataset}, preset {r.preset!r}, "
+        f"{r.steps} steps, {len(r.seeds)} seed(s)")
+    say(long.reading[0])
     if {"gam", "transformer"} <= h.keys():
         passes = [t["step"] for t, g in zip(h["transformer"], h["gam"])
                   if t["val_loss"] < g["val_loss"]]
-        print(f"the Transformer first below GAM at step {passes[0]}"
-              if passes else "the Transformer never passes GAM")
+        say(f"the Transformer first below GAM at step {passes[0]}"
+            if passes else "the Transformer never passes GAM")
 
 # %% [markdown]
 """

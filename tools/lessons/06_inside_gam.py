@@ -43,13 +43,14 @@ from gamlab.experiments.runs import PRESETS, trained_model
 from gamlab.experiments.small_model import load_small_gam
 from gamlab.inspection import plots
 from gamlab.inspection.probes import probe, slot_usage
+from gamlab.inspection.text import say
 from gamlab.inspection.widgets import explore, pick_mode
 from gamlab.training.data import load_texts
 
 device = gamlab.pick_device()
 # on a busy CPU (Colab, Binder) fewer threads train faster: as many as are free
 set_training_threads(device)
-print(gamlab.describe(device))
+say(gamlab.describe(device))
 gamlab.seed_everything(0)
 
 # %% [markdown]
@@ -85,8 +86,8 @@ if preset.name == "tiny" and not saved and not TRAIN:
     run = load_small_gam(device=device)  # shipped with gamlab
 else:
     run = trained_model("gam", preset, "embedded", look_in=RUNS, out=out,
-                        device=str(device))
-print(run)  # which run: its folder, model, steps, preset and data
+                        device=str(device), log=say)
+say(run)  # which run: its folder, model, steps, preset and data
 model, tokenizer, data = run.model, run.tokenizer, run.data
 
 # Validation text only: no preset's run (up to 6000 stories) trains on it.
@@ -110,7 +111,7 @@ with torch.no_grad():
     _, val_loss = model(blocks[:, :-1].to(device), blocks[:, 1:].to(device))
 val_loss = float(val_loss)
 unigram = data.unigram_loss()  # frequencies counted on the training split
-print(f"validation loss {val_loss:.3f} nats/token, unigram {unigram:.3f}")
+say(f"validation loss {val_loss:.3f} nats/token, unigram {unigram:.3f}")
 if gamlab.fast_mode():
     assert val_loss < math.log(data.vocab_size), "it learned nothing at all"
 else:
@@ -132,10 +133,10 @@ text = "There was a girl named Mia. Mia had a red ball."
 ids = torch.tensor(tokenizer.encode(text))[: model.config.block_size]  # (T,)
 internals = probe(model, ids)
 L, S = internals.n_layer, model.config.n_slots
-print("gate_local ", tuple(internals.gate_local.shape), "  (L, T, C)")
-print("weights    ", tuple(internals.weights.shape), "  (L, T, S)")
-print("local_norm ", tuple(internals.local_norm.shape),
-      "     (L, T): |σ(g_l) · local| per token")
+say("gate_local ", tuple(internals.gate_local.shape), "  (L, T, C)")
+say("weights    ", tuple(internals.weights.shape), "  (L, T, S)")
+say("local_norm ", tuple(internals.local_norm.shape),
+    "     (L, T): |σ(g_l) · local| per token")
 
 with torch.no_grad():
     plain_logits, _ = model(ids[None].to(device))
@@ -191,35 +192,35 @@ for chunk in chunks:
 ratio = torch.cat(ratio, dim=1)  # (L, N) over all N probed tokens
 for name in ("space", "word start", "in a word"):
     at = torch.tensor([k == name for k in kind])
-    print(f"{name:<11} ({int(at.sum()):>5} tokens): memory / convolution, "
-          "median per layer:",
-          "  ".join(f"{100 * float(r[at].median()):.1f}%" for r in ratio))
+    say(f"{name:<11} ({int(at.sum()):>5} tokens): memory / convolution, "
+        "median per layer:",
+        "  ".join(f"{100 * float(r[at].median()):.1f}%" for r in ratio))
 
 
 def means(rows):  # one mean per layer
     return [round(float(r.mean()), 2) for r in rows]
 
 
-print("mean size of what each path adds, last chunk: convolution",
-      means(inside.local_norm), " memory", means(inside.global_norm))
+say("mean size of what each path adds, last chunk: convolution",
+    means(inside.local_norm), " memory", means(inside.global_norm))
 C = model.config.d_model
 xavier = (2 * C / (S + C)) ** 0.5  # a slot row's expected norm at init
 slots = [b.memory.slots.detach().norm(dim=-1) for b in model.blocks]
-print("slot norms |M_s| per layer (mean):", means(slots),
-      f" at initialisation (xavier): about {xavier:.2f}")
+say("slot norms |M_s| per layer (mean):", means(slots),
+    f" at initialisation (xavier): about {xavier:.2f}")
 
 # The answers for this model, over every layer and probed token
 share = float(ratio.median())  # memory / convolution
 grown = float(torch.cat(slots).mean()) / xavier
 gate_l, gate_g = (float(torch.stack(g).mean()) for g in zip(*gates))
-print(f"\nmemory adds {100 * share:.1f}% of what the convolution adds "
-      "(median): " + ("a small fraction" if share < 0.25 else
+say(f"\nmemory adds {100 * share:.1f}% of what the convolution adds "
+    "(median): " + ("a small fraction" if share < 0.25 else
                       "not small: this model leans on its memory"))
-print(f"slot norms are {grown:.2f} x xavier's: " +
-      ("training moved them little" if 0.8 < grown < 1.25
+say(f"slot norms are {grown:.2f} x xavier's: " +
+    ("training moved them little" if 0.8 < grown < 1.25
        else "training changed them"))
-print(f"mean gates: local {gate_l:.2f}, global {gate_g:.2f} "
-      "(0.5: half open)")
+say(f"mean gates: local {gate_l:.2f}, global {gate_g:.2f} "
+    "(0.5: half open)")
 
 # %% [markdown]
 """
@@ -262,9 +263,9 @@ mia = len(tokenizer.encode(text[: text.rindex("Mia")]))
 slot = int(internals.top_slots(layer, mia, k=1)[0][0])
 top_ids, top_w = slot_usage(model, corpus, layer=layer, slot=slot, top=8)
 readers = zip(top_ids.tolist(), top_w.tolist())
-print(f"layer {layer}: the second 'Mia' reads slot {slot} most; over the "
-      "corpus, that slot is read most by:\n ",
-      ", ".join(f"{tokenizer.decode([i])!r} {w:.2f}" for i, w in readers))
+say(f"layer {layer}: the second 'Mia' reads slot {slot} most; over the "
+    "corpus, that slot is read most by:\n ",
+    ", ".join(f"{tokenizer.decode([i])!r} {w:.2f}" for i, w in readers))
 
 # %% [markdown]
 """
@@ -292,7 +293,7 @@ stories = val_text.split("\n\n")
 texts = [text,
          "Tom had a small dog. The dog liked to run in the park with Tom."]
 texts += [s.split(". ")[0] + "." for s in stories[:4]]
-print("explorer path:", pick_mode())
+say("explorer path:", pick_mode())
 explorer = explore(model, tokenizer, texts, corpus=corpus)
 explorer
 
@@ -318,8 +319,8 @@ explorer
 
 # %%
 reach = gamlab.receptive_field(model.config.n_layer, model.config.conv_kernel)
-print(f"kernel {model.config.conv_kernel}, {model.config.n_layer} layers: "
-      f"each prediction sees the last {reach} tokens")
+say(f"kernel {model.config.conv_kernel}, {model.config.n_layer} layers: "
+    f"each prediction sees the last {reach} tokens")
 assert reach == model.config.n_layer * (model.config.conv_kernel - 1) + 1
 
 # %% [markdown]

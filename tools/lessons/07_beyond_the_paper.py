@@ -55,12 +55,13 @@ from gamlab.experiments.recall_models import load_recall_models
 from gamlab.inspection import plots
 from gamlab.inspection.context import context_profile, effective_length
 from gamlab.inspection.probes import probe
+from gamlab.inspection.text import say
 from gamlab.training.tasks import IGNORE, MQAR
 
 device = gamlab.pick_device()
 # on a busy CPU (Colab, Binder) fewer threads train faster: as many as are free
 set_training_threads(device)
-print(gamlab.describe(device))
+say(gamlab.describe(device))
 gamlab.seed_everything(0)
 FAST = gamlab.fast_mode()
 
@@ -77,14 +78,14 @@ values are random in every sequence, so no weight can memorise them: the model h
 # %%
 task = MQAR(seq_len=32, n_pairs=4, vocab_size=64, min_gap=1)
 x, y = task.sample(1, generator=0)
-print("x:", x[0].tolist())
-print("y:", ["." if v == IGNORE else v for v in y[0].tolist()])
+say("x:", x[0].tolist())
+say("y:", ["." if v == IGNORE else v for v in y[0].tolist()])
 for p in (y[0] != IGNORE).nonzero().flatten().tolist():
     key = int(x[0, p])
     j = x[0, : 2 * task.n_pairs].tolist().index(key)
     value, answer = int(x[0, j + 1]), int(y[0, p])
-    print(f"query at {p:2d}: key {key} was given at {j}, "
-          f"followed by {value} -> answer {answer}")
+    say(f"query at {p:2d}: key {key} was given at {j}, "
+        f"followed by {value} -> answer {answer}")
     assert x[0, j + 1] == y[0, p]
 
 # %% [markdown]
@@ -123,8 +124,8 @@ profiles = {name: context_profile(gamlab.build_model(name, cfg), idx)
             for name in names}
 reach = gamlab.receptive_field(cfg.n_layer, cfg.conv_kernel)
 for name, p in profiles.items():
-    print(f"{name:<12} non-zero lags: {int((p > 0).sum()):3d} of {len(p)}   "
-          f"90% of the gradient within {effective_length(p, 0.9)} tokens")
+    say(f"{name:<12} non-zero lags: {int((p > 0).sum()):3d} of {len(p)}   "
+        f"90% of the gradient within {effective_length(p, 0.9)} tokens")
 # lags 0 .. R-1 (the current token and R-1 before it) and nothing further
 assert torch.all(profiles["gam"][:reach] > 0)
 assert torch.all(profiles["gam"][reach:] == 0)
@@ -160,8 +161,8 @@ torch.testing.assert_close(memory_chunked(q, kappa, v, chunk=16), sequential)
 a = read_weights(q, kappa)
 torch.testing.assert_close(a @ v, sequential)
 assert torch.all(a.triu(1) == 0)  # causal: nothing from the future
-print("chunked == sequential == (read weights) @ v")
-print("each row of read weights sums to", round(float(a[0, 0, 10].sum()), 6))
+say("chunked == sequential == (read weights) @ v")
+say("each row of read weights sums to", round(float(a[0, 0, 10].sum()), 6))
 
 # %% [markdown]
 """
@@ -216,20 +217,20 @@ def seconds(r):
 # where the saved grid lies, as the package holds it
 saved_at = SAVED.relative_to(Path(gamlab.__file__).parents[1])
 if full:
-    print(f"the full grid, trained here on {device} in "
-          f"{seconds(results):.0f} s:")
+    say(f"the full grid, trained here on {device} in "
+        f"{seconds(results):.0f} s:")
 elif SAVED.exists():
-    print(f"a small grid, trained here in "
-          f"{seconds(results):.0f} s ({grid.steps} steps a model: too few to "
-          "learn the task):")
+    say(f"a small grid, trained here in "
+        f"{seconds(results):.0f} s ({grid.steps} steps a model: too few to "
+        "learn the task):")
     display(Markdown(format_table(results)))
     results = saved_results()
-    print(f"\nthe full grid, loaded from {saved_at} (written by `gamlab "
-          f"recall`: {seconds(results) / 60:.0f} minutes of training on a "
-          "2-core CPU; RETRAIN = True trains it here):")
+    say(f"\nthe full grid, loaded from {saved_at} (written by `gamlab "
+        f"recall`: {seconds(results) / 60:.0f} minutes of training on a "
+        "2-core CPU; RETRAIN = True trains it here):")
 else:
-    print(f"no saved full grid ({saved_at}); a small grid, trained here "
-          f"({grid.steps} steps):")
+    say(f"no saved full grid ({saved_at}); a small grid, trained here "
+        f"({grid.steps} steps):")
 loaded = not full and SAVED.exists()
 display(Markdown(format_table(results)))
 # (lengths, pairs)
@@ -286,10 +287,10 @@ plateau = torch.tensor([  # (lengths, pairs)
      for n in g["pairs"]]
     for T in g["lengths"]])
 for i, T in enumerate(g["lengths"]):
-    print(f"T={T}, pairs {list(g['pairs'])}:")
-    print(f"  1 / pairs           {rounded([1 / n for n in g['pairs']], 3)}")
-    print(f"  most frequent value {rounded(plateau[i])}")
-    print(f"  mamba               {rounded(acc['mamba'][i])}")
+    say(f"T={T}, pairs {list(g['pairs'])}:")
+    say(f"  1 / pairs           {rounded([1 / n for n in g['pairs']], 3)}")
+    say(f"  most frequent value {rounded(plateau[i])}")
+    say(f"  mamba               {rounded(acc['mamba'][i])}")
 if loaded:  # the saved run: the Mamba-style model sits on that plateau
     mamba = acc["mamba"]
     assert torch.allclose(mamba, plateau.to(mamba.dtype), atol=0.03)
@@ -311,16 +312,16 @@ models small enough to ship, so the cell prints which ones, and measures that th
 if not full and SHIPPED.exists():
     trained = load_recall_models(RecallGrid())
     grid = RecallGrid(models=tuple(trained))
-    print(f"sections 5 and 6 look inside {', '.join(grid.models)}, loaded "
-          f"from {SHIPPED.name} (T = {grid.lengths[0]}, {grid.steps} steps)")
+    say(f"sections 5 and 6 look inside {', '.join(grid.models)}, loaded "
+        f"from {SHIPPED.name} (T = {grid.lengths[0]}, {grid.steps} steps)")
 else:
-    print(f"sections 5 and 6 look inside the grid section 4 trained "
-          f"({grid.steps} steps a model)")
+    say(f"sections 5 and 6 look inside the grid section 4 trained "
+        f"({grid.steps} steps a model)")
 T = grid.lengths[0]
 for name in grid.models:  # accuracy on fresh sequences, per pair count
     accs = [accuracy(trained[name][T], t, 64, 7, device)
             for t in grid.tasks(T)]
-    print(f"  {name:<12}", ", ".join(
+    say(f"  {name:<12}", ", ".join(
         f"{n} pairs {a:.2f}" for n, a in zip(grid.pairs, accs)))
 task = MQAR(seq_len=T, n_pairs=grid.pairs[-1], vocab_size=grid.vocab_size)
 idx = task.sample(2, 5)[0]
@@ -417,7 +418,7 @@ if pick_mode() == "widget":
     text = f"sequence {seed.value}; run the notebook to move the slider"
     display(LiveView(W.VBox([seed, live]), one_sequence(seed.value), text))
 else:
-    print("static front end: use the dropdown in the figure above")
+    say("static front end: use the dropdown in the figure above")
 
 # %% [markdown]
 r"""
@@ -464,8 +465,8 @@ assert torch.equal(answer[asked], targets[0][asked])
 assert len(set(answer[asked].tolist())) == n_pairs
 # (n_pairs,): each query's largest weight on a value token
 on_value = a[asked][:, is_value[0]].amax(-1)
-print("each query's weight on the value it reads back:",
-      [round(float(w), 2) for w in on_value])
+say("each query's weight on the value it reads back:",
+    [round(float(w), 2) for w in on_value])
 plots.recall_predictions(idx[0], targets[0], {"wired by hand": answer},
                          read_weights=a, **task.positions(idx[0], targets[0]),
                          title="One MQAR sequence, a memory wired by hand")

@@ -4,6 +4,9 @@ interactive view is a plain plotly figure with its own slider over precomputed s
 
 from __future__ import annotations
 
+import re
+import textwrap
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -17,6 +20,13 @@ def _slope_guides(fig: go.Figure, x0: float, x1: float, y0: float, col: int, leg
         fig.add_shape(type="line", x0=x0, x1=x1, y0=y0, y1=y0 * (x1 / x0) ** p, row=1, col=col,
                       line=dict(color="gray", dash=dash, width=1.5), name=label, showlegend=legend,
                       legendgroup=label)
+
+
+def _short_cpu(name: str, width: int = 18) -> str:
+    """A CPU's name for a legend right of the plots, where width is scarce: without trademark
+    signs and the words CPU and Processor, in lines of at most `width` characters (<br>)."""
+    name = " ".join(re.sub(r"\((R|TM|r|tm)\)|\bCPU\b|\bProcessor\b", " ", name).split()) or name
+    return "<br>".join(textwrap.wrap(name, width, break_long_words=False)) or name
 
 
 # Orange and vermillion are close on a projector: the two attention blocks also differ in marker and dash.
@@ -59,7 +69,7 @@ def scaling_curves(rows: list[dict], reference: dict | None = None) -> go.Figure
         for col, key in ((1, "ms"), (2, "peak_mb"))[: 2 if has_mem else 1]:
             mine = [r for r in saved if r["name"] == name and r.get(key) is not None]
             if mine:
-                label = f"saved run ({reference.get('cpu', 'reference')})"
+                label = "saved run<br>" + _short_cpu(reference.get("cpu", "reference"))
                 fig.add_trace(go.Scatter(
                     x=[r["seq_len"] for r in mine], y=[max(r[key], 1e-3) for r in mine], mode="lines+markers",
                     name=label, legendgroup="saved", showlegend=not any(t.legendgroup == "saved" for t in fig.data),
@@ -81,10 +91,11 @@ def scaling_curves(rows: list[dict], reference: dict | None = None) -> go.Figure
     oom = sorted({f"{r['name']} T={r['seq_len']}" for r in rows if r.get("oom")})
     title = "One block, forward + backward, against sequence length (log-log)"
     fig.update_layout(title=title + (f"<br><sub>out of memory: {', '.join(oom)}</sub>" if oom else ""),
-                      height=480, margin=dict(t=90, b=130),
-                      # hung from its top edge below the axis titles ("auto" anchors a legend at
-                      # y < 1/3 by its bottom edge, so it grew upwards over "sequence length T")
-                      legend=dict(orientation="h", yanchor="top", y=-0.26, x=0))
+                      height=420, margin=dict(t=90, b=50, r=10),
+                      # right of the plots, from the top of the plot area: below them it covered the
+                      # x tick labels once the saved run's lines joined the legend (plotly widens the
+                      # right margin to fit it)
+                      legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     return fig
 
 
@@ -145,9 +156,15 @@ def retrieval_temperature(weights, retrieved, target, temperatures, labels: list
                         subplot_titles=["weights w over stored patterns", "retrieved vs the pattern queried"])
     queried_colour = OKABE_ITO["vermillion"]  # the same colour for its bar and its pattern
     colours = [queried_colour if i == queried else OKABE_ITO["blue"] for i in range(len(labels))]
-    shown = [name.replace(" ", "<br>", 1) for name in labels]  # upright labels on two lines
+    # upright labels, narrow enough for six bars in 40% of a 700 px output: a first word shared
+    # by every label ("pattern 0" ... "pattern 5") goes to the axis title, the rest stays a tick
+    words = [name.split(" ", 1) for name in labels]
+    shared = words[0][0] if len(labels) > 1 and all(len(w) == 2 and w[0] == words[0][0] for w in words) else None
+    shown = [w[1] for w in words] if shared else [name.replace(" ", "<br>", 1) for name in labels]
     shown = [f"<b>{name}<br>queried</b>" if i == queried else name for i, name in enumerate(shown)]
-    fig.add_trace(go.Bar(x=shown, y=w[0], marker_color=colours, name="w",
+    # no legend entry: the bars' colours are explained by their tick labels (the queried one is
+    # vermillion, like its line in the legend), and a blue "w" swatch matched no visible bar
+    fig.add_trace(go.Bar(x=shown, y=w[0], marker_color=colours, name="w", showlegend=False,
                          hovertemplate="%{x}: w = %{y:.3f}<extra></extra>"), row=1, col=1)
     c = list(range(r.shape[1]))
     fig.add_trace(go.Scatter(x=c, y=_np(target), mode="lines", name="pattern queried",
@@ -159,12 +176,12 @@ def retrieval_temperature(weights, retrieved, target, temperatures, labels: list
         fig.add_trace(go.Scatter(x=c, y=_np(query), mode="lines", name="noisy query",
                                  line=dict(color=OKABE_ITO["orange"], dash="dot")), row=1, col=2)
     fig.update_yaxes(range=[0, 1.02], title_text="w", row=1, col=1)
-    fig.update_xaxes(tickangle=0, row=1, col=1)
+    fig.update_xaxes(tickangle=0, title_text=f"stored {shared or 'pattern'}", row=1, col=1)
     fig.update_xaxes(title_text="channel", row=1, col=2)
     fixed = [] if query is None else [_np(query)]
     states = [(f"{t:g}", {"y": [w[i], _np(target), r[i], *fixed]}, {"title.text": f"Softmax retrieval at temperature τ = {t:g}"})
               for i, t in enumerate(tau)]
-    fig.update_layout(title=states[0][2]["title.text"], height=440,  # legend right of the plots, clear of the titles
+    fig.update_layout(title=states[0][2]["title.text"], height=420,  # legend right of the plots, clear of the titles
                       legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     return _with_slider(fig, states, "τ = ")
 
@@ -177,11 +194,12 @@ def gates_per_token(gate_local, gate_global, tokens: list[str]) -> go.Figure:
     """
     gl, gg = _np(gate_local), _np(gate_global)
     T, C = gl.shape
-    fig = make_subplots(rows=2, cols=2, specs=[[{}, {}], [{"colspan": 2}, None]], vertical_spacing=0.18,
+    fig = make_subplots(rows=2, cols=2, specs=[[{}, {}], [{"colspan": 2}, None]], vertical_spacing=0.2,
+                        row_heights=[0.55, 0.45],
                         subplot_titles=["local gate σ(g_l)", "global gate σ(g_g)", "both gates at one token"])
     for col, g in ((1, gl), (2, gg)):
         fig.add_trace(go.Heatmap(z=g.T, x=list(range(T)), y=list(range(C)), zmin=0, zmax=1, colorscale="Viridis",
-                                 showscale=col == 2, colorbar=dict(title="gate σ", len=0.45, y=0.78),
+                                 showscale=col == 2, colorbar=dict(title="gate σ", len=0.44, y=1, yanchor="top"),
                                  hovertemplate="token %{x}, channel %{y}: %{z:.3f}<extra></extra>"),
                       row=1, col=col)
         fig.update_xaxes(**_token_ticks(tokens), row=1, col=col)
@@ -195,9 +213,12 @@ def gates_per_token(gate_local, gate_global, tokens: list[str]) -> go.Figure:
     steps = [dict(label=f"{t}:{labels[t]}", method="update",  # restyle only the two bottom traces
                   args=[{"y": [gl[t].tolist(), gg[t].tolist()]}, {"title.text": f"Gates of token {t} ({labels[t]})"}, [2, 3]])
              for t in range(T)]
-    fig.update_layout(title=steps[0]["args"][1]["title.text"], height=660,
-                      legend=dict(orientation="h", x=1, xanchor="right", y=1.1),
-                      sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="token "), pad=dict(t=50))])
+    # one screen at 150% zoom on 1280 x 800 (about 412 px of notebook): 420 px with the slider;
+    # the legend beside the lower panel it labels, where it stays in view with the slider
+    # (at the top it was off-screen while the slider was in view)
+    fig.update_layout(title=steps[0]["args"][1]["title.text"], height=420, margin=dict(t=60, b=10),
+                      legend=dict(orientation="v", x=1.02, xanchor="left", y=0.36, yanchor="top"),
+                      sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="token "), pad=dict(t=40))])
     return fig
 
 
@@ -205,26 +226,26 @@ def gam_block_diagram() -> go.Figure:
     """The GAM block as a picture: pre-norm, the local and global paths, their two gates, the
     residual additions and the FFN (the paper's Figure 1, drawn by gamlab). No data in.
 
-    Drawn at a fixed size in pixels (780 x 340 plot area, one data unit = one pixel), so that the
-    whole block fits one screen at 150% zoom on 1280 x 800 and every label, 14 px, stays inside
-    its box whatever the page width.
+    Drawn at a fixed size in pixels (660 x 344 plot area, one data unit = one pixel), so that the
+    whole block fits the output area at 150% zoom on 1280 x 800 (about 700 px wide beside the
+    prompt, 412 px high) and every label, 14 px, stays inside its box whatever the page width.
     """
     blue, orange, green, grey = OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["green"], "#555555"
-    W, H = 780, 340  # plot area, px
-    mid, left, right = W // 2, 138, W - 138  # the three columns' centres
+    W, H = 660, 344  # plot area, px
+    mid, left, right = W // 2, 116, W - 116  # the three columns' centres; boxes 200 px wide, 14 px apart
     fig = go.Figure()
     boxes = {  # name: (x centre, y centre from the top, width, height, text, colour); circles: width 0
         "x": (mid, 14, 150, 26, "x  (B, T, C)", grey),
         "ln1": (mid, 50, 160, 26, "LayerNorm₁ → h", grey),
-        "conv": (left, 100, 236, 44, "causal depthwise conv<br><i>local</i>, kernel k  (Lesson 1)", blue),
-        "gate": (mid, 100, 236, 44, "Linear(C → 2C) → g_l, g_g<br>(Lesson 3)", green),
-        "mem": (right, 100, 236, 44, "softmax(h Mᵀ) M, S slots<br><i>global</i>  (Lesson 2)", orange),
-        "mul_l": (left, 156, 0, 0, "×", blue), "mul_g": (right, 156, 0, 0, "×", orange),
-        "add1": (mid, 192, 0, 0, "+", grey),
-        "ln2": (mid, 226, 150, 26, "LayerNorm₂", grey),
-        "ffn": (mid, 260, 310, 26, "FFN: C → 4C, GELU, 4C → C, dropout", grey),
-        "add2": (mid, 292, 0, 0, "+", grey),
-        "out": (mid, 325, 170, 26, "output  (B, T, C)", grey),
+        "conv": (left, 106, 200, 56, "causal depthwise conv<br><i>local</i>, kernel k<br>(Lesson 1)", blue),
+        "gate": (mid, 106, 200, 56, "Linear(C → 2C)<br>→ g_l, g_g<br>(Lesson 3)", green),
+        "mem": (right, 106, 200, 56, "softmax(h Mᵀ) M<br><i>global</i>, S slots<br>(Lesson 2)", orange),
+        "mul_l": (left, 162, 0, 0, "×", blue), "mul_g": (right, 162, 0, 0, "×", orange),
+        "add1": (mid, 196, 0, 0, "+", grey),
+        "ln2": (mid, 229, 150, 26, "LayerNorm₂", grey),
+        "ffn": (mid, 263, 310, 26, "FFN: C → 4C, GELU, 4C → C, dropout", grey),
+        "add2": (mid, 296, 0, 0, "+", grey),
+        "out": (mid, 329, 170, 26, "output  (B, T, C)", grey),
     }
     R = 13  # radius of the × and + circles, px
 
@@ -252,8 +273,8 @@ def gam_block_diagram() -> go.Figure:
                                yshift=-9, xshift=-36 if xb < xa else 36, font=dict(size=14, color=green))
     # the two skip connections, in lanes beside the boxes: x around the mixing (left), the
     # mixed stream around the FFN (right)
-    for (x0, y0), lane, (x1, y1), text in (((mid - 75, 14), 6, (mid - R, 192), "residual x"),
-                                           ((mid + R, 192), W - 6, (mid + R, 292), "residual")):
+    for (x0, y0), lane, (x1, y1), text in (((mid - 75, 14), 6, (mid - R, 196), "residual x"),
+                                           ((mid + R, 196), W - 6, (mid + R, 296), "residual")):
         fig.add_shape(type="path", path=f"M {x0} {H - y0} L {lane} {H - y0} L {lane} {H - y1} L {x1} {H - y1}",
                       line=dict(color=grey, width=1.5, dash="dash"))
         # the label above the lane's first stretch, clear of the boxes
@@ -263,6 +284,6 @@ def gam_block_diagram() -> go.Figure:
     fig.update_yaxes(visible=False, range=[0, H], fixedrange=True)
     fig.update_layout(title=dict(text="One GAM block (pre-norm)<br><sub>x + σ(g_l)·local + σ(g_g)·global, "
                                       "then x + FFN(LayerNorm₂(x))</sub>", font=dict(size=18), y=0.96),
-                      width=W + 20, height=H + 76, autosize=False, plot_bgcolor="white",
+                      width=W + 20, height=H + 76, autosize=False, plot_bgcolor="white",  # 680 x 420
                       margin=dict(l=10, r=10, t=70, b=6, autoexpand=False))
     return fig
