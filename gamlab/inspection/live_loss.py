@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ..errors import GamlabError
 from . import plots
-from .live_view import NO_WIDGET, WIDGET_VIEW, pick_mode, refresh_figure, static_html
+from .live_view import pick_mode, refresh_figure, saved_copies
 from .rerun import close_widgets, replace_previous
 
 
@@ -75,12 +75,12 @@ class LiveLoss:
     def _saved_copy(self) -> dict:
         """Widget path: the chart as last drawn, for a notebook saved without widget state.
 
-        Its widget view names no model, so JupyterLab hides the output while the live chart
-        above it runs, and nbconvert/nbviewer, skipping that view, draw the HTML. Updating it
-        at each evaluation leaves the live FigureWidget alone (no redraw, no flicker).
+        One output (live_view.saved_copies): JupyterLab hides it while the live chart above it
+        runs and draws its plotly JSON in a saved notebook; nbconvert/nbviewer draw its HTML.
+        Updating it at each evaluation leaves the live FigureWidget alone (no redraw, no flicker).
         """
-        return {WIDGET_VIEW: NO_WIDGET, "text/html": static_html([self.figure], self.summary()),
-                "text/plain": self.summary()}
+        (copy,) = saved_copies([self.figure], self.summary())
+        return copy
 
     def _ipython_display_(self):
         from IPython import get_ipython

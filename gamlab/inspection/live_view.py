@@ -4,9 +4,16 @@
   ipywidgets >= 8 and anywidget import and the kernel is not Colab's, else "static" (plain
   plotly figures, which render wherever plotly renders); GAMLAB_WIDGETS=static|widget forces one.
 - A saved notebook keeps no widget state (lessons are committed and pre-run without it), so a
-  widget alone would leave only a line of text there. `LiveView` shows a widget and carries a
-  static copy of its figures as `text/html` (plotly.js from its CDN): JupyterLab draws the live
-  widget (its widget renderer outranks HTML), nbviewer and nbconvert draw the copy.
+  widget alone would leave only a line of text there. Each live view is followed by a saved
+  copy, one output per figure (`saved_copies`), whose MIME bundle holds:
+  - a widget view that names no model: where the live widget runs, JupyterLab ranks the widget
+    renderer first (rank -10) and hides such a view, so the copy does not show twice;
+  - plotly's JSON (application/vnd.plotly.v1+json): JupyterLab draws it in a saved, untrusted
+    notebook, offline (plotly's renderer is marked safe and bundles plotly.js, while the widget
+    renderer is not safe and untrusted HTML runs no script);
+  - `text/html` with plotly.js from its CDN: nbviewer and nbconvert, which skip a widget view
+    without saved state and do not know plotly's JSON, draw this;
+  - `text/plain`, for viewers that draw none of these.
 
 Used by the explorer (gamlab/inspection/widgets.py), the live loss chart (live_loss.py) and
 notebooks/07_beyond_the_paper.ipynb (pick_mode, LiveView).
@@ -77,28 +84,53 @@ def refresh_figure(widget, fig) -> None:
 # nbconvert/nbviewer skip it as a view without saved state, falling back to the bundle's HTML.
 NO_WIDGET = {"version_major": 2, "version_minor": 0, "model_id": ""}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+PLOTLY = "application/vnd.plotly.v1+json"
 
 
-def static_html(figures, caption: str = "") -> str:
+def static_html(figures, caption: str = "", plotlyjs: bool = True) -> str:
     """plotly figures as HTML that draws without a kernel (nbviewer, nbconvert), plus a caption.
 
-    plotly.js comes from its CDN once, ahead of the first figure (the page runs scripts in order).
+    plotly.js comes from its CDN once, ahead of the first figure (the page runs scripts in order);
+    plotlyjs=False leaves it out (a later output of the same page).
     """
     import plotly.io as pio
 
-    parts = [pio.to_html(fig, full_html=False, include_plotlyjs="cdn" if i == 0 else False)
+    parts = [pio.to_html(fig, full_html=False, include_plotlyjs="cdn" if i == 0 and plotlyjs else False)
              for i, fig in enumerate(figures)]
     if caption:
         parts.append(f"<pre>{html.escape(caption)}</pre>")
     return "\n".join(parts)
 
 
+def saved_copies(figures, caption: str = "") -> list[dict]:
+    """The saved copy of a live view: one MIME bundle per figure, to display after the widget.
+
+    Each bundle holds the widget view of no model (hidden where the live widget runs), plotly's
+    JSON as plotly's own `plotly_mimetype` renderer sends it (JupyterLab, untrusted and offline),
+    the figure as `text/html` (nbviewer, nbconvert; plotly.js from its CDN in the first only) and
+    `text/plain`: `caption` if given (also shown under the last figure's HTML), else the
+    figure's title. See the module docstring for which viewer draws which.
+    figures: plotly figures or FigureWidgets, as they are now.
+    """
+    import plotly.io as pio
+
+    mimetype = pio.renderers["plotly_mimetype"]
+    copies = []
+    for i, fig in enumerate(figures):
+        last = i == len(figures) - 1
+        copies.append({WIDGET_VIEW: NO_WIDGET, **mimetype.to_mimebundle(fig.to_dict()),
+                       "text/html": static_html([fig], caption if last else "", plotlyjs=i == 0),
+                       "text/plain": caption or fig.layout.title.text or "a plotly figure"})
+    return copies
+
+
 class LiveView:
     """An ipywidgets view that leaves its figures in a notebook saved without widget state.
 
-    Displayed, it is one output whose MIME bundle holds the widget view (drawn live by JupyterLab
-    and Notebook 7), `text/html` with `figures` as they are at display time (drawn by nbviewer,
-    nbconvert and any viewer without the widget's state) and `text` as `text/plain`.
+    Displayed, it is one output holding the widget view (drawn live by JupyterLab and Notebook 7)
+    and `text` as `text/plain` (what a saved notebook shows in its place), then its saved copy:
+    one output per figure of `figures` as they are at display time (`saved_copies`), hidden
+    while the widget runs, drawn by JupyterLab, nbviewer and nbconvert in a saved notebook.
     figures: plotly figures or FigureWidgets (one, or a list). Used by the explorer of
     notebooks/06_inside_gam.ipynb and the sequence slider of 07_beyond_the_paper.ipynb.
     """
@@ -114,5 +146,15 @@ class LiveView:
         self.figures = []
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        return {**self.widget._repr_mimebundle_(), "text/html": static_html(self.figures, self.text),
-                "text/plain": self.text}
+        """The live output: no HTML, which an untrusted JupyterLab would show as a blank box."""
+        return {**self.widget._repr_mimebundle_(), "text/plain": self.text}
+
+    def saved_copies(self) -> list[dict]:
+        """The outputs displayed after the widget: its figures as they are now (`saved_copies`)."""
+        return saved_copies(self.figures)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self._repr_mimebundle_(), raw=True)
+        for bundle in self.saved_copies():
+            display(bundle, raw=True)

@@ -14,7 +14,7 @@ only wires them together):
   not display FigureWidget.
 
 `explore(..., mode="auto")` picks the path (gamlab.inspection.live_view.pick_mode); the widget
-path's views carry a static copy of their figures for a saved notebook (live_view.LiveView), and
+path's views are followed by a saved copy, one output per figure (live_view.LiveView), and
 re-running the cell closes the previous run's explorer (gamlab.inspection.rerun).
 
 The live loss chart of notebooks/05_showdown.ipynb is gamlab/inspection/live_loss.py, and the
@@ -33,14 +33,24 @@ from ..errors import GamlabError
 from ..training.tokenizer import encode_idx, token_texts
 from . import plots, views
 from .live_loss import LiveLoss
-from .live_view import NO_WIDGET, WIDGET_VIEW, LiveView, pick_mode, refresh_figure, static_html, widgets_supported
+from .live_view import (
+    NO_WIDGET,
+    PLOTLY,
+    WIDGET_VIEW,
+    LiveView,
+    pick_mode,
+    refresh_figure,
+    saved_copies,
+    static_html,
+    widgets_supported,
+)
 from .probes import GAMInternals, SlotTable, can_probe, gam_blocks, probe, probeable_models, slot_table
 from .rerun import close_widgets, replace_previous
 from .views import View
 
 # The explorers are this module's; the live views' names are importable from here, as the lessons import them.
 __all__ = ["StaticExplorer", "WidgetExplorer", "explore", "LiveLoss", "LiveView", "pick_mode", "widgets_supported",
-           "replace_previous", "close_widgets", "refresh_figure", "static_html", "NO_WIDGET", "WIDGET_VIEW"]
+           "replace_previous", "close_widgets", "refresh_figure", "static_html", "saved_copies", "NO_WIDGET", "WIDGET_VIEW", "PLOTLY"]
 
 
 class _Inside:
@@ -250,7 +260,7 @@ def explore(model, tokenizer, texts: Sequence[str], corpus: Iterable[torch.Tenso
     corpus: batches of token ids, (B, T) each, for "which tokens read this slot" (default:
     the texts themselves). k: slots shown per token; top: tokens shown per slot (both >= 1).
     mode: "auto" | "widget" | "static" (see the module docstring). Display the result; on the
-    widget path its output also carries the figures as static HTML for a saved notebook.
+    widget path a saved copy of its figures follows it, for a notebook saved without widget state.
 
     Every GAM variant can be explored; an ablation gets the views it has (gam-sum: no gate
     views; gam-local: no slot views; `.figures` names them). Raises GamlabError for a model

@@ -3,7 +3,11 @@
 The test copies notebooks/06_inside_gam.ipynb into a temporary root, starts JupyterLab there
 (fast mode), opens the notebook, runs all cells, waits for the explorer's plotly figures to be
 drawn inside the widget, then moves the layer slider and types a new text and checks that
-what the retrieval heatmap shows changes each time. Screenshots go to test-artifacts/.
+what the retrieval heatmap shows changes each time; the saved copy of the explorer's figures
+stays hidden meanwhile. A second test opens a lecturer's pre-run copy of notebook 06 (the
+README's nbconvert command, fast mode: untrusted, no widget state) without running it and checks
+that the explorer's saved figures are drawn from plotly's JSON, not left blank. Screenshots go
+to test-artifacts/.
 
 Needs Debian's chromium (`apt-get install chromium`) and the `playwright` Python package;
 Playwright's own browser download is not used. Without them the test skips, unless
@@ -12,6 +16,7 @@ GAMLAB_REQUIRE_BROWSER=1 (CI) makes a missing browser a failure.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import shutil
@@ -85,7 +90,7 @@ def lab(tmp_path_factory):
                 time.sleep(0.5)
         else:
             pytest.fail("JupyterLab did not answer within 60 s")
-        yield url, token
+        yield url, token, root
     finally:
         server.terminate()
         try:
@@ -108,11 +113,27 @@ READ_HEATMAP = """() => {
   return null;
 }"""
 
+# The plotly figures drawn (with data) in the output of the explorer's cell: inside the live
+# widget, and outside it (the saved copy). The cell is the one whose output names the explorer
+# (the retrieval heatmap's title live, the explorer's text line in a saved copy).
+READ_EXPLORER_CELL = """() => {
+  for (const cell of document.querySelectorAll('.jp-CodeCell')) {
+    const out = cell.querySelector('.jp-OutputArea');
+    if (!out || !/Retrieval weights|Inside GAM: /.test(out.textContent)) continue;
+    const drawn = [...out.querySelectorAll('.js-plotly-plot')].filter(
+      gd => gd.data && gd.data.length && gd.getBoundingClientRect().height > 0);
+    const inWidget = drawn.filter(gd => gd.closest('.jupyter-widgets'));
+    return {inWidget: inWidget.length, outside: drawn.length - inWidget.length,
+            titles: drawn.map(gd => (gd.querySelector('.gtitle') || {}).textContent || '')};
+  }
+  return null;
+}"""
+
 
 def test_notebook_06_widgets_in_chromium(lab):
     from playwright.sync_api import sync_playwright
 
-    url, token = lab
+    url, token, _ = lab
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -135,6 +156,9 @@ def test_notebook_06_widgets_in_chromium(lab):
             heatmap = page.locator(".jupyter-widgets .js-plotly-plot", has_text="Retrieval weights").first
             heatmap.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "inside_gam_layer0.png"))
+            page.wait_for_function(f"() => ({READ_EXPLORER_CELL})().inWidget === 6", timeout=60_000)
+            cell = page.evaluate(READ_EXPLORER_CELL)  # the live explorer only: its saved copy is hidden
+            assert cell["outside"] == 0, cell
 
             # Move the layer slider one step with the keyboard (continuous_update=False sends
             # the value on release, as a keyboard step does).
@@ -161,6 +185,56 @@ def test_notebook_06_widgets_in_chromium(lab):
             page.screenshot(path=str(ARTIFACTS / "inside_gam_text.png"))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "inside_gam_failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
+def _readme_command(name: str) -> list[str]:
+    """tests/lessons/test_prerun.py's reading of the README's pre-run command (one copy of it)."""
+    spec = importlib.util.spec_from_file_location("_prerun", ROOT / "tests" / "lessons" / "test_prerun.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.readme_command(name)
+
+
+@pytest.fixture(scope="module")
+def prerun(lab):
+    """Notebook 06 pre-run with the README's command (fast mode) into the Lab's root: its path there."""
+    url, token, root = lab
+    (root / "notebooks").mkdir()
+    shutil.copy(NOTEBOOK, root / "notebooks")
+    env = dict(os.environ, GAMLAB_FAST="1", HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT),
+               JUPYTER_CONFIG_DIR=str(root / ".cfg"), JUPYTER_DATA_DIR=str(root / ".data"))
+    env.pop("GAMLAB_WIDGETS", None)  # the front end decides, as on a lecturer's machine
+    done = subprocess.run(_readme_command(NOTEBOOK.stem), cwd=root, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return f"notebooks/{NOTEBOOK.stem}_prerun.ipynb"
+
+
+def test_a_prerun_copy_of_notebook_06_draws_its_explorer_in_jupyterlab(lab, prerun):
+    """What a first reader checked by eye: opened, not run, the explorer's six views are drawn
+    (JupyterLab draws their plotly JSON; untrusted HTML would run no script and stay blank)."""
+    from playwright.sync_api import sync_playwright
+
+    url, token, _ = lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/lab/tree/{prerun}?token={token}")
+            page.wait_for_selector(".jp-Notebook", timeout=60_000)
+            page.wait_for_function(f"() => ({READ_EXPLORER_CELL})() !== null", timeout=60_000)
+            page.locator(".jp-OutputArea", has_text="Inside GAM: ").first.scroll_into_view_if_needed()
+            page.wait_for_function(f"() => ({READ_EXPLORER_CELL})().outside >= 6", timeout=60_000)
+            cell = page.evaluate(READ_EXPLORER_CELL)
+            assert cell["inWidget"] == 0 and cell["outside"] == 6, cell  # no live widget: the saved copy
+            assert any(t.startswith("Retrieval weights, layer 0") for t in cell["titles"]), cell
+            page.screenshot(path=str(ARTIFACTS / "inside_gam_prerun.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "inside_gam_prerun_failure.png"))
             raise
         finally:
             browser.close()

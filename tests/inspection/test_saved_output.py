@@ -9,6 +9,7 @@ choice (WidgetsDataTypeFilter, what nbviewer uses) what each cell would show.
 Each lesson runs up to its last live-view cell: later cells cannot change those outputs.
 """
 
+import json
 import os
 
 import nbformat
@@ -21,6 +22,7 @@ from gamlab.inspection import widgets
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 WIDGET = widgets.WIDGET_VIEW
+PLOTLY = widgets.PLOTLY
 PRIORITY = HTMLExporter().default_config.NbConvertBase.display_data_priority  # widget view first
 ENV = {"GAMLAB_FAST": "1", "GAMLAB_WIDGETS": "widget", "HF_HUB_OFFLINE": "1"}
 
@@ -58,6 +60,10 @@ def draws_a_figure(output) -> bool:
 
 def is_live(output) -> bool:
     return WIDGET in output.get("data", {}) and output.data[WIDGET]["model_id"] != ""
+
+
+def is_saved_copy(output) -> bool:  # a live view's saved copy: a widget view of no model
+    return output.get("data", {}).get(WIDGET, {}).get("model_id") == ""
 
 
 def is_progress_bar(output) -> bool:  # tqdm.notebook's bar: an HBox whose text is the meter, "gam:   0%|..."
@@ -105,15 +111,22 @@ def test_saved_lesson_shows_a_figure_where_each_live_view_was(saved, name):
 def test_saved_explorer_draws_each_of_its_views(saved):
     cell = next(c for c in saved("06_inside_gam").cells if LIVE["06_inside_gam"] in c.source)
     (view,) = [o for o in cell.outputs if is_live(o)]
-    assert shown(view) == "text/html"
-    assert view.data["text/html"].count("Plotly.newPlot") == 6  # gates, channels, top slots, retrieval, ...
+    assert shown(view) == "text/plain" and "text/html" not in view.data  # no blank HTML box in JupyterLab
     assert view.data["text/plain"].startswith("Inside GAM: 6 views of ") and "\n" not in view.data["text/plain"]
+    copies = [o for o in cell.outputs if is_saved_copy(o)]
+    assert len(copies) == 6  # gates, channels, top slots, retrieval, ...: one output each
+    for i, copy in enumerate(copies):
+        assert shown(copy) == "text/html" and copy.data["text/html"].count("Plotly.newPlot") == 1
+        assert ("cdn.plot.ly" in copy.data["text/html"]) == (i == 0)  # plotly.js once, ahead of the figures
+        assert copy.data[PLOTLY]["data"]  # JupyterLab draws plotly's JSON in an untrusted notebook
+    titles = [copy.data[PLOTLY]["layout"]["title"]["text"] for copy in copies]
+    assert titles == [copy.data["text/plain"] for copy in copies] and titles[3].startswith("Retrieval weights")
 
 
 @SLOW
 def test_saved_race_shows_the_last_losses(saved):
     cell = next(c for c in saved("05_showdown").cells if LIVE["05_showdown"] in c.source)
-    copies = [o for o in cell.outputs if o.get("data", {}).get(WIDGET, {}).get("model_id") == ""]
+    copies = [o for o in cell.outputs if is_saved_copy(o)]
     assert len(copies) == 1  # updated in place at each evaluation, never added again
     (copy,) = copies
     assert shown(copy) == "text/html" and "Plotly.newPlot" in copy.data["text/html"]
@@ -171,12 +184,18 @@ def test_explorer_bundle_has_the_widget_and_a_static_copy(monkeypatch):
     (view,) = published
     bundle = view._repr_mimebundle_()
     assert bundle[WIDGET]["model_id"] == e.box.model_id  # JupyterLab draws the live explorer
-    assert shown(nbformat.from_dict({"output_type": "display_data", "data": bundle})) == "text/html"
-    page = bundle["text/html"]
-    assert page.count("Plotly.newPlot") == len(e.figures) == 6 and page.count("cdn.plot.ly") == 1
-    assert "Retrieval weights, layer 1" in page  # the figures as they are now
     assert bundle["text/plain"] == ("Inside GAM: 6 views of 'the cat sat' at layer 1, token 't'; "
                                     "run the notebook for the live controls.")
+    assert shown(nbformat.from_dict({"output_type": "display_data", "data": bundle})) == "text/plain"
+    copies = view.saved_copies()
+    assert len(copies) == len(e.figures) == 6
+    pages = [copy["text/html"] for copy in copies]
+    assert [p.count("Plotly.newPlot") for p in pages] == [1] * 6 and "".join(pages).count("cdn.plot.ly") == 1
+    assert "Retrieval weights, layer 1" in pages[3]  # the figures as they are now
+    for copy, fig in zip(copies, e.figures.values()):  # plotly's JSON of each figure, as plotly sends it
+        assert copy[WIDGET]["model_id"] == "" and copy[PLOTLY]["layout"]["title"] == fig.layout.title.to_plotly_json()
+        assert [t["type"] for t in copy[PLOTLY]["data"]] == [t.type for t in fig.data]
+        assert shown(nbformat.from_dict({"output_type": "display_data", "data": copy})) == "text/html"
 
 
 def test_live_view_takes_one_figure_or_several():
@@ -184,13 +203,18 @@ def test_live_view_takes_one_figure_or_several():
     import plotly.graph_objects as go
 
     box = W.VBox([W.IntSlider()])
-    one = widgets.LiveView(box, go.Figure(go.Bar(y=[1, 2])), "one")._repr_mimebundle_()
-    two = widgets.LiveView(box, [go.Figure(), go.Figure()], "two <b>")._repr_mimebundle_()
-    assert one["text/html"].count("Plotly.newPlot") == 1 and two["text/html"].count("Plotly.newPlot") == 2
-    assert "<pre>two &lt;b&gt;</pre>" in two["text/html"] and two["text/plain"] == "two <b>"
+    one = widgets.LiveView(box, go.Figure(go.Bar(y=[1, 2])), "one").saved_copies()
+    two = widgets.LiveView(box, [go.Figure(layout_title_text="a <b>"), go.Figure()], "two").saved_copies()
+    assert len(one) == 1 and len(two) == 2 and one[0][PLOTLY]["data"][0]["y"] == [1, 2]
+    assert [c["text/plain"] for c in two] == ["a <b>", "a plotly figure"]  # each figure's title
+    assert all(c["text/html"].count("Plotly.newPlot") == 1 for c in one + two)
+    caption = widgets.saved_copies([go.Figure(), go.Figure()], "two <b>")
+    assert "<pre>two &lt;b&gt;</pre>" in caption[1]["text/html"] and "<pre>" not in caption[0]["text/html"]
+    assert [c["text/plain"] for c in caption] == ["two <b>"] * 2
 
 
 SETUP = """
+import json
 import os
 os.environ["GAMLAB_WIDGETS"] = "widget"
 from gamlab.inspection.widgets import LiveLoss
@@ -210,6 +234,7 @@ def test_live_loss_widget_leaves_its_last_chart(tmp_path, monkeypatch):
     assert copy.data["text/plain"] == ("Loss during training:\n  gam: validation 2.700, training 2.800 at step 30\n"
                                        "  mamba: validation 2.900, training 3.000 at step 10")
     assert "at step 30" in copy.data["text/html"] and "Plotly.newPlot" in copy.data["text/html"]
+    assert [t["x"] for t in copy.data[PLOTLY]["data"] if t.get("name") == "gam validation"] == [[10, 20, 30]]
     assert nb.cells[2].outputs == []  # the updates replaced the copy, they added nothing
 
 
@@ -232,3 +257,35 @@ def test_a_saved_progress_bar_shows_where_training_ended(tmp_path, monkeypatch, 
     text = bar.data["text/plain"]
     assert final in text and f"{stop or steps}/{steps}" in text, text
     assert "val=" in text  # the last evaluation's losses stay readable
+
+
+# Every live view of gamlab, each in a cell of its own, run in a kernel and saved without widget state.
+VIEW_CELLS = {
+    "explorer": ("import torch, gamlab\nfrom gamlab.inspection.widgets import explore\n"
+                 "from gamlab.training.tokenizer import CharTokenizer\ntorch.manual_seed(0)\n"
+                 "model = gamlab.build_model('gam', gamlab.ModelConfig.preset('tiny', vocab_size=16))\n"
+                 "view = explore(model, CharTokenizer.train('the cat sat'), ['the cat sat'])\ndisplay(view)\n"
+                 "figures = list(view.figures.values())"),
+    "live_loss": (SHOW + "\n" + TRAIN + "\nfigures = [live.figure]"),
+    "live_view": ("import ipywidgets as W, plotly.graph_objects as go\nfrom gamlab.inspection.widgets import LiveView\n"
+                  "figures = [go.Figure(go.Bar(y=[1, 2]), layout_title_text='bars'), go.Figure(go.Scatter(y=[3]))]\n"
+                  "display(LiveView(W.VBox([W.IntSlider(), go.FigureWidget(figures[0])]), figures, 'two'))"),
+}
+
+
+def test_each_live_view_saves_plotly_json_for_every_figure(tmp_path, monkeypatch):
+    """JupyterLab draws a saved copy from plotly's JSON (an untrusted notebook runs no script, so
+    its HTML would be a blank box): every figure of every live view has an output carrying it."""
+    names = list(VIEW_CELLS)
+    cells = [SETUP, *(VIEW_CELLS[n] + "\nimport json; print(json.dumps([f.to_plotly_json()['layout'].get('title', {})"
+                                        ".get('text') for f in figures]))" for n in names)]
+    nb = execute(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), tmp_path, monkeypatch)
+    for name, cell in zip(names, nb.cells[1:]):
+        titles = json.loads(next(o.text for o in cell.outputs if o.output_type == "stream"))
+        live = [o for o in cell.outputs if is_live(o)]
+        copies = [o for o in cell.outputs if is_saved_copy(o)]
+        assert len(live) == 1 and "text/html" not in live[0].data, name  # the widget, and no blank HTML box
+        assert len(copies) == len(titles) >= 1, name  # one output per figure
+        for copy, title in zip(copies, titles):
+            assert copy.data[PLOTLY]["data"] and copy.data[PLOTLY]["layout"].get("title", {}).get("text") == title
+            assert draws_a_figure(copy) and copy.data["text/plain"].strip()  # nbviewer's HTML, a line of text

@@ -6,7 +6,8 @@ runs the lesson in a kernel with no widget front end and saves no widget state, 
 captured output in an `ipywidgets.Output` crashed nbclient (a KeyError, lesson 07), and a live
 view without a static copy leaves a blank where its figure was. Each lesson is run here with
 exactly that command (fast mode), and the saved copy must hold, for every live view and every
-plotly figure, an output a viewer without a kernel draws: a PNG or plotly's HTML.
+plotly figure, an output a viewer without a kernel draws: a PNG or plotly's HTML, and for a live
+view also plotly's JSON, which JupyterLab draws in the untrusted copy (it runs no script there).
 """
 
 import os
@@ -72,3 +73,6 @@ def test_the_readme_prerun_command_saves_a_figure_for_every_view(name, tmp_path)
         if any(is_live_view(o) for o in cell.outputs):
             assert any(draws_a_figure(o) for o in cell.outputs), \
                 f"{name}: a live view with no static figure in the saved copy:\n{cell.source[:300]}"
+            copies = [o for o in cell.outputs if o.get("data", {}).get(WIDGET_VIEW, {}).get("model_id") == ""]
+            assert copies and all(o.data.get(PLOTLY, {}).get("data") for o in copies), \
+                f"{name}: a live view's saved copy JupyterLab cannot draw (no plotly JSON):\n{cell.source[:300]}"
