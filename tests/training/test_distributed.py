@@ -61,8 +61,11 @@ def test_two_processes_with_half_the_batch_each_equal_one_process(tmp_path):
     # the global batch's tokens are counted once, not once per process
     s1, s2 = load_checkpoint(tmp_path / "one"), load_checkpoint(tmp_path / "two")
     assert s1["tokens"] == s2["tokens"] == 12 * 8 * 32
+    # Two processes sum the gradients in another order; AdamW divides by sqrt(v), which magnifies
+    # that rounding where a gradient is near zero (seen: 3e-5 in 1 of 4,096 weights with 2 layers).
+    # A real fault (a batch counted twice, a mean over the wrong count) moves weights by about lr = 2e-3.
     for k, v in s1["model"].items():
-        torch.testing.assert_close(v, s2["model"][k], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(v, s2["model"][k], atol=1e-4, rtol=1e-4)
     # the final validation loss (reduced across the two ranks) is the one-process number
     final = lambda out: float(out.split("final validation loss ")[1].split()[0])  # noqa: E731
     assert final(one.stdout) == pytest.approx(final(two.stdout), abs=1e-3)
