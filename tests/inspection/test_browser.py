@@ -16,6 +16,7 @@ GAMLAB_REQUIRE_BROWSER=1 (CI) makes a missing browser a failure.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import secrets
@@ -130,64 +131,73 @@ READ_EXPLORER_CELL = """() => {
 }"""
 
 
-def test_notebook_06_widgets_in_chromium(lab):
+@contextlib.contextmanager
+def lab_page(url: str, token: str, path: str, failure: str):
+    """A headless Chromium page with the notebook at `path` open in JupyterLab (1400 x 1000); a
+    screenshot named `failure` in test-artifacts/ if the block fails."""
     from playwright.sync_api import sync_playwright
 
-    url, token, _ = lab
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{url}/lab/tree/{NOTEBOOK.name}?token={token}")
-            # Wait until the kernel is up (the status bar says Idle), then Run > Run All Cells.
+            page.goto(f"{url}/lab/tree/{path}?token={token}")
             page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('.jp-StatusBar-TextItem, .jp-Toolbar-kernelStatus')]"
-                ".some(e => /Idle/.test(e.textContent) || e.getAttribute('data-status') === 'idle')",
-                timeout=60_000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-
-            # The explorer is drawn: its plotly figures live inside the widget output.
-            page.wait_for_function(f"() => ({READ_HEATMAP})() !== null", timeout=120_000)
-            before = page.evaluate(READ_HEATMAP)
-            assert before["title"].startswith("Retrieval weights, layer 0"), before
-            heatmap = page.locator(".jupyter-widgets .js-plotly-plot", has_text="Retrieval weights").first
-            heatmap.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "inside_gam_layer0.png"))
-            page.wait_for_function(f"() => ({READ_EXPLORER_CELL})().inWidget === 6", timeout=60_000)
-            cell = page.evaluate(READ_EXPLORER_CELL)  # the live explorer only: its saved copy is hidden
-            assert cell["outside"] == 0, cell
-
-            # Move the layer slider one step with the keyboard (continuous_update=False sends
-            # the value on release, as a keyboard step does).
-            handle = page.locator(".widget-slider .noUi-handle").first
-            handle.scroll_into_view_if_needed()
-            handle.focus()
-            page.keyboard.press("ArrowRight")
-            page.wait_for_function(f"() => ({READ_HEATMAP})().title.includes('layer 1')", timeout=30_000)
-            after = page.evaluate(READ_HEATMAP)
-            assert after["rows"] == before["rows"] and after["corner"] != before["corner"], (before, after)
-            heatmap.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "inside_gam_layer1.png"))
-
-            # Type a new, shorter text and press Enter: the model runs again, the heatmap has
-            # one row per token of the new text.
-            box = page.locator(".widget-text input[type=text]").first
-            box.scroll_into_view_if_needed()
-            box.fill("The cat sat.")
-            box.press("Enter")
-            page.wait_for_function(f"() => ({READ_HEATMAP})().rows !== {after['rows']}", timeout=30_000)
-            typed = page.evaluate(READ_HEATMAP)
-            assert 0 < typed["rows"] < after["rows"], typed
-            page.locator(".jupyter-widgets .js-plotly-plot").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "inside_gam_text.png"))
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "inside_gam_failure.png"))
-            raise
+            try:
+                yield page
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / failure))
+                raise
         finally:
             browser.close()
+
+
+def test_notebook_06_widgets_in_chromium(lab):
+    url, token, _ = lab
+    with lab_page(url, token, NOTEBOOK.name, "inside_gam_failure.png") as page:
+        # Wait until the kernel is up (the status bar says Idle), then Run > Run All Cells.
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-StatusBar-TextItem, .jp-Toolbar-kernelStatus')]"
+            ".some(e => /Idle/.test(e.textContent) || e.getAttribute('data-status') === 'idle')",
+            timeout=60_000)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+        # The explorer is drawn: its plotly figures live inside the widget output.
+        page.wait_for_function(f"() => ({READ_HEATMAP})() !== null", timeout=120_000)
+        before = page.evaluate(READ_HEATMAP)
+        assert before["title"].startswith("Retrieval weights, layer 0"), before
+        heatmap = page.locator(".jupyter-widgets .js-plotly-plot", has_text="Retrieval weights").first
+        heatmap.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "inside_gam_layer0.png"))
+        page.wait_for_function(f"() => ({READ_EXPLORER_CELL})().inWidget === 6", timeout=60_000)
+        cell = page.evaluate(READ_EXPLORER_CELL)  # the live explorer only: its saved copy is hidden
+        assert cell["outside"] == 0, cell
+
+        # Move the layer slider one step with the keyboard (continuous_update=False sends
+        # the value on release, as a keyboard step does).
+        handle = page.locator(".widget-slider .noUi-handle").first
+        handle.scroll_into_view_if_needed()
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(f"() => ({READ_HEATMAP})().title.includes('layer 1')", timeout=30_000)
+        after = page.evaluate(READ_HEATMAP)
+        assert after["rows"] == before["rows"] and after["corner"] != before["corner"], (before, after)
+        heatmap.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "inside_gam_layer1.png"))
+
+        # Type a new, shorter text and press Enter: the model runs again, the heatmap has
+        # one row per token of the new text.
+        box = page.locator(".widget-text input[type=text]").first
+        box.scroll_into_view_if_needed()
+        box.fill("The cat sat.")
+        box.press("Enter")
+        page.wait_for_function(f"() => ({READ_HEATMAP})().rows !== {after['rows']}", timeout=30_000)
+        typed = page.evaluate(READ_HEATMAP)
+        assert 0 < typed["rows"] < after["rows"], typed
+        page.locator(".jupyter-widgets .js-plotly-plot").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "inside_gam_text.png"))
 
 
 def _readme_command(name: str) -> list[str]:
@@ -216,25 +226,12 @@ def prerun(lab):
 def test_a_prerun_copy_of_notebook_06_draws_its_explorer_in_jupyterlab(lab, prerun):
     """What a first reader checked by eye: opened, not run, the explorer's six views are drawn
     (JupyterLab draws their plotly JSON; untrusted HTML would run no script and stay blank)."""
-    from playwright.sync_api import sync_playwright
-
     url, token, _ = lab
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{url}/lab/tree/{prerun}?token={token}")
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            page.wait_for_function(f"() => ({READ_EXPLORER_CELL})() !== null", timeout=60_000)
-            page.locator(".jp-OutputArea", has_text="Inside GAM: ").first.scroll_into_view_if_needed()
-            page.wait_for_function(f"() => ({READ_EXPLORER_CELL})().outside >= 6", timeout=60_000)
-            cell = page.evaluate(READ_EXPLORER_CELL)
-            assert cell["inWidget"] == 0 and cell["outside"] == 6, cell  # no live widget: the saved copy
-            assert any(t.startswith("Retrieval weights, layer 0") for t in cell["titles"]), cell
-            page.screenshot(path=str(ARTIFACTS / "inside_gam_prerun.png"))
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "inside_gam_prerun_failure.png"))
-            raise
-        finally:
-            browser.close()
+    with lab_page(url, token, prerun, "inside_gam_prerun_failure.png") as page:
+        page.wait_for_function(f"() => ({READ_EXPLORER_CELL})() !== null", timeout=60_000)
+        page.locator(".jp-OutputArea", has_text="Inside GAM: ").first.scroll_into_view_if_needed()
+        page.wait_for_function(f"() => ({READ_EXPLORER_CELL})().outside >= 6", timeout=60_000)
+        cell = page.evaluate(READ_EXPLORER_CELL)
+        assert cell["inWidget"] == 0 and cell["outside"] == 6, cell  # no live widget: the saved copy
+        assert any(t.startswith("Retrieval weights, layer 0") for t in cell["titles"]), cell
+        page.screenshot(path=str(ARTIFACTS / "inside_gam_prerun.png"))
