@@ -7,7 +7,7 @@ import argparse
 
 import torch
 
-from gamlab.host_memory import keep_freed_memory
+from gamlab.experiments.timing import keep_freed_memory_once
 
 
 def script_options(description: str, repeats: int) -> argparse.Namespace:
@@ -21,6 +21,6 @@ def script_options(description: str, repeats: int) -> argparse.Namespace:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    if not args.glibc_default:
-        keep_freed_memory()
+    # the process's one allocator choice (measure would otherwise make the notebooks' one)
+    keep_freed_memory_once(say=None, limit_bytes=0 if args.glibc_default else 1 << 30)
     return args

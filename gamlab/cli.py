@@ -16,7 +16,7 @@ from importlib import metadata
 
 from .errors import GamlabError
 from .experiments.runs import claimed_folder
-from .host_memory import keep_freed_memory
+from .experiments.timing import keep_freed_memory_once
 from .training.distributed import quiet_unless_main
 from .training.stopping import Stopped
 
@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet_unless_main()  # under torchrun only rank 0 prints
-    keep_freed_memory()  # this process is ours: reuse freed tensors' pages instead of faulting them in again
+    # this process is ours: reuse freed tensors' pages instead of faulting them in again
+    keep_freed_memory_once(say=None, limit_bytes=1 << 30)
     try:
         # A command's --out is created, proved writable and locked before any work (runs.claimed_folder).
         with claimed_folder(getattr(args, "out", None)):

@@ -17,10 +17,11 @@ import math
 import torch
 
 from ..errors import GamlabError
+from ..host_memory import available_memory
 from ..runtime import DTYPES, pick_device, pick_precision
 from .bench_blocks import BLOCKS, block_config, build_block, entry, is_oom, step_inputs, train_step
 from .peak_memory import block_memories, block_memory
-from .timing import measure
+from .timing import KEEP_BYTES, measure
 
 __all__ = ["BLOCKS", "block_config", "block_memory", "build_block", "flops", "growth_exponent", "matmul_rate",
            "measure_block", "run_grid", "time_blocks", "time_grid"]
@@ -38,7 +39,7 @@ OOM = {"ms": None, "peak_mb": None, "oom": True}
 
 
 def time_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device="cpu", repeats=3,
-              threads=1, budget_s=0.0, say=print) -> dict[tuple[str, int], dict]:
+              threads=1, budget_s=0.0, say=print, skip=()) -> dict[tuple[str, int], dict]:
     """Forward+backward time of each block at each length, all steps interleaved, through
     gamlab.experiments.timing.measure.
 
@@ -50,7 +51,8 @@ def time_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device="cpu", 
     rounds while the timed ones took less than `budget_s` seconds. Per (name, T): {"ms": the
     best step, "ms_median": the median step, "spread": (median - best) / best, "oom": False},
     or {"ms": None, "oom": True} where it ran out of memory. The best step is the figure:
-    other programs only ever add time. `say` prints the allocator note (measure).
+    other programs only ever add time. `say` prints the allocator note (measure). The (name, T)
+    steps in `skip` are not run and come back as out of memory (run_grid's memory check).
     """
     device = torch.device(device)
     modules = dict(blocks) if isinstance(blocks, dict) else {}
@@ -71,7 +73,7 @@ def time_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device="cpu", 
                 raise
             continue
         for name, m in modules.items():
-            if m is not None:
+            if m is not None and (name, T) not in skip:
                 steps[(name, T)] = lambda m=m, x=x, dy=dy: train_step(m, x, dy, device)
     timed = measure(steps, repeats=repeats, warmup=1, device=device, threads=threads, budget_s=budget_s, say=say)
     return {(name, T): {"ms": None, "oom": True} if timed.get((name, T)) is None else
@@ -147,6 +149,24 @@ def growth_exponent(lengths, values) -> float | None:
     return sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx if sxx else None
 
 
+# A step's measured peak (a fresh process, peak_memory) times this, plus what the timing process
+# keeps, must fit in the memory available now: the timing process holds every block's input and
+# glibc's kept blocks (timing.KEEP_BYTES) beside the step, about 1.15x the measured peak at
+# lesson 0's naive T = 1024 (1,053 MB measured, 1.2 GB more in the timing process).
+FIT_MARGIN = 1.3
+
+
+def fits_here(peak_mb: float | None, device: torch.device) -> bool:
+    """Whether a step that needed `peak_mb` MiB in a fresh process can run in this one now (CPU:
+    host_memory.available_memory; a cgroup's limit counts). On a CPU the kernel kills a process
+    that outgrows its container instead of raising an error, so run_grid checks before timing;
+    CUDA raises a catchable out-of-memory error, so there every step is tried."""
+    if device.type != "cpu" or peak_mb is None:
+        return True
+    free = available_memory(device)
+    return free is None or peak_mb * 2**20 * FIT_MARGIN + KEEP_BYTES <= free
+
+
 def run_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device=None, repeats=3,
              memory=True, rate=None, progress=None, threads=1, budget_s=0.0,
              lengths_together=False) -> list[dict]:
@@ -154,7 +174,9 @@ def run_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device=None, re
     together (time_grid, steps interleaved), length by length, or all lengths in one
     interleaved grid with lengths_together=True (steadier slopes on a busy machine; progress
     is then called once the grid is timed). A block that ran out of memory at some T is
-    reported OOM at every longer T without being run again.
+    reported OOM at every longer T without being run again; so is, on a CPU, a step whose
+    measured peak would not fit in this process now (fits_here: on a container-limited machine
+    such as Binder's 2 GB the naive attention's longest step is reported, not run and killed).
 
     Timed on `threads` CPU threads, with more rounds while under `budget_s` (time_grid). Each
     row: name, seq_len, ms, ms_median, spread, peak_mb, oom, gflop (analytic, forward+backward)
@@ -185,10 +207,11 @@ def run_grid(blocks, lengths, batch=8, d_model=128, n_slots=512, device=None, re
             peaks.update(block_memories([(n, T) for T in group for n in blocks if fits(n, T)], batch, d_model,
                                         n_slots, device))
             for (n, T), peak in sorted(peaks.items(), key=lambda kv: kv[0][1]):
-                if peak["oom"]:
+                if peak["oom"] or not fits_here(peak["peak_mb"], device):
                     oom_from[n] = min(T, oom_from.get(n, math.inf))
         live = [n for n in blocks if fits(n, group[0])]
-        timed = time_grid(live, group, batch, d_model, n_slots, device, repeats, threads, budget_s)
+        skip = {(n, T) for n in live for T in group if not fits(n, T)}
+        timed = time_grid(live, group, batch, d_model, n_slots, device, repeats, threads, budget_s, skip=skip)
         for T in group:
             for name in blocks:
                 row_of(name, T, timed)

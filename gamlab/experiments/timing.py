@@ -75,20 +75,29 @@ def timing_threads(device: torch.device | str = "cpu", n: int = 1) -> Iterator[i
 
 
 _KEPT = {"done": False}
+# Freed blocks of up to 64 MiB are kept: every GAM tensor up to B=8, T=2048, C=128, S=512 (its
+# largest, the slot scores, is 32 MiB). Larger ones, the naive attention's T x T scores, go back to
+# the system: kept, they fragment the heap between interleaved steps, and lesson 0's timing
+# process grew to 2.6 GB instead of 1.6 GB, past Binder's 2 GB. The command line keeps up to 1 GiB.
+KEEP_BYTES = 64 << 20
 # lines of at most 80 characters: a notebook at 150% zoom shows no more
 WHY_KEEP = ("timing: glibc now keeps freed memory in this process for reuse (for the rest\n"
             "of the session), because faulting freed pages in again would add time that\n"
             "grows with T and bend the curve")
 
 
-def keep_freed_memory_once(say: Callable[[str], None] | None = print) -> bool:
-    """Apply gamlab.host_memory.keep_freed_memory once per process, saying why the first time.
+def keep_freed_memory_once(say: Callable[[str], None] | None = print, limit_bytes: int = KEEP_BYTES) -> bool:
+    """Apply gamlab.host_memory.keep_freed_memory(limit_bytes) once per process, saying why the first time.
 
-    It changes glibc's thresholds for the whole process and is not undone (nothing is lost:
-    freed memory stays with this process for reuse). True if it is in effect (Linux, glibc)."""
+    The first call decides for the process: the command line calls it first with 1 GiB (its
+    benchmarks reach T = 4096 and beyond, one block size at a time), a notebook's first
+    measurement with KEEP_BYTES, and limit_bytes=0 leaves glibc's default alone (benchmarks'
+    --glibc-default). It changes glibc's thresholds for the whole process and is not undone
+    (nothing is lost: freed memory stays with this process for reuse). True if it is in effect
+    (Linux, glibc)."""
     if not _KEPT["done"]:
         _KEPT["done"] = True
-        _KEPT["ok"] = keep_freed_memory()
+        _KEPT["ok"] = bool(limit_bytes) and keep_freed_memory(limit_bytes)
         if _KEPT["ok"] and say:
             say(WHY_KEEP)
     return _KEPT["ok"]

@@ -54,6 +54,38 @@ def test_out_of_memory_is_a_row_not_a_crash():
     assert r == {"ms": None, "peak_mb": None, "oom": True}
 
 
+def _grid_with_measured_peaks(monkeypatch, peaks, free_bytes):
+    """run_grid at T = 8, 16 (lengths together) with the fresh process's peaks given and the memory
+    available now set: which (name, T) steps the timing process ran, and the rows."""
+    from gamlab.experiments import bench
+
+    ran = []
+    monkeypatch.setattr(bench, "block_memories", lambda runs, *a, **k: {r: peaks[r] for r in runs})
+    monkeypatch.setattr(bench, "available_memory", lambda device=None: free_bytes)
+    real_step = bench.train_step
+    monkeypatch.setattr(bench, "train_step", lambda m, x, dy, device: ran.append(x.shape[1]) or real_step(m, x, dy, device))
+    rows = run_grid(["gam"], [8, 16], lengths_together=True, **TINY)
+    return set(ran), {r["seq_len"]: r for r in rows}
+
+
+def test_a_step_that_ran_out_of_memory_when_measured_is_not_timed(monkeypatch):
+    """The memory process found gam at T=16 out of memory: the timing process must not run it
+    (on a CPU under a container limit the kernel would kill it, not raise)."""
+    ran, rows = _grid_with_measured_peaks(monkeypatch, {("gam", 8): {"peak_mb": 1.0, "oom": False},
+                                                        ("gam", 16): {"peak_mb": None, "oom": True}}, 1 << 40)
+    assert ran == {8} and rows[16]["oom"] and not rows[8]["oom"]
+
+
+def test_a_step_too_big_for_the_memory_left_now_is_reported_not_run(monkeypatch):
+    """Binder's case: measured fine in its own process, but the timing process has less room."""
+    from gamlab.experiments.bench import FIT_MARGIN, KEEP_BYTES
+    free = KEEP_BYTES + int(100 * 2**20 * FIT_MARGIN)  # room for a 100 MiB step, not a 200 MiB one
+    ran, rows = _grid_with_measured_peaks(monkeypatch, {("gam", 8): {"peak_mb": 100.0, "oom": False},
+                                                        ("gam", 16): {"peak_mb": 200.0, "oom": False}}, free)
+    assert ran == {8} and rows[16] == {**rows[16], "ms": None, "peak_mb": None, "oom": True}
+    assert rows[8]["peak_mb"] == 100.0 and rows[8]["ms"] > 0
+
+
 def test_flops_formula():
     C, S, T, B = 128, 512, 1024, 8
     assert flops("gam", T, B, C, S) == 3 * B * T * (20 * C * C + 4 * S * C + 2 * 3 * C)

@@ -83,10 +83,22 @@ def test_bad_arguments_say_what_is_wrong():
 def test_the_allocator_setting_is_applied_once_and_says_why(monkeypatch):
     applied, said = [], []
     monkeypatch.setattr(timing, "_KEPT", {"done": False})
-    monkeypatch.setattr(timing, "keep_freed_memory", lambda: applied.append(1) or True)
+    monkeypatch.setattr(timing, "keep_freed_memory", lambda limit: applied.append(limit) or True)
     measure({"a": lambda: None}, repeats=1, say=said.append)
     measure({"a": lambda: None}, repeats=1, say=said.append)
-    assert applied == [1] and len(said) == 1 and "bend the curve" in said[0]
+    assert applied == [timing.KEEP_BYTES] and len(said) == 1 and "bend the curve" in said[0]
+
+
+def test_the_first_allocator_choice_holds_for_the_process(monkeypatch):
+    """The command line keeps up to 1 GiB and a benchmark's --glibc-default keeps glibc's default:
+    a later measurement does not change either (it applied its own before)."""
+    for first, expected in ((1 << 30, [1 << 30]), (0, [])):
+        applied = []
+        monkeypatch.setattr(timing, "_KEPT", {"done": False})
+        monkeypatch.setattr(timing, "keep_freed_memory", lambda limit: applied.append(limit) or True)
+        timing.keep_freed_memory_once(say=None, limit_bytes=first)
+        measure({"a": lambda: None}, repeats=1, say=None)
+        assert applied == expected
 
 
 @pytest.mark.parametrize("load, cores, default, expected", [
