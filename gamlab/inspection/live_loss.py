@@ -16,6 +16,7 @@ from ..errors import GamlabError
 from . import plots
 from .live_view import pick_mode, refresh_figure, saved_copies
 from .rerun import close_widgets, replace_previous
+from .text import wrap
 
 
 class LiveLoss:
@@ -82,11 +83,19 @@ class LiveLoss:
         (copy,) = saved_copies([self.figure], self.summary())
         return copy
 
+    def caption(self) -> str:
+        """The live chart's text, for viewers that draw no widget: true whenever it is read (the
+        output is not updated, so a saved notebook would otherwise keep its first line,
+        "no evaluation yet", above the chart's last copy). At most 80 characters a line."""
+        names = list(self.histories)
+        models = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        return wrap(f"{self.title} of {models}: a live chart; below it, its copy as last drawn.")
+
     def _ipython_display_(self):
         from IPython import get_ipython
         from IPython.display import DisplayHandle, display
         if self.mode == "widget":
-            display({**self.figure._repr_mimebundle_(), "text/plain": self.summary()}, raw=True)
+            display({**self.figure._repr_mimebundle_(), "text/plain": self.caption()}, raw=True)
             if get_ipython() is not None:  # a kernel, hence a notebook that may be saved
                 self._handle = DisplayHandle()
                 self._handle.display(self._saved_copy(), raw=True)

@@ -28,6 +28,7 @@ from copy import deepcopy
 
 from ..errors import GamlabError
 from .rerun import close_widgets, replace_previous
+from .text import wrap
 
 MODES = ("auto", "widget", "static")
 
@@ -131,12 +132,14 @@ class LiveView:
     and `text` as `text/plain` (what a saved notebook shows in its place), then its saved copy:
     one output per figure of `figures` as they are at display time (`saved_copies`), hidden
     while the widget runs, drawn by JupyterLab, nbviewer and nbconvert in a saved notebook.
+    `text` is wrapped at 80 columns (text.wrap): where no widget draws it is shown as printed
+    text, which at 150% zoom breaks mid-word past that.
     figures: plotly figures or FigureWidgets (one, or a list). Used by the explorer of
     notebooks/06_inside_gam.ipynb and the sequence slider of 07_beyond_the_paper.ipynb.
     """
 
     def __init__(self, widget, figures, text: str):
-        self.widget, self.text = widget, text
+        self.widget, self.text = widget, wrap(text)
         self.figures = list(figures) if isinstance(figures, (list, tuple)) else [figures]
         replace_previous(self)  # the same cell run again: the previous view's widgets are closed
 

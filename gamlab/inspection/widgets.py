@@ -176,8 +176,8 @@ class WidgetExplorer(_Inside):
     def live_view(self) -> LiveView:
         """The controls and figures as displayed, with a static copy of the figures as they are now."""
         token = self.tokens[self.token.value] if self.token.value is not None else ""
-        text = (f"Inside GAM: {len(self.figures)} views of {self.text.value[:60]!r} at layer {self.layer.value}, "
-                f"token {token!r}; run the notebook for the live controls.")
+        text = (f"Inside GAM: {len(self.figures)} views of {self.text.value[:60]!r} at layer "
+                f"{self.layer.value}, token {token!r}; run the notebook for the live controls.")
         import plotly.graph_objects as go
 
         # The saved copy stacks the figures, so each takes the page's width (the live pair sits side by side).

@@ -112,7 +112,8 @@ def test_saved_explorer_draws_each_of_its_views(saved):
     cell = next(c for c in saved("06_inside_gam").cells if LIVE["06_inside_gam"] in c.source)
     (view,) = [o for o in cell.outputs if is_live(o)]
     assert shown(view) == "text/plain" and "text/html" not in view.data  # no blank HTML box in JupyterLab
-    assert view.data["text/plain"].startswith("Inside GAM: 6 views of ") and "\n" not in view.data["text/plain"]
+    caption = view.data["text/plain"]  # printed text where no widget draws: lines of at most 80 characters
+    assert caption.startswith("Inside GAM: 6 views of ") and max(map(len, caption.split("\n"))) <= 80
     copies = [o for o in cell.outputs if is_saved_copy(o)]
     assert len(copies) == 6  # gates, channels, top slots, retrieval, ...: one output each
     for i, copy in enumerate(copies):
@@ -184,8 +185,8 @@ def test_explorer_bundle_has_the_widget_and_a_static_copy(monkeypatch):
     (view,) = published
     bundle = view._repr_mimebundle_()
     assert bundle[WIDGET]["model_id"] == e.box.model_id  # JupyterLab draws the live explorer
-    assert bundle["text/plain"] == ("Inside GAM: 6 views of 'the cat sat' at layer 1, token 't'; "
-                                    "run the notebook for the live controls.")
+    assert bundle["text/plain"] == ("Inside GAM: 6 views of 'the cat sat' at layer 1, token 't'; run the notebook for\n"
+                                    "  the live controls.")  # wrapped at 80 columns
     assert shown(nbformat.from_dict({"output_type": "display_data", "data": bundle})) == "text/plain"
     copies = view.saved_copies()
     assert len(copies) == len(e.figures) == 6
@@ -289,3 +290,24 @@ def test_each_live_view_saves_plotly_json_for_every_figure(tmp_path, monkeypatch
         for copy, title in zip(copies, titles):
             assert copy.data[PLOTLY]["data"] and copy.data[PLOTLY]["layout"].get("title", {}).get("text") == title
             assert draws_a_figure(copy) and copy.data["text/plain"].strip()  # nbviewer's HTML, a line of text
+
+
+def test_a_live_views_text_is_wrapped_for_a_projector():
+    """Where no widget draws (an untrusted or static viewer) a LiveView's text is printed text:
+    at 150% zoom a line longer than 80 characters breaks mid-word, so it is wrapped at spaces."""
+    import plotly.graph_objects as go
+
+    from gamlab.inspection.live_view import LiveView
+
+    class Widget:
+        def _repr_mimebundle_(self):
+            return {WIDGET: {"version_major": 2, "version_minor": 0, "model_id": "m"}}
+
+        def close(self):
+            pass
+
+    long = "sequence 7 of the associative-recall task, " * 4 + "run the notebook to move the slider"
+    view = LiveView(Widget(), go.Figure(), long)
+    lines = view._repr_mimebundle_()["text/plain"].split("\n")
+    assert len(lines) > 1 and max(map(len, lines)) <= 80
+    assert " ".join(line.strip() for line in lines) == long.strip()
