@@ -7,7 +7,7 @@ causal convolution) and of its **global** path (retrieval from the memory bank `
 the residual stream. In this lesson we open a trained model and watch it do that:
 
 1. get a trained GAM (load the one Lesson 5 or `gamlab train` saved, or the one gamlab ships,
-   or train the same one here: minutes on a 2-core CPU);
+   or train the same one here: half a minute on a busy 2-core CPU);
 2. probe one text: gate values and retrieval weights for every layer, as plain tensors;
 3. explore them with widgets: type a text, move through layers, pick a token, pick a slot.
 
@@ -65,8 +65,15 @@ in fast mode; `gamlab.experiments.runs.PRESETS`). One call of the run layer,
 on this data for this preset's steps, and otherwise trains one here with the same trainer (a
 finished run is loaded again next time). On a CPU, when no such run is saved, it loads instead
 the `tiny` GAM that gamlab ships (`gamlab/experiments/small_gam.pt`, the run Lesson 3 showed:
-the same preset, data and steps), because training it takes minutes on a busy CPU; set
-`TRAIN = True` to train here. It prints which run it got.
+the same preset, data and steps), so that the lesson starts at once (training it took 28 s on
+a 2-core CPU kept busy by two other programs); set `TRAIN = True` to train here. It prints
+which run it got.
+
+`DATASET` is Lesson 5's: leave it at `"embedded"`, or give it the value you gave Lesson 5 (the
+path of your own `.txt` file, say) to look inside the GAM that Lesson 5 trained on that text.
+gamlab ships no model of your text, so without Lesson 5's run it trains one here (300 steps of
+the same size as the stories' run). Every number below is computed from the model this cell
+gets.
 """
 
 # %%
@@ -79,13 +86,18 @@ showdown = "showdown-fast" if gamlab.fast_mode() else "showdown"
 # where Lesson 5 and `gamlab train --out runs/gam` save their GAM
 RUNS = [root / "runs" / showdown / "gam", root / "runs" / "gam"]
 
-out = root / "runs" / f"inside-{preset.name}"
+DATASET = "embedded"  # Lesson 5's DATASET, e.g. "path/to/text.txt"
 TRAIN = False  # True: train here when no saved run of this preset is found
+
+# one folder per preset and data for the runs trained here
+name = "" if DATASET == "embedded" else "-" + Path(DATASET).stem
+out = root / "runs" / f"inside-{preset.name}{name}"
 saved = [f for f in RUNS + [out] if (f / "checkpoint.pt").is_file()]
-if preset.name == "tiny" and not saved and not TRAIN:
+shipped = preset.name == "tiny" and DATASET == "embedded"
+if shipped and not saved and not TRAIN:
     run = load_small_gam(device=device)  # shipped with gamlab
 else:
-    run = trained_model("gam", preset, "embedded", look_in=RUNS, out=out,
+    run = trained_model("gam", preset, DATASET, look_in=RUNS, out=out,
                         device=str(device), log=say)
 say(run)  # which run: its folder, model, steps, preset and data
 model, tokenizer, data = run.model, run.tokenizer, run.data
@@ -129,8 +141,12 @@ rather than with the fused kernel).
 """
 
 # %%
-text = "There was a girl named Mia. Mia had a red ball."
+if data.name == "embedded":
+    text = "There was a girl named Mia. Mia had a red ball."
+else:  # your text: a passage of its validation split, cut at a space
+    text = " ".join(val_text[:120].split()[:-1])
 ids = torch.tensor(tokenizer.encode(text))[: model.config.block_size]  # (T,)
+text = tokenizer.decode(ids.tolist())  # what is probed: at most one block
 internals = probe(model, ids)
 L, S = internals.n_layer, model.config.n_slots
 say("gate_local ", tuple(internals.gate_local.shape), "  (L, T, C)")
@@ -251,19 +267,21 @@ paper's block, not something training finds.
 """
 # %% [markdown]
 """
-What a memory slot stands for: average, over a corpus (here validation stories), the weight
+What a memory slot stands for: average, over a corpus (here validation text), the weight
 with which each token reads a slot. `slot_usage` returns the tokens that read it most.
 """
 
 # %%
 corpus = list(data.chunks("val")[:32, :-1].split(8))  # 4 batches of (8, T)
 layer = L - 1
-# the position of the second "Mia", and the slot it reads most
-mia = len(tokenizer.encode(text[: text.rindex("Mia")]))
-slot = int(internals.top_slots(layer, mia, k=1)[0][0])
+# a token of the probed text (the second "Mia" in the stories' sentence),
+# and the slot it reads most
+word = "Mia" if "Mia" in text else text.split()[-1]
+at = len(tokenizer.encode(text[: text.rindex(word)]))
+slot = int(internals.top_slots(layer, at, k=1)[0][0])
 top_ids, top_w = slot_usage(model, corpus, layer=layer, slot=slot, top=8)
 readers = zip(top_ids.tolist(), top_w.tolist())
-say(f"layer {layer}: the second 'Mia' reads slot {slot} most; over the "
+say(f"layer {layer}: the last {word!r} reads slot {slot} most; over the "
     "corpus, that slot is read most by:\n ",
     ", ".join(f"{tokenizer.decode([i])!r} {w:.2f}" for i, w in readers))
 
@@ -288,11 +306,15 @@ figures with their own sliders and dropdowns for the first text. Force either pa
 """
 
 # %%
-# validation stories of the model's own dataset (section 1)
-stories = val_text.split("\n\n")
-texts = [text,
-         "Tom had a small dog. The dog liked to run in the park with Tom."]
-texts += [s.split(". ")[0] + "." for s in stories[:4]]
+# the probed text, then passages of the model's own validation text
+# (the stories: the first sentence of four)
+texts = [text]
+if data.name == "embedded":
+    texts.append("Tom had a small dog. The dog liked to run in the park.")
+    texts += [s.split(". ")[0] + "." for s in val_text.split("\n\n")[:4]]
+else:
+    words = val_text.split()  # four passages of 20 words
+    texts += [" ".join(words[i:i + 20]) for i in range(60, 140, 20)]
 say("explorer path:", pick_mode())
 explorer = explore(model, tokenizer, texts, corpus=corpus)
 explorer
