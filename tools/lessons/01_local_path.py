@@ -232,11 +232,13 @@ forward + backward, best of a few repeats.
 from gamlab.experiments.timing import measure
 
 
-def best_ms(fn, x, repeats):
-    """Best time of fn(x).sum().backward() over `repeats` runs, in ms
-    (other programs only ever add time), one thread, after a warm-up run."""
-    step = {"step": lambda: fn(x).sum().backward()}
-    return measure(step, repeats)["step"].best
+def best_ms(fns, x, repeats):
+    """Best time of fn(x).sum().backward() per function, in ms, over `repeats`
+    rounds that run each once in turn (a busy moment slows both), one thread,
+    after a warm-up round: other programs only ever add time."""
+    steps = {name: lambda fn=fn: fn(x).sum().backward()
+             for name, fn in fns.items()}
+    return {name: t.best for name, t in measure(steps, repeats).items()}
 
 # the block's sizes at C = 128
 Bt, Tt, Ct = (2, 128, 64) if gamlab.fast_mode() else (8, 1024, 128)
@@ -245,8 +247,10 @@ xt = torch.randn(Bt, Tt, Ct, requires_grad=True)
 # CausalConv1d's shift-and-add form, what models use on a CPU
 conv_t = gamlab.blocks.optimized.ShiftAddCausalConv1d(Ct, 3)
 w_t = conv_t.weight[:, 0, :]  # (C, k)
-ms_lib = best_ms(conv_t, xt, repeats)
-ms_ref = best_ms(lambda x: causal_conv_conv1d(x, w_t, conv_t.bias), xt, repeats)
+ms = best_ms({"lib": conv_t,
+              "ref": lambda x: causal_conv_conv1d(x, w_t, conv_t.bias)},
+             xt, repeats)
+ms_lib, ms_ref = ms["lib"], ms["ref"]
 faster, slower = "shift-and-add", "conv1d"
 if ms_ref < ms_lib:
     faster, slower = slower, faster
