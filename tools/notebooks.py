@@ -36,7 +36,9 @@ sys.path.insert(0, str(ROOT / "tools"))  # tools/links.py, also when the tests l
 from links import INSTALL_CELL, binder_badge, colab_badge  # noqa: E402
 
 METADATA = {
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    # ipykernel's own kernel spec (JupyterLab, Binder): JupyterLab rewrites a display name that
+    # differs when it opens the notebook, and shows a lecturer's unchanged pre-run copy as modified
+    "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
 SOLUTION_LINE = re.compile(r"^(\s*[\w.\[\]\"', ]+?)\s*=\s*.+?\s*#\s*SOLUTION\s*$")

@@ -235,3 +235,6 @@ def test_a_prerun_copy_of_notebook_06_draws_its_explorer_in_jupyterlab(lab, prer
         assert cell["inWidget"] == 0 and cell["outside"] == 6, cell  # no live widget: the saved copy
         assert any(t.startswith("Retrieval weights, layer 0") for t in cell["titles"]), cell
         page.screenshot(path=str(ARTIFACTS / "inside_gam_prerun.png"))
+        # opened and only read, it is not modified (its kernel spec's name is the one JupyterLab finds)
+        dirty = page.evaluate("() => document.querySelectorAll('.lm-TabBar-tab.jp-mod-dirty').length")
+        assert dirty == 0, "JupyterLab shows the unchanged pre-run copy as modified"
