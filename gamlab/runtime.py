@@ -152,6 +152,6 @@ def describe(device: torch.device | None = None, precision: str = "auto") -> str
     threads = torch.get_num_threads()
     chosen = pick_precision(device, precision)
     how = {"fp16": "fp16 (loss scaling)", "bf16": "bf16 autocast", "fp32": "fp32"}[chosen]
-    return (f"gamlab on {device} ({name}, {threads} CPU threads) | precision {how}"
+    return (f"gamlab on {device} ({name}, {threads} CPU thread{'s' if threads != 1 else ''}) | precision {how}"
             f"{' (auto)' if precision == 'auto' else ''} | python {platform.python_version()}"
             f" | torch {torch.__version__} | fast mode {'on' if fast_mode() else 'off'}")

@@ -199,10 +199,21 @@ class TrainedRun:
 
     def __str__(self) -> str:
         last = self.history[-1] if self.history else {}
-        return (f"{'trained' if self.trained_here else 'loaded'} {self.folder}: {self.model.name}, "
+        return (f"{'trained' if self.trained_here else 'loaded'} {shown_path(self.folder)}: {self.model.name}, "
                 f"{self.model.num_params():,} parameters, {last.get('step', 0)} steps of preset {self.preset!r} "
                 f"at lr {self.lr:g} on {self.data.name} ({self.data.tokenizer.kind} tokens, vocabulary "
                 f"{self.data.vocab_size})" + (f", val loss {last['val_loss']:.3f}" if "val_loss" in last else ""))
+
+
+def shown_path(path: str | Path) -> str:
+    """`path` as a lesson prints it: a file inside the gamlab package from the package's name on
+    (gamlab/experiments/small_gam.pt), so that a pre-run copy shows no folder of the machine that
+    ran it; any other path as given (a run folder is given relative to the notebook)."""
+    package = Path(__file__).resolve().parents[1]
+    try:
+        return str(Path(package.name) / Path(path).resolve().relative_to(package))
+    except ValueError:
+        return str(path)
 
 
 def trained_model(name: str, preset: RunPreset, dataset: str = "embedded", *, out, look_in=(), device: str = "auto",
@@ -329,14 +340,22 @@ def html_table(rows: list[dict], unigram: float | None = None, ngrams: dict[int,
                reach: int | None = None) -> str:
     """table_cells as an HTML <table> (numbers right-aligned, the baselines in grey): a notebook
     shows it with IPython.display.HTML at any width, where the 117-character text would wrap.
-    Every cell is HTML-escaped. Used in notebooks/05_showdown.ipynb."""
+    Every cell is HTML-escaped. A spread over seeds goes under its mean ("0.426" over "±0.004"),
+    so that the ten columns fit the about 670 px a notebook's output has at 150% zoom on a
+    1280 x 800 screen (on one line the last column was cut off there, 708 px wide).
+    Used in notebooks/05_showdown.ipynb."""
     head, body = table_cells(rows, unigram, ngrams, reach)
     left, right = "text-align:left", "text-align:right"
+
+    def cell(text: str) -> str:
+        mean, pm, spread = text.partition("±")
+        return html.escape(mean) + (f"<br/>±{html.escape(spread)}" if pm else "")
+
     th = "".join(f'<th style="{left if i == 0 else right}">{html.escape(c)}</th>' for i, c in enumerate(head))
     trs = []
     for k, cells in enumerate(body):
         grey = ' style="color:#666"' if k >= len(rows) else ""
-        tds = "".join(f'<td style="{left if i == 0 else right}">{html.escape(c)}</td>' for i, c in enumerate(cells))
+        tds = "".join(f'<td style="{left if i == 0 else right}">{cell(c)}</td>' for i, c in enumerate(cells))
         trs.append(f"<tr{grey}>{tds}</tr>")
     return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(trs)}</tbody></table>"
 

@@ -87,21 +87,26 @@ def test_the_html_table_holds_the_text_tables_cells_one_per_td():
     race.models[0].name = "gam<b>"  # a name is text, never markup
 
     class Cells(html.parser.HTMLParser):
+        """Each row's cells as text; a cell's text runs on across a <br/> (a spread under its mean)."""
+
         def __init__(self):
             super().__init__()
-            self.rows, self.tags = [], []
+            self.rows, self.in_cell = [], False
 
         def handle_starttag(self, tag, attrs):
-            self.tags.append(tag)
             if tag == "tr":
                 self.rows.append([])
+            elif tag in ("td", "th"):
+                self.rows[-1].append("")
+                self.in_cell = True
 
         def handle_data(self, data):
-            if self.tags and self.tags[-1] in ("td", "th"):
-                self.rows[-1].append(data)
+            if self.in_cell:
+                self.rows[-1][-1] += data
 
         def handle_endtag(self, tag):
-            self.tags.pop()
+            if tag in ("td", "th"):
+                self.in_cell = False
 
     parser = Cells()
     parser.feed(race.html_table())
@@ -109,6 +114,7 @@ def test_the_html_table_holds_the_text_tables_cells_one_per_td():
     assert len(parser.rows) == len(text_rows) == 1 + 1 + 1 + 2  # header, gam, unigram, 4- and 5-gram
     assert parser.rows[0][:2] == ["Model", "Params"] and parser.rows[0][-1] == "Gain>R=3"
     assert parser.rows[1][0] == "gam<b>" and "1.500±0.707" in parser.rows[1]
+    assert "1.500<br/>±0.707" in race.html_table()  # the spread under its mean: the table fits a projector
     assert [r[0] for r in parser.rows[2:]] == ["unigram", "4-gram (R)", "5-gram"]
     for cells, line in zip(parser.rows[1:], text_rows[1:]):
         assert all(c in line for c in cells)  # the text table shows the same cells

@@ -29,3 +29,12 @@ def test_a_file_that_no_longer_matches_is_refused(tmp_path):
     assert "\n" not in str(err.value)
     with pytest.raises(GamlabError, match="no saved small GAM at"):
         load_small_gam(tmp_path / "none.pt")
+
+
+def test_the_shipped_gam_names_itself_without_the_machines_folders():
+    """A pre-run copy prints which run a lesson loaded: the package's file, not where this
+    checkout happens to be (it was '/work/.../gamlab/experiments/small_gam.pt')."""
+    from gamlab.experiments.runs import shown_path
+
+    assert str(load_small_gam()).startswith("loaded gamlab/experiments/small_gam.pt: gam, ")
+    assert shown_path("runs/showdown/gam") == "runs/showdown/gam"  # a run folder: as given

@@ -139,7 +139,7 @@ elif device.type == "cuda":
     sizes = dict(lengths=[256, 512, 1024, 2048, 4096, 8192], batch=8,
                  d_model=128, n_slots=512)
     measure_memory = True
-else:  # batch 8, T = 256 ... 1024: the naive block's step near a second
+else:  # batch 8, T = 256 ... 1024: the naive block's longest step ~2 s
     sizes, measure_memory = reference.SIZES, True
 
 

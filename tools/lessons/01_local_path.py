@@ -255,8 +255,8 @@ faster, slower = "shift-and-add", "conv1d"
 if ms_ref < ms_lib:
     faster, slower = slower, faster
 ratio = max(ms_lib, ms_ref) / min(ms_lib, ms_ref)
-say(f"(B, T, C) = {(Bt, Tt, Ct)}: shift-and-add {ms_lib:.2f} ms, "
-    f"conv1d with transposes {ms_ref:.2f} ms")
+say(f"(B, T, C) = {(Bt, Tt, Ct)}: shift-and-add {ms_lib:.2f} ms,\n"
+    f"  conv1d with transposes {ms_ref:.2f} ms")
 say(f"{faster} is {ratio:.1f}× faster than {slower} (this CPU, now)")
 
 # %% [markdown]

@@ -223,7 +223,8 @@ Each model trains in turn with the same trainer, once per seed; the figure redra
 evaluation of the first seed (solid: validation loss, dotted: training loss, dashed grey: the
 unigram baseline). When the race trains here, the first seed's models are saved
 (`runs/showdown/<model>/checkpoint.pt`, the format of `gamlab train`), and Lesson 6 looks
-inside that GAM; a replay saves no model, so Lesson 6 then trains a small one itself.
+inside that GAM; a replay saves no model, so Lesson 6 then opens the GAM that gamlab ships
+(the `tiny` preset on the stories, 300 steps at its default learning rate) or trains one.
 Fast-mode runs go to `runs/showdown-fast/` instead, so they never replace a real run.
 
 **On a CPU the race takes minutes** (the `tiny` preset: about 2 minutes a seed on a quiet 2-core

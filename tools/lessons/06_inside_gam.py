@@ -41,6 +41,7 @@ import gamlab
 from gamlab.experiments.timing import set_training_threads
 from gamlab.experiments.runs import PRESETS, trained_model
 from gamlab.experiments.small_model import load_small_gam
+from gamlab.experiments.sweep import load_tuned
 from gamlab.inspection import plots
 from gamlab.inspection.probes import probe, slot_usage
 from gamlab.inspection.text import say
@@ -65,7 +66,8 @@ in fast mode; `gamlab.experiments.runs.PRESETS`). One call of the run layer,
 on this data for this preset's steps, and otherwise trains one here with the same trainer (a
 finished run is loaded again next time). On a CPU, when no such run is saved, it loads instead
 the `tiny` GAM that gamlab ships (`gamlab/experiments/small_gam.pt`, the run Lesson 3 showed:
-the same preset, data and steps), so that the lesson starts at once (training it took 28 s on
+the same preset, data and steps, at the preset's default learning rate rather than the race's
+tuned one), so that the lesson starts at once (training it took 28 s on
 a 2-core CPU kept busy by two other programs); set `TRAIN = True` to train here. It prints
 which run it got.
 
@@ -100,6 +102,12 @@ else:
     run = trained_model("gam", preset, DATASET, look_in=RUNS, out=out,
                         device=str(device), log=say)
 say(run)  # which run: its folder, model, steps, preset and data
+# Lesson 5's race trains each model at its tuned learning rate (a sweep's)
+race_lr = load_tuned().get(preset.name, {}).get("lr", {}).get("gam")
+if race_lr and not math.isclose(run.lr, race_lr):
+    say(f"this run trained at lr {run.lr:g}, Lesson 5's race at its tuned "
+        f"{race_lr:g}, so its loss differs from the race's GAM; every number "
+        "below is measured on this run")
 model, tokenizer, data = run.model, run.tokenizer, run.data
 
 # Validation text only: no preset's run (up to 6000 stories) trains on it.
