@@ -8,6 +8,9 @@ Used by the Trainer (gamlab/training/train.py); its saved text is tested in test
 
 from __future__ import annotations
 
+LABEL_WIDTH = "11em"  # "transformer: 100%" on one line
+TEXT_COLUMNS = 80  # a notebook's printed text at 150% zoom on 1280 x 800 (gamlab.inspection.text)
+
 
 def progress_bar(**kwargs):
     """A tqdm bar: in a terminal, plain tqdm that clears itself when done (leave=False); in a
@@ -34,12 +37,21 @@ def _saved_bar_class():
     class SavedBar(tqdm_notebook):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, display=False, **kwargs)  # displayed here, with a handle
+            if not self.disable:
+                # one width for every bar's label ("transformer: 100%"), so that the bars of a
+                # race line up, and no label breaks at its hyphen ("gam-" / "fw: 100%")
+                self.container.children[0].layout.width = LABEL_WIDTH
             self._handle = None if self.disable else display(self.container, display_id=True)
 
         def close(self):
             super().close()
             handle, self._handle = getattr(self, "_handle", None), None
             if handle is not None:  # the same widget again: its text/plain is now the last meter
-                handle.update(self.container)
+                handle.update({**self.container._repr_mimebundle_(), "text/plain": self.saved_text()}, raw=True)
+
+        def saved_text(self) -> str:
+            """The last meter in at most 80 columns (a narrower bar), as a saved notebook prints
+            it: at 150% zoom a longer line breaks, mid-number ("val=3.5" / "35]")."""
+            return self.format_meter(**{**self.format_dict, "ncols": TEXT_COLUMNS})
 
     return SavedBar

@@ -244,7 +244,8 @@ import torch
 from gamlab import ModelConfig, build_model
 from gamlab.training.train import TrainConfig, Trainer
 torch.manual_seed(0)
-model = build_model("gam", ModelConfig.preset("tiny", vocab_size=16, block_size=8, n_layer=1))
+# the longest model name: the bar's saved line must still fit 80 columns
+model = build_model("gam-global-nogate", ModelConfig.preset("tiny", vocab_size=16, block_size=8, n_layer=1))
 batch = lambda split, step: (torch.randint(0, 16, (2, 8)), torch.randint(0, 16, (2, 8)))
 Trainer(model, TrainConfig.preset("tiny", steps={steps}, batch_size=2, eval_every=3, eval_batches=1),
         batch, progress=True).fit({stop})
@@ -258,6 +259,7 @@ def test_a_saved_progress_bar_shows_where_training_ended(tmp_path, monkeypatch, 
     text = bar.data["text/plain"]
     assert final in text and f"{stop or steps}/{steps}" in text, text
     assert "val=" in text  # the last evaluation's losses stay readable
+    assert len(text) <= 80, text  # one line at 150% zoom: a longer one breaks mid-number
 
 
 # Every live view of gamlab, each in a cell of its own, run in a kernel and saved without widget state.
