@@ -388,8 +388,8 @@ fig
 
 # %% [markdown]
 """
-With widgets, a slider draws a new sequence (the figure itself keeps its query dropdown, so it
-also works in Colab and on static viewers).
+With widgets, a slider draws a new sequence, starting from the next one (the figure itself
+keeps its query dropdown, so it also works in Colab and on static viewers).
 """
 
 # %%
@@ -400,7 +400,8 @@ if pick_mode() == "widget":
     import plotly.graph_objects as go
     from IPython.display import display
 
-    seed = W.IntSlider(value=0, min=0, max=50, description="sequence")
+    # from the next sequence: the one above is sequence 0
+    seed = W.IntSlider(value=1, min=0, max=50, description="sequence")
     live = go.FigureWidget(one_sequence(seed.value))
 
     def redraw(change):
