@@ -125,7 +125,9 @@ a cost that grows with `T` and bends the curves.
 The sizes suit the device: on a GPU up to 8192 tokens as in the paper's Table 2; on a CPU batch 8
 at `T = 256 ... 1024`, long enough that each step's work and not its fixed overhead is timed. In
 fast mode (`GAMLAB_FAST=1`, used by the tests) only a few tiny runs, timing only. A run that does
-not fit in memory is reported as out of memory, not as a crash.
+not fit in memory is reported as out of memory, not as a crash: each step's memory is measured
+first, in a process of its own, and a step that would not fit in what this machine (or its
+container: Binder gives 2 GB) has left is not timed.
 """
 
 # %%
