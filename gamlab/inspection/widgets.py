@@ -144,9 +144,9 @@ class WidgetExplorer(_Inside):
 
         self.figures = {name: go.FigureWidget(fig) for name, fig in self._build(0, 0, self.slot.value).items()}
         rows = [[self.figures[view.name] for view in row] for row in _rows(self.shown)]
-        for row in rows:
-            for fig in row if len(row) > 1 else ():  # side by side; builders leave width unset, so it stays
-                fig.layout.width = 900 // len(row)
+        for row in rows:  # side by side within the output's width at 150% zoom on 1280 x 800
+            for fig in row if len(row) > 1 else ():  # builders leave width unset, so it stays
+                fig.layout.width = plots.OUTPUT_WIDTH // len(row)
         self._say()
 
         self.examples.observe(lambda c: setattr(self.text, "value", c["new"]), names="value")
@@ -157,7 +157,8 @@ class WidgetExplorer(_Inside):
 
         # the text box has its own line above; the other controls the shown views use share one
         controls = [getattr(self, control) for control in views.CONTROLS[1:] if control in used]
-        figures = [W.HBox(row) if len(row) > 1 else row[0] for row in rows]
+        # a narrower output (a larger zoom, a side panel open) puts the pair one under the other
+        figures = [W.HBox(row, layout=W.Layout(flex_flow="row wrap")) if len(row) > 1 else row[0] for row in rows]
         self.box = W.VBox([
             W.HTML("<b>Inside GAM</b>: choose or type a text; the figures follow the controls."),
             self.examples, self.text, W.HBox(controls), self.status, *figures,
