@@ -50,8 +50,9 @@ BUILDERS = {
     "gam_block_diagram": plots.gam_block_diagram,
     "loss_curves": lambda: plots.loss_curves({"gam": history(1), "mamba": history(2)}, unigram=3.0),
     "loss_panels": lambda: plots.loss_panels({"gam": history(1), "mamba": history(2)}, unigram=3.0),
-    "lr_sweep": lambda: plots.lr_sweep({"val_loss": {"gam": {1e-3: [2.0], 3e-3: [1.9]}}, "lr": {"gam": 3e-3}}),
-    "context_gain": lambda: plots.context_gain({"gam": [0.0] + [0.1] * 63}, 7),
+    "lr_sweep": lambda: plots.lr_sweep({"val_loss": {m: {1e-3: [2.0], 3e-3: [1.9]} for m in ("gam", "mamba")},
+                                        "lr": {"gam": 3e-3, "mamba": 1e-3}}),
+    "context_gain": lambda: plots.context_gain({m: [0.0] + [0.1] * 63 for m in ("gam", "mamba")}, 7),
     "gate_heatmap": lambda: plots.gate_heatmap(I.gate_local.mean(-1), I.gate_global.mean(-1), TOKENS),
     "gate_channels": lambda: plots.gate_channels(I.gate_local[0, 0], I.gate_global[0, 0], "T", 0),
     "top_slots_bar": lambda: plots.top_slots_bar(*I.top_slots(0, 0, 5), "T", 0),
@@ -93,11 +94,20 @@ def test_fit_screen_caps_the_height_and_puts_the_title_close_to_the_top():
     assert two.layout.height == 300 and two.layout.title.y < 1 - 10 / 300  # a second line: lower, still inside
 
 
-def test_legends_below_the_plot_hang_from_their_top():
-    # anchored by their bottom (plotly's choice below the plot), two rows grew up into the curves
-    for fig in (BUILDERS["loss_curves"](), BUILDERS["loss_panels"](), BUILDERS["lr_sweep"](), BUILDERS["context_gain"]()):
+def test_legends_below_the_plot_sit_at_the_bottom_edge_in_a_margin_that_holds_their_rows():
+    # anchored to the plot, a legend's place hung on plotly widening the margin for it, which
+    # JupyterLab did not redo at the output's width: two rows covered the x axis title
+    for name in ("loss_curves", "loss_panels", "lr_sweep", "context_gain"):
+        fig = BUILDERS[name]()
         legend = fig.layout.legend
-        assert legend.orientation == "h" and legend.yanchor == "top" and legend.y < -0.2
+        assert legend.orientation == "h" and legend.yref == "container" and legend.y == 0, name
+        assert legend.yanchor == "bottom" and fig.layout.margin.b >= 75 + plots.LEGEND_ROW, name
+    one_row = BUILDERS["loss_panels"]().layout.margin.b  # two short names
+    assert one_row == 75 + plots.LEGEND_ROW
+    assert plots.context_gain({"gam": [0.0, 0.1, 0.1]}, 2).layout.margin.b < one_row  # one line: no legend
+    five = {m: history(1) for m in ("gam", "transformer", "transformer-naive", "mamba", "gam-fw")}
+    rows = plots.loss_curves(five).layout.margin.b  # ten entries, "transformer-naive validation" ...
+    assert rows >= one_row + 2 * plots.LEGEND_ROW and plots.loss_curves(five).layout.height <= plots.SCREEN_HEIGHT
 
 
 def test_crowded_slider_labels_are_hidden_and_the_current_value_names_the_step():

@@ -311,7 +311,7 @@ def test_lesson_04_has_a_think_prompt_and_a_diagram_for_a_projector():
     assert 6 * C * (2 * C + 1 - k - S) == 24_166_400 - 22_599_680  # the answer's arithmetic
     fig = plots.gam_block_diagram()
     # the output area at 150% zoom on 1280 x 800: about 673 x 413 CSS pixels beside the prompt
-    assert fig.layout.width <= 680 and fig.layout.height <= plots.SCREEN_HEIGHT <= 380
+    assert fig.layout.width <= 673 and fig.layout.height <= plots.SCREEN_HEIGHT <= 380
     assert min(a.font.size for a in fig.layout.annotations if a.text) >= 14
     assert fig.layout.margin.t >= 60 and "<br>" in fig.layout.title.text  # the toolbar sits clear of the title
     # every label inside its box: its longest line at 0.6 em a character, at most the box's width

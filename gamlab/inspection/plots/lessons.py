@@ -239,14 +239,14 @@ def gam_block_diagram() -> go.Figure:
     """The GAM block as a picture: pre-norm, the local and global paths, their two gates, the
     residual additions and the FFN (the paper's Figure 1, drawn by gamlab). No data in.
 
-    Drawn at a fixed size in pixels (660 x 312 plot area, one data unit = one pixel; 680 x 380
+    Drawn at a fixed size in pixels (650 x 312 plot area, one data unit = one pixel; 670 x 380
     in all), so that the whole block fits one screen at 150% zoom on 1280 x 800 (an output area
     about 673 px wide beside the prompt, SCREEN_HEIGHT high) and every label, 14 px, stays
     inside its box whatever the page width.
     """
     blue, orange, green, grey = OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["green"], "#555555"
-    W, H = 660, 312  # plot area, px: with the title's 62 and 6 below, SCREEN_HEIGHT
-    mid, left, right = W // 2, 116, W - 116  # the three columns' centres; boxes 200 px wide, 14 px apart
+    W, H = 650, 312  # plot area, px: with the title's 62 and 6 below, SCREEN_HEIGHT
+    mid, left, right = W // 2, 116, W - 116  # the three columns' centres; boxes 200 px wide, 9 px apart
     fig = go.Figure()
     # one-line boxes 22 px high (a 14 px line takes 18: plotly spaces lines 1.3 em), three-line
     # ones 58 (55), 7-11 px between
@@ -300,6 +300,6 @@ def gam_block_diagram() -> go.Figure:
     fig.update_yaxes(visible=False, range=[0, H], fixedrange=True)
     fig.update_layout(title=dict(text="One GAM block (pre-norm)<br><sub>x + σ(g_l)·local + σ(g_g)·global, "
                                       "then x + FFN(LayerNorm₂(x))</sub>", font=dict(size=18), y=0.96),
-                      width=W + 20, height=H + 68, autosize=False, plot_bgcolor="white",  # 680 x 380
+                      width=W + 20, height=H + 68, autosize=False, plot_bgcolor="white",  # 670 x 380
                       margin=dict(l=10, r=10, t=62, b=6, autoexpand=False))
     return fig

@@ -85,8 +85,8 @@ def context_gain(curves: dict[str, list[float]], reach: int, spread: dict[str, l
     fig.update_layout(title=title or "Loss increase when the context from lag d on is another text's",
                       xaxis=dict(title="lag d (tokens back; every token at lag >= d swapped)", type="log",
                                  **_log_ticks(lags + [reach])),
-                      yaxis_title="loss increase (nats/token)", legend=legend_below())
-    return fit_screen(fig, t=65)  # the title above the reach's label
+                      yaxis_title="loss increase (nats/token)")
+    return legend_below(fit_screen(fig, t=65))  # the title above the reach's label
 
 
 def recall_predictions(idx, targets, predictions: dict, queries, keys=None, values=None, read_weights=None,

@@ -63,12 +63,26 @@ def fit_screen(fig: go.Figure, height: int = SCREEN_HEIGHT, **margin) -> go.Figu
     return fig
 
 
-# A legend under the plot, clear of the x axis title: anchored by its top (plotly's automatic
-# anchor for a legend below the plot is its bottom, so a legend of two rows grew up into the
-# curves), `y` in plot heights below the plot.
-def legend_below(y: float = -0.3) -> dict:
-    """Layout for a horizontal legend under the plot area (its top `y` plot heights below it)."""
-    return dict(orientation="h", x=0, xanchor="left", y=y, yanchor="top")
+# A legend under the plot, at the figure's bottom edge, in a bottom margin sized for its rows.
+# Anchored to the plot instead (y below 0, in plot heights), its place hung on plotly widening the
+# margin for it: JupyterLab first draws a saved copy at plotly's default 700 px width, where the
+# legend took one row, and kept that margin at 673 px, where it took two and covered the x axis
+# title (plotly's automatic anchor, the legend's bottom, had it grow up into the curves).
+LEGEND_ROW = 22  # px a row of legend entries (12 px text)
+
+
+def legend_below(fig: go.Figure) -> go.Figure:
+    """Put fig's legend in rows at its bottom edge, under the x axis title, with a bottom margin
+    that holds them (rows estimated from the entries' names at about 7 px a character). Call it
+    after fit_screen. Returns fig."""
+    shown = [t.name for t in fig.data if t.name and t.showlegend is not False]
+    if len(shown) < 2 and fig.layout.showlegend is not True:  # plotly draws no legend for one trace
+        return fig
+    width = sum(40 + 7 * len(name) for name in shown)  # symbol and gap, then the name
+    rows = max(1, -(-width // (OUTPUT_WIDTH - 60)))
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0, yanchor="bottom"),
+                      margin_b=75 + LEGEND_ROW * rows)  # x tick labels and title (about 55 px), then the rows
+    return fig
 
 
 # Okabe & Ito's palette: eight colours that viewers with any common colour-vision deficiency
