@@ -268,6 +268,7 @@ def test_explorer_figures_use_the_project_palette_and_the_width():
     pair = [e.figures[name].layout.width for name in ("channels", "top_slots")]
     assert pair == [plots.OUTPUT_WIDTH // 2] * 2 and sum(pair) <= plots.OUTPUT_WIDTH <= 673
     assert all(e.figures[name].layout.height <= plots.SCREEN_HEIGHT for name in e.figures)
+    assert e.figures["retrieval"].layout.width == plots.OUTPUT_WIDTH  # a view of its own: the output's width
     (row,) = [child for child in e.box.children if type(child).__name__ == "HBox" and e.figures["channels"] in child.children]
     assert row.layout.flex_flow == "row wrap"  # a narrower output puts the pair one under the other
     live = e.live_view()

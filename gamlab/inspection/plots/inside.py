@@ -12,6 +12,8 @@ from .style import MAX_ROW_TICKS, OKABE_ITO, _np, _token_ticks, _with_dropdown, 
 
 # Shapes as in gamlab/inspection/probes.py: L layers, T tokens, C channels, S memory slots.
 
+COLORBAR_ROOM = 110  # px right of a heatmap: its colour bar, tick labels ("0.25") and title
+
 
 def gate_heatmap(gate_local, gate_global, tokens: list[str]) -> go.Figure:
     """Mean gate value per layer and token: two heatmaps (local path above, global below).
@@ -41,7 +43,10 @@ def gate_heatmap(gate_local, gate_global, tokens: list[str]) -> go.Figure:
         fig.update_yaxes(title_text="layer", dtick=1, row=row, col=1)
     fig.update_xaxes(**_token_ticks(tokens), row=len(panels), col=1)
     fig.update_layout(title="Gate values per token and layer (mean over channels)")
-    return fit_screen(fig, 200 + 120 * len(panels), t=68)  # the title above the panels' own titles
+    # the title above the panels' own titles; the colour bar's room on the right given, not left to
+    # plotly to widen: the explorer's live figure kept the margin of its first, wider draw and cut
+    # the bar's title and tick labels
+    return fit_screen(fig, 200 + 120 * len(panels), t=68, r=COLORBAR_ROOM)
 
 
 def gate_channels(gate_local, gate_global, token: str, layer: int) -> go.Figure:
@@ -87,7 +92,7 @@ def retrieval_heatmap(weights, tokens: list[str], layer: int) -> go.Figure:
     fig.update_layout(title=f"Retrieval weights, layer {layer} (tokens x slots)",
                       xaxis=dict(title="memory slot"),
                       yaxis=dict(title="token", autorange="reversed", **_token_ticks(tokens, most=MAX_ROW_TICKS)))
-    return fit_screen(fig, max(320, 120 + 14 * z.shape[0]))
+    return fit_screen(fig, max(320, 120 + 14 * z.shape[0]), r=COLORBAR_ROOM)  # as gate_heatmap's
 
 
 def slot_tokens_bar(labels: list[str], weights, slot: int, layer: int) -> go.Figure:
