@@ -65,9 +65,8 @@ def fit_screen(fig: go.Figure, height: int = SCREEN_HEIGHT, **margin) -> go.Figu
 
 # A legend under the plot, at the figure's bottom edge, in a bottom margin sized for its rows.
 # Anchored to the plot instead (y below 0, in plot heights), its place hung on plotly widening the
-# margin for it: JupyterLab first draws a saved copy at plotly's default 700 px width, where the
-# legend took one row, and kept that margin at 673 px, where it took two and covered the x axis
-# title (plotly's automatic anchor, the legend's bottom, had it grow up into the curves).
+# margin for it, which JupyterLab's drawing at 673 px did not do for a legend of two rows: they
+# covered the x axis title (and with plotly's automatic anchor, the legend's bottom, the curves).
 LEGEND_ROW = 22  # px a row of legend entries (12 px text)
 
 
