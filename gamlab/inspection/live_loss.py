@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ..errors import GamlabError
 from . import plots
-from .live_view import pick_mode, refresh_figure, saved_copies
+from .live_view import live_figure, pick_mode, refresh_figure, saved_copies
 from .rerun import close_widgets, replace_previous
 from .text import wrap
 
@@ -39,8 +39,7 @@ class LiveLoss:
         self.histories: dict[str, list[dict]] = {name: [] for name in names}
         self.figure = self._build()
         if self.mode == "widget":
-            import plotly.graph_objects as go
-            self.figure = go.FigureWidget(self.figure)
+            self.figure = live_figure(self.figure)
             replace_previous(self)  # the same cell run again: the previous chart's widget is closed
         self._handle = None  # IPython's DisplayHandle once shown (the chart, or its saved copy)
 

@@ -62,6 +62,24 @@ def widgets_supported() -> bool:
     return int(ipywidgets.__version__.split(".")[0]) >= 8
 
 
+def live_figure(fig, width: int | None = None):
+    """A plotly FigureWidget of `fig`, `width` px wide (default: the figure's own, else
+    plots.OUTPUT_WIDTH, the output's width at 150% zoom on 1280 x 800).
+
+    A FigureWidget without a width is drawn 700 px wide whatever its output's width, and that
+    output is 673 px at such a zoom: the live figures' right edge was cut off (a colour bar's
+    title and tick labels, a dropdown, an annotation). The saved copy of a live view drops the
+    width again (LiveView), so a viewer of the saved notebook sees it at the page's width.
+    """
+    import plotly.graph_objects as go
+
+    from .plots import OUTPUT_WIDTH
+
+    widget = go.FigureWidget(fig)
+    widget.layout.width = width or widget.layout.width or OUTPUT_WIDTH
+    return widget
+
+
 def refresh_figure(widget, fig) -> None:
     """Copy a freshly built figure into a displayed FigureWidget in place (one message).
 
@@ -111,13 +129,17 @@ def saved_copies(figures, caption: str = "") -> list[dict]:
     the figure as `text/html` (nbviewer, nbconvert; plotly.js from its CDN in the first only) and
     `text/plain`: `caption` if given (also shown under the last figure's HTML), else the
     figure's title. See the module docstring for which viewer draws which.
-    figures: plotly figures or FigureWidgets, as they are now.
+    figures: plotly figures or FigureWidgets, as they are now; a FigureWidget's copy drops the
+    width it has live (live_figure) and takes the page's.
     """
+    import plotly.graph_objects as go
     import plotly.io as pio
 
     mimetype = pio.renderers["plotly_mimetype"]
     copies = []
     for i, fig in enumerate(figures):
+        if isinstance(fig, go.FigureWidget):
+            fig = go.Figure(fig).update_layout(width=None)
         last = i == len(figures) - 1
         copies.append({WIDGET_VIEW: NO_WIDGET, **mimetype.to_mimebundle(fig.to_dict()),
                        "text/html": static_html([fig], caption if last else "", plotlyjs=i == 0),

@@ -38,6 +38,7 @@ from .live_view import (
     PLOTLY,
     WIDGET_VIEW,
     LiveView,
+    live_figure,
     pick_mode,
     refresh_figure,
     saved_copies,
@@ -49,7 +50,8 @@ from .rerun import close_widgets, replace_previous
 from .views import View
 
 # The explorers are this module's; the live views' names are importable from here, as the lessons import them.
-__all__ = ["StaticExplorer", "WidgetExplorer", "explore", "LiveLoss", "LiveView", "pick_mode", "widgets_supported",
+__all__ = ["StaticExplorer", "WidgetExplorer", "explore", "LiveLoss", "LiveView", "live_figure", "pick_mode",
+           "widgets_supported",
            "replace_previous", "close_widgets", "refresh_figure", "static_html", "saved_copies", "NO_WIDGET", "WIDGET_VIEW", "PLOTLY"]
 
 
@@ -125,7 +127,6 @@ class WidgetExplorer(_Inside):
     def __init__(self, model, tokenizer, texts, corpus=None, k: int = 5, top: int = 10):
         super().__init__(model, tokenizer, texts, corpus, k, top)
         import ipywidgets as W
-        import plotly.graph_objects as go
 
         self.internals, self.tokens = self.run(self.texts[0])
         self.shown = self.views_for(self.internals)
@@ -142,11 +143,12 @@ class WidgetExplorer(_Inside):
         self.status = W.HTML()
         self._new_text = False  # set while _on_text resets the token dropdown
 
-        self.figures = {name: go.FigureWidget(fig) for name, fig in self._build(0, 0, self.slot.value).items()}
-        rows = [[self.figures[view.name] for view in row] for row in _rows(self.shown)]
-        for row in rows:
-            for fig in row if len(row) > 1 else ():  # side by side; builders leave width unset, so it stays
-                fig.layout.width = 900 // len(row)
+        # each row of views within the output's width at 150% zoom on 1280 x 800, a pair side by
+        # side; builders leave the width unset, so a redraw keeps it
+        built = self._build(0, 0, self.slot.value)
+        rows = [[(view.name, plots.OUTPUT_WIDTH // len(row)) for view in row] for row in _rows(self.shown)]
+        self.figures = {name: live_figure(built[name], width) for row in rows for name, width in row}
+        rows = [[self.figures[name] for name, _ in row] for row in rows]
         self._say()
 
         self.examples.observe(lambda c: setattr(self.text, "value", c["new"]), names="value")
@@ -157,7 +159,8 @@ class WidgetExplorer(_Inside):
 
         # the text box has its own line above; the other controls the shown views use share one
         controls = [getattr(self, control) for control in views.CONTROLS[1:] if control in used]
-        figures = [W.HBox(row) if len(row) > 1 else row[0] for row in rows]
+        # a narrower output (a larger zoom, a side panel open) puts the pair one under the other
+        figures = [W.HBox(row, layout=W.Layout(flex_flow="row wrap")) if len(row) > 1 else row[0] for row in rows]
         self.box = W.VBox([
             W.HTML("<b>Inside GAM</b>: choose or type a text; the figures follow the controls."),
             self.examples, self.text, W.HBox(controls), self.status, *figures,

@@ -43,11 +43,17 @@ def test_gate_heatmap():
 
 def test_long_texts_label_every_nth_token_and_keep_a_bounded_height():
     tokens = [f"t{i}" for i in range(200)]
+    across = plots.contributions(torch.ones(200), None, tokens, layer=0)  # tokens along x
+    ticks = list(across.layout.xaxis.tickvals)
+    assert ticks[:3] == [0, 4, 8] and len(ticks) <= plots.MAX_TOKEN_TICKS  # 200 tokens: every 4th
+    assert list(across.layout.xaxis.ticktext)[:2] == ["t0", "t4"]
+    # tokens up the y axis of a figure one screen high, whatever the text's length: thinner rows,
+    # fewer labels (14 px each)
     fig = plots.retrieval_heatmap(torch.full((200, S), 1 / S), tokens, layer=0)
     ticks = list(fig.layout.yaxis.tickvals)
-    assert ticks[:3] == [0, 4, 8] and len(ticks) <= plots.MAX_TOKEN_TICKS  # 200 tokens: every 4th
-    assert list(fig.layout.yaxis.ticktext)[:2] == ["t0", "t4"]
-    assert fig.layout.height <= 1000
+    assert ticks[:3] == [0, 12, 24] and len(ticks) <= plots.MAX_ROW_TICKS  # 200 tokens: every 12th
+    assert list(fig.layout.yaxis.ticktext)[:2] == ["t0", "t12"]
+    assert fig.layout.height == plots.SCREEN_HEIGHT <= 380
     assert np.asarray(fig.data[0].z).shape == (200, S)  # the data keeps every token
     short = plots.contributions(torch.ones(64), None, tokens[:64], layer=0)
     assert list(short.layout.xaxis.tickvals) == list(range(64))  # up to 64 tokens: all labelled

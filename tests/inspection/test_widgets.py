@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import gamlab
-from gamlab.inspection import views, widgets
+from gamlab.inspection import plots, views, widgets
 from gamlab.inspection.widgets import StaticExplorer, WidgetExplorer, explore, pick_mode
 from gamlab.training.tokenizer import encode_idx, token_texts
 
@@ -228,3 +228,22 @@ def test_a_refreshed_figure_widget_keeps_its_synced_state_for_a_reloaded_page():
     assert list(widget.data[0].y) == [5, 7]
     assert list(widget._widget_data[0]["y"]) == [5, 7]  # what a reloaded page draws
     assert widget._widget_layout["title"]["text"] == "step 2"
+
+
+def test_live_figures_are_as_wide_as_the_output_and_their_saved_copies_as_the_page():
+    """A FigureWidget without a width is drawn 700 px wide, past the 673 px output at 150% zoom
+    on 1280 x 800 (its colour bar's title and a dropdown were cut): every live figure gets a
+    width (live_figure), which its saved copy drops again."""
+    pytest.importorskip("anywidget", reason="plotly's FigureWidget needs anywidget")
+    import plotly.graph_objects as go
+
+    from gamlab.inspection.live_view import PLOTLY, live_figure, saved_copies
+
+    fig = go.Figure(go.Bar(y=[1, 2]))
+    assert live_figure(fig).layout.width == plots.OUTPUT_WIDTH <= 673 and fig.layout.width is None
+    assert live_figure(fig, 330).layout.width == 330
+    live = widgets.LiveLoss(["gam", "mamba"], mode="widget")
+    live.update("gam", HISTORY)
+    assert live.figure.layout.width == plots.OUTPUT_WIDTH  # kept through a refresh
+    (copy,) = saved_copies([live.figure])
+    assert "width" not in copy[PLOTLY]["layout"] and copy[PLOTLY]["data"][0]["y"] == [2.9, 2.4]

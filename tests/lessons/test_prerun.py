@@ -8,6 +8,9 @@ view without a static copy leaves a blank where its figure was. Each lesson is r
 exactly that command (fast mode), and the saved copy must hold, for every live view and every
 plotly figure, an output a viewer without a kernel draws: a PNG or plotly's HTML, and for a live
 view also plotly's JSON, which JupyterLab draws in the untrusted copy (it runs no script there).
+Every figure in the copy fits one screen at 150% zoom on 1280 x 800: an explicit height of at most
+plots.SCREEN_HEIGHT (plotly's default, 450 px, is taller than the 413 px JupyterLab shows there)
+and no width wider than the output area (673 px).
 """
 
 import os
@@ -19,11 +22,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from gamlab.inspection import plots
 from gamlab.inspection.widgets import WIDGET_VIEW
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted(p.stem for p in (ROOT / "notebooks").glob("0[0-7]_*.ipynb"))
 PLOTLY = "application/vnd.plotly.v1+json"
+OUTPUT_AREA = 673  # CSS px: JupyterLab's output width at 150% zoom on 1280 x 800, file browser closed
 
 
 def readme_command(name: str) -> list[str]:
@@ -70,6 +75,12 @@ def test_the_readme_prerun_command_saves_a_figure_for_every_view(name, tmp_path)
         for o in cell.outputs:
             if PLOTLY in o.get("data", {}):  # JupyterLab draws the mimetype; viewers, the HTML beside it
                 assert draws_a_figure(o), f"{name}: a figure with no static copy:\n{cell.source[:300]}"
+                layout = o.data[PLOTLY]["layout"]
+                high = layout.get("height", "plotly's default, 450")
+                assert 0 < layout.get("height", 0) <= plots.SCREEN_HEIGHT <= 380, \
+                    f"{name}: a figure {high} px high:\n{cell.source[:300]}"
+                assert layout.get("width", 0) <= OUTPUT_AREA, \
+                    f"{name}: a figure {layout['width']} px wide:\n{cell.source[:300]}"
         if any(is_live_view(o) for o in cell.outputs):
             assert any(draws_a_figure(o) for o in cell.outputs), \
                 f"{name}: a live view with no static figure in the saved copy:\n{cell.source[:300]}"

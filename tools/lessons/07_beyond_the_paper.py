@@ -393,16 +393,16 @@ keeps its query dropdown, so it also works in Colab and on static viewers).
 """
 
 # %%
-from gamlab.inspection.widgets import LiveView, pick_mode
+from gamlab.inspection.widgets import LiveView, live_figure, pick_mode
 
 if pick_mode() == "widget":
     import ipywidgets as W
-    import plotly.graph_objects as go
     from IPython.display import display
 
     # from the next sequence: the one above is sequence 0
     seed = W.IntSlider(value=1, min=0, max=50, description="sequence")
-    live = go.FigureWidget(one_sequence(seed.value))
+    # a FigureWidget as wide as the output (live_figure), not plotly's 700 px
+    live = live_figure(one_sequence(seed.value))
 
     def redraw(change):
         """Redraw the figure in place (no captured output: a notebook
@@ -411,7 +411,7 @@ if pick_mode() == "widget":
         with live.batch_update():
             live.data = []
             live.add_traces(new.data)
-            live.layout = new.layout
+            live.layout = new.layout.update(width=live.layout.width)
 
     seed.observe(redraw, names="value")
     # LiveView: a notebook saved without widget state still shows this

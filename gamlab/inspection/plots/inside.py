@@ -8,9 +8,11 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ...errors import GamlabError
-from .style import OKABE_ITO, _np, _token_ticks, _with_dropdown, _with_slider, token_labels
+from .style import MAX_ROW_TICKS, OKABE_ITO, _np, _token_ticks, _with_dropdown, _with_slider, fit_screen, token_labels
 
 # Shapes as in gamlab/inspection/probes.py: L layers, T tokens, C channels, S memory slots.
+
+COLORBAR_ROOM = 110  # px right of a heatmap: its colour bar, tick labels ("0.25") and title
 
 
 def gate_heatmap(gate_local, gate_global, tokens: list[str]) -> go.Figure:
@@ -33,13 +35,18 @@ def gate_heatmap(gate_local, gate_global, tokens: list[str]) -> go.Figure:
         z = _np(g)
         fig.add_trace(go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])),
                                  zmin=0, zmax=1, zmid=0.5, colorscale="BrBG",
-                                 colorbar=dict(title="mean gate σ"), coloraxis=None, showscale=row == 1, name=name,
+                                 # the title up the bar's side: across its top it ran past the figure's edge
+                                 colorbar=dict(title=dict(text="mean gate σ", side="right")), coloraxis=None,
+                                 showscale=row == 1, name=name,
                                  hovertemplate="layer %{y}, token %{x}: %{z:.3f}<extra>" + name + "</extra>"),
                       row=row, col=1)
         fig.update_yaxes(title_text="layer", dtick=1, row=row, col=1)
     fig.update_xaxes(**_token_ticks(tokens), row=len(panels), col=1)
-    fig.update_layout(title="Gate values per token and layer (mean over channels)", height=200 + 120 * len(panels))
-    return fig
+    fig.update_layout(title="Gate values per token and layer (mean over channels)")
+    # the title above the panels' own titles; the colour bar's room on the right given, not left to
+    # plotly to widen: the explorer's live figure kept the margin of its first, wider draw and cut
+    # the bar's title and tick labels
+    return fit_screen(fig, 200 + 120 * len(panels), t=68, r=COLORBAR_ROOM)
 
 
 def gate_channels(gate_local, gate_global, token: str, layer: int) -> go.Figure:
@@ -53,9 +60,10 @@ def gate_channels(gate_local, gate_global, token: str, layer: int) -> go.Figure:
             fig.add_trace(go.Violin(y=_np(g), name=name, box_visible=True, points="all", pointpos=0,
                                     jitter=0.3, marker_size=3, meanline_visible=True,
                                     line_color=OKABE_ITO["blue" if name.startswith("local") else "orange"]))
-    fig.update_layout(title=f"Gate values over channels, token {token_labels([token])[0]!s}, layer {layer}",
-                      yaxis=dict(title="gate value", range=[0, 1]), showlegend=False, height=360)
-    return fig
+    # two title lines: the explorer shows this figure in half the output's width
+    fig.update_layout(title=f"Gate values over channels<br>token {token_labels([token])[0]!s}, layer {layer}",
+                      yaxis=dict(title="gate value", range=[0, 1]), showlegend=False)
+    return fit_screen(fig, 360, t=70)
 
 
 def top_slots_bar(slots, weights, token: str, layer: int) -> go.Figure:
@@ -65,9 +73,10 @@ def top_slots_bar(slots, weights, token: str, layer: int) -> go.Figure:
     """
     fig = go.Figure(go.Bar(x=[f"slot {int(s)}" for s in _np(slots)], y=_np(weights), marker_color=OKABE_ITO["orange"],
                            hovertemplate="%{x}: w = %{y:.4f}<extra></extra>"))
-    fig.update_layout(title=f"Top {len(fig.data[0].x)} slots read by {token_labels([token])[0]} (layer {layer})",
-                      yaxis=dict(title="retrieval weight w", rangemode="tozero"), height=360)
-    return fig
+    label = token_labels([token])[0]
+    fig.update_layout(title=f"Top {len(fig.data[0].x)} slots read by<br>token {label}, layer {layer}",
+                      yaxis=dict(title="retrieval weight w", rangemode="tozero"))
+    return fit_screen(fig, 360, t=70)  # two title lines, as gate_channels: the explorer's pair
 
 
 def retrieval_heatmap(weights, tokens: list[str], layer: int) -> go.Figure:
@@ -79,11 +88,11 @@ def retrieval_heatmap(weights, tokens: list[str], layer: int) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])), zmin=0,
                                colorscale="Magma", colorbar=dict(title="w"),
                                hovertemplate="token %{y}, slot %{x}: w = %{z:.4f}<extra></extra>"))
+    # one screen whatever the text's length: a long text gets thinner rows and every n-th token's label
     fig.update_layout(title=f"Retrieval weights, layer {layer} (tokens x slots)",
                       xaxis=dict(title="memory slot"),
-                      yaxis=dict(title="token", autorange="reversed", **_token_ticks(tokens)),
-                      height=min(max(320, 120 + 14 * z.shape[0]), 1000))  # a long text scrolls by ticks, not pixels
-    return fig
+                      yaxis=dict(title="token", autorange="reversed", **_token_ticks(tokens, most=MAX_ROW_TICKS)))
+    return fit_screen(fig, max(320, 120 + 14 * z.shape[0]), r=COLORBAR_ROOM)  # as gate_heatmap's
 
 
 def slot_tokens_bar(labels: list[str], weights, slot: int, layer: int) -> go.Figure:
@@ -95,9 +104,8 @@ def slot_tokens_bar(labels: list[str], weights, slot: int, layer: int) -> go.Fig
                            hovertemplate="mean w = %{x:.4f}<extra></extra>"))
     fig.update_layout(title=f"Tokens that read slot {slot} most (layer {layer}, mean over the corpus)",
                       xaxis=dict(title="mean retrieval weight", rangemode="tozero"),
-                      yaxis=dict(autorange="reversed", **_token_ticks(labels, thin=False)),  # each bar names its token
-                      height=max(300, 100 + 24 * len(labels)))
-    return fig
+                      yaxis=dict(autorange="reversed", **_token_ticks(labels, thin=False)))  # each bar names its token
+    return fit_screen(fig, max(300, 100 + 24 * len(labels)), t=60)
 
 
 def contributions(local_norm, global_norm, tokens: list[str], layer: int) -> go.Figure:
@@ -114,8 +122,8 @@ def contributions(local_norm, global_norm, tokens: list[str], layer: int) -> go.
                                  hovertemplate="token %{x}: %{y:.3f}<extra>" + name + "</extra>"))
     fig.update_layout(title=f"Contribution of each path to the residual stream, layer {layer}", barmode="group",
                       xaxis=_token_ticks(tokens), yaxis=dict(title="|gated path| (L2)", rangemode="tozero"),
-                      height=420, margin=dict(l=80, t=100), legend=dict(orientation="h", y=1.12))
-    return fig
+                      legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))  # under the title
+    return fit_screen(fig, t=80, l=80)
 
 
 # Fallbacks: the same views as single plotly figures with their own sliders and dropdowns, for
@@ -143,21 +151,25 @@ def contributions_explorer(internals, tokens: list[str]) -> go.Figure:
 
 
 def top_slots_explorer(internals, tokens: list[str], k: int = 5) -> go.Figure:
-    """Top-k slots per token, one panel per layer, with a slider over tokens."""
+    """Top-k slots per token, one panel per layer (side by side, up to 3 in a row: one screen
+    high), with a slider over tokens."""
     L = internals.n_layer
-    fig = make_subplots(rows=L, cols=1, subplot_titles=[f"layer {l}" for l in range(L)],
-                        vertical_spacing=min(0.3, 0.5 / L))  # room for each panel's slot labels
+    cols = min(L, 3)
+    rows = -(-L // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"layer {l}" for l in range(L)],
+                        horizontal_spacing=0.08, vertical_spacing=min(0.3, 0.5 / rows))  # room for slot labels
     tops = [[internals.top_slots(l, t, k) for l in range(L)] for t in range(internals.n_tokens)]
     for l, (slots, weights) in enumerate(tops[0]):
+        where = dict(row=l // cols + 1, col=l % cols + 1)
         fig.add_trace(go.Bar(x=[f"slot {int(s)}" for s in slots], y=_np(weights), marker_color=OKABE_ITO["orange"],
-                             showlegend=False, hovertemplate="%{x}: w = %{y:.4f}<extra></extra>"), row=l + 1, col=1)
-        fig.update_yaxes(title_text="w", rangemode="tozero", row=l + 1, col=1)
+                             showlegend=False, hovertemplate="%{x}: w = %{y:.4f}<extra></extra>"), **where)
+        fig.update_yaxes(title_text="w" if l % cols == 0 else None, rangemode="tozero", **where)
     labels = token_labels(tokens)
     states = [(f"{t}:{labels[t]}", {"x": [[f"slot {int(s)}" for s in slots] for slots, _ in tops[t]],
                                    "y": [_np(w) for _, w in tops[t]]},
                {"title.text": f"Top {k} slots read by token {t} ({labels[t]})"}) for t in range(len(tops))]
-    fig.update_layout(title=states[0][2]["title.text"], height=200 + 230 * L)
-    return _with_slider(fig, states, "token ")
+    fig.update_layout(title=states[0][2]["title.text"])
+    return fit_screen(_with_slider(fig, states, "token ", pad=40), 200 + 180 * rows, t=68)
 
 
 def gate_channels_explorer(internals, tokens: list[str]) -> go.Figure:
@@ -174,7 +186,7 @@ def gate_channels_explorer(internals, tokens: list[str]) -> go.Figure:
         for t in range(internals.n_tokens):
             ys = [_np(g[l, t]) for g in (gl, gg) if g is not None]
             states.append((f"L{l} {t}:{labels[t]}", {"y": ys},
-                           {"title.text": f"Gate values over channels, token {labels[t]}, layer {l}"}))
+                           {"title.text": f"Gate values over channels<br>token {labels[t]}, layer {l}"}))
     return _with_slider(fig, states, "layer, token ")
 
 
@@ -187,4 +199,4 @@ def slot_tokens_explorer(tables: dict[int, list[tuple[str, float]]], layer: int)
                {"title.text": f"Tokens that read slot {s} most (layer {layer}, mean over the corpus)",
                 "yaxis.ticktext": token_labels([t for t, _ in tables[s]]),
                 "yaxis.tickvals": list(range(len(tables[s])))}) for s in slots]
-    return _with_dropdown(fig, states)
+    return fit_screen(_with_dropdown(fig, states), fig.layout.height, t=90)  # the title above the dropdown

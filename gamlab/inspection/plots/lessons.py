@@ -11,7 +11,17 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import OKABE_ITO, _log_ticks, _np, _token_ticks, _with_slider, model_color, token_labels
+from .style import (
+    OKABE_ITO,
+    _log_ticks,
+    _np,
+    _slider,
+    _token_ticks,
+    _with_slider,
+    fit_screen,
+    model_color,
+    token_labels,
+)
 
 
 def _slope_guides(fig: go.Figure, x0: float, x1: float, y0: float, col: int, legend: bool) -> None:
@@ -91,12 +101,11 @@ def scaling_curves(rows: list[dict], reference: dict | None = None) -> go.Figure
     oom = sorted({f"{r['name']} T={r['seq_len']}" for r in rows if r.get("oom")})
     title = "One block, forward + backward, against sequence length (log-log)"
     fig.update_layout(title=title + (f"<br><sub>out of memory: {', '.join(oom)}</sub>" if oom else ""),
-                      height=420, margin=dict(t=90, b=50, r=10),
                       # right of the plots, from the top of the plot area: below them it covered the
                       # x tick labels once the saved run's lines joined the legend (plotly widens the
                       # right margin to fit it)
                       legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
-    return fig
+    return fit_screen(fig, t=88 if oom else 68, r=10)  # the title above the panels' own titles
 
 
 def receptive_field_explorer(influence: dict, target: int, bounds: dict | None = None,
@@ -121,7 +130,8 @@ def receptive_field_explorer(influence: dict, target: int, bounds: dict | None =
     reach_blues = [[0.0, "#9ecae1"], [0.5, "#3182bd"], [1.0, "#08306b"]]
     fig = go.Figure(go.Heatmap(z=z0, x=list(range(T)), y=depth, zmin=0, zmax=1, colorscale=reach_blues,
                                xgap=1, ygap=1,
-                               colorbar=dict(title="paths, as a share<br>of the row's most"),
+                               # up the bar's side: across its top it ran into the tick label "1"
+                               colorbar=dict(title=dict(text="paths, as a share<br>of the row's most", side="right")),
                                hovertemplate="depth %{y}, input %{x}: %{z:.3f}<extra></extra>"))
     if bounds is not None:
         fig.add_trace(go.Scatter(x=_np(bounds[k0]), y=depth, mode="markers", name="window start: L·(k−1)+1 tokens, t included",
@@ -133,13 +143,15 @@ def receptive_field_explorer(influence: dict, target: int, bounds: dict | None =
         if bounds is not None:
             data = {"z": [data["z"][0], None], "x": [list(range(T)), _np(bounds[k])]}
         states.append((f"k={k}", data, {"title.text": f"Inputs that reach output t={target}, kernel size k={k}"}))
-    fig.update_layout(title=states[ks.index(k0)][2]["title.text"], height=300 + 22 * L,
+    fig.update_layout(title=states[ks.index(k0)][2]["title.text"],
                       xaxis=dict(title="input position s", range=[-0.5, T - 0.5]),
                       yaxis=dict(title="depth L (layers)", dtick=1, autorange="reversed"),  # depth 1 on top
-                      legend=dict(orientation="h", y=1.08))
+                      # the marks' legend under the title (shown although it has one entry)
+                      showlegend=bounds is not None, legend=dict(orientation="h", x=0, xanchor="left", y=1.02,
+                                                                  yanchor="bottom"))
     fig = _with_slider(fig, states, "kernel size ")
     fig.layout.sliders[0].active = ks.index(k0)
-    return fig
+    return fit_screen(fig, 240 + 22 * L, t=75)  # deep stacks: thinner rows, one screen still
 
 
 def retrieval_temperature(weights, retrieved, target, temperatures, labels: list[str], query=None,
@@ -153,7 +165,8 @@ def retrieval_temperature(weights, retrieved, target, temperatures, labels: list
     """
     w, r, tau = _np(weights), _np(retrieved), [float(t) for t in temperatures]
     fig = make_subplots(rows=1, cols=2, column_widths=[0.4, 0.6], horizontal_spacing=0.1,
-                        subplot_titles=["weights w over stored patterns", "retrieved vs the pattern queried"])
+                        # short: a title wider than its 40% column ran over the y tick labels
+                        subplot_titles=["w over stored patterns", "retrieved vs the pattern queried"])
     queried_colour = OKABE_ITO["vermillion"]  # the same colour for its bar and its pattern
     colours = [queried_colour if i == queried else OKABE_ITO["blue"] for i in range(len(labels))]
     # upright labels, narrow enough for six bars in 40% of a 700 px output: a first word shared
@@ -181,9 +194,10 @@ def retrieval_temperature(weights, retrieved, target, temperatures, labels: list
     fixed = [] if query is None else [_np(query)]
     states = [(f"{t:g}", {"y": [w[i], _np(target), r[i], *fixed]}, {"title.text": f"Softmax retrieval at temperature τ = {t:g}"})
               for i, t in enumerate(tau)]
-    fig.update_layout(title=states[0][2]["title.text"], height=420,  # legend right of the plots, clear of the titles
+    fig.update_layout(title=states[0][2]["title.text"],  # legend right of the plots, clear of the titles
                       legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
-    return _with_slider(fig, states, "τ = ")
+    # the slider below the two-line "queried" tick label and the axis title, not on them
+    return fit_screen(_with_slider(fig, states, "τ = ", pad=80), t=68)
 
 
 def gates_per_token(gate_local, gate_global, tokens: list[str]) -> go.Figure:
@@ -213,41 +227,43 @@ def gates_per_token(gate_local, gate_global, tokens: list[str]) -> go.Figure:
     steps = [dict(label=f"{t}:{labels[t]}", method="update",  # restyle only the two bottom traces
                   args=[{"y": [gl[t].tolist(), gg[t].tolist()]}, {"title.text": f"Gates of token {t} ({labels[t]})"}, [2, 3]])
              for t in range(T)]
-    # one screen at 150% zoom on 1280 x 800 (about 412 px of notebook): 420 px with the slider;
     # the legend beside the lower panel it labels, where it stays in view with the slider
     # (at the top it was off-screen while the slider was in view)
-    fig.update_layout(title=steps[0]["args"][1]["title.text"], height=420, margin=dict(t=60, b=10),
+    fig.update_layout(title=steps[0]["args"][1]["title.text"],
                       legend=dict(orientation="v", x=1.02, xanchor="left", y=0.36, yanchor="top"),
-                      sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="token "), pad=dict(t=40))])
-    return fig
+                      sliders=[_slider(steps, "token ", pad=40)])
+    return fit_screen(fig, t=60, b=10)
 
 
 def gam_block_diagram() -> go.Figure:
     """The GAM block as a picture: pre-norm, the local and global paths, their two gates, the
     residual additions and the FFN (the paper's Figure 1, drawn by gamlab). No data in.
 
-    Drawn at a fixed size in pixels (660 x 344 plot area, one data unit = one pixel), so that the
-    whole block fits the output area at 150% zoom on 1280 x 800 (about 700 px wide beside the
-    prompt, 412 px high) and every label, 14 px, stays inside its box whatever the page width.
+    Drawn at a fixed size in pixels (650 x 312 plot area, one data unit = one pixel; 670 x 380
+    in all), so that the whole block fits one screen at 150% zoom on 1280 x 800 (an output area
+    about 673 px wide beside the prompt, SCREEN_HEIGHT high) and every label, 14 px, stays
+    inside its box whatever the page width.
     """
     blue, orange, green, grey = OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["green"], "#555555"
-    W, H = 660, 344  # plot area, px
-    mid, left, right = W // 2, 116, W - 116  # the three columns' centres; boxes 200 px wide, 14 px apart
+    W, H = 650, 312  # plot area, px: with the title's 62 and 6 below, SCREEN_HEIGHT
+    mid, left, right = W // 2, 116, W - 116  # the three columns' centres; boxes 200 px wide, 9 px apart
     fig = go.Figure()
+    # one-line boxes 22 px high (a 14 px line takes 18: plotly spaces lines 1.3 em), three-line
+    # ones 58 (55), 7-11 px between
     boxes = {  # name: (x centre, y centre from the top, width, height, text, colour); circles: width 0
-        "x": (mid, 14, 150, 26, "x  (B, T, C)", grey),
-        "ln1": (mid, 50, 160, 26, "LayerNorm₁ → h", grey),
-        "conv": (left, 106, 200, 56, "causal depthwise conv<br><i>local</i>, kernel k<br>(Lesson 1)", blue),
-        "gate": (mid, 106, 200, 56, "Linear(C → 2C)<br>→ g_l, g_g<br>(Lesson 3)", green),
-        "mem": (right, 106, 200, 56, "softmax(h Mᵀ) M<br><i>global</i>, S slots<br>(Lesson 2)", orange),
-        "mul_l": (left, 162, 0, 0, "×", blue), "mul_g": (right, 162, 0, 0, "×", orange),
-        "add1": (mid, 196, 0, 0, "+", grey),
-        "ln2": (mid, 229, 150, 26, "LayerNorm₂", grey),
-        "ffn": (mid, 263, 310, 26, "FFN: C → 4C, GELU, 4C → C, dropout", grey),
-        "add2": (mid, 296, 0, 0, "+", grey),
-        "out": (mid, 329, 170, 26, "output  (B, T, C)", grey),
+        "x": (mid, 12, 150, 22, "x  (B, T, C)", grey),
+        "ln1": (mid, 45, 160, 22, "LayerNorm₁ → h", grey),
+        "conv": (left, 96, 200, 58, "causal depthwise conv<br><i>local</i>, kernel k<br>(Lesson 1)", blue),
+        "gate": (mid, 96, 200, 58, "Linear(C → 2C)<br>→ g_l, g_g<br>(Lesson 3)", green),
+        "mem": (right, 96, 200, 58, "softmax(h Mᵀ) M<br><i>global</i>, S slots<br>(Lesson 2)", orange),
+        "mul_l": (left, 147, 0, 0, "×", blue), "mul_g": (right, 147, 0, 0, "×", orange),
+        "add1": (mid, 176, 0, 0, "+", grey),
+        "ln2": (mid, 206, 150, 22, "LayerNorm₂", grey),
+        "ffn": (mid, 236, 310, 22, "FFN: C → 4C, GELU, 4C → C, dropout", grey),
+        "add2": (mid, 266, 0, 0, "+", grey),
+        "out": (mid, 297, 170, 22, "output  (B, T, C)", grey),
     }
-    R = 13  # radius of the × and + circles, px
+    R = 11  # radius of the × and + circles, px
 
     def top(name):  # y (data, bottom-up) of a box's top and bottom edges
         x, y, w, h, *_ = boxes[name]
@@ -273,17 +289,17 @@ def gam_block_diagram() -> go.Figure:
                                yshift=-9, xshift=-36 if xb < xa else 36, font=dict(size=14, color=green))
     # the two skip connections, in lanes beside the boxes: x around the mixing (left), the
     # mixed stream around the FFN (right)
-    for (x0, y0), lane, (x1, y1), text in (((mid - 75, 14), 6, (mid - R, 196), "residual x"),
-                                           ((mid + R, 196), W - 6, (mid + R, 296), "residual")):
+    for (x0, y0), lane, (x1, y1), text in (((mid - 75, 12), 6, (mid - R, 176), "residual x"),
+                                           ((mid + R, 176), W - 6, (mid + R, 266), "residual")):
         fig.add_shape(type="path", path=f"M {x0} {H - y0} L {lane} {H - y0} L {lane} {H - y1} L {x1} {H - y1}",
                       line=dict(color=grey, width=1.5, dash="dash"))
         # the label above the lane's first stretch, clear of the boxes
-        fig.add_annotation(x=(x0 + lane) / 2, y=H - y0, text=text, showarrow=False, yshift=10,
+        fig.add_annotation(x=(x0 + lane) / 2, y=H - y0, text=text, showarrow=False, yshift=9,
                            font=dict(size=14, color=grey))
     fig.update_xaxes(visible=False, range=[0, W], fixedrange=True)
     fig.update_yaxes(visible=False, range=[0, H], fixedrange=True)
     fig.update_layout(title=dict(text="One GAM block (pre-norm)<br><sub>x + σ(g_l)·local + σ(g_g)·global, "
                                       "then x + FFN(LayerNorm₂(x))</sub>", font=dict(size=18), y=0.96),
-                      width=W + 20, height=H + 76, autosize=False, plot_bgcolor="white",  # 680 x 420
-                      margin=dict(l=10, r=10, t=70, b=6, autoexpand=False))
+                      width=W + 20, height=H + 68, autosize=False, plot_bgcolor="white",  # 670 x 380
+                      margin=dict(l=10, r=10, t=62, b=6, autoexpand=False))
     return fig

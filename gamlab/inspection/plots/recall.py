@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import OKABE_ITO, _log_ticks, _np, _rgba, model_color
+from .style import OKABE_ITO, _log_ticks, _np, _rgba, fit_screen, legend_below, model_color
 
 
 def recall_heatmaps(results: dict, task: str = "Associative recall") -> go.Figure:
@@ -27,9 +27,8 @@ def recall_heatmaps(results: dict, task: str = "Associative recall") -> go.Figur
                       row=1, col=i)
         fig.update_xaxes(title_text="pairs", type="category", row=1, col=i)
     fig.update_yaxes(title_text="sequence length", type="category", row=1, col=1)
-    fig.update_layout(title=f"{task}: query accuracy, chance {results['chance']:.2f}",
-                      height=320, margin=dict(t=80))
-    return fig
+    fig.update_layout(title=f"{task}: query accuracy, chance {results['chance']:.2f}")
+    return fit_screen(fig, 320, t=68)  # the title above the models' names
 
 
 def context_profiles(profiles: dict, reach: int | None = None, log: bool = True) -> go.Figure:
@@ -48,9 +47,8 @@ def context_profiles(profiles: dict, reach: int | None = None, log: bool = True)
     # log axis: ticks at decades in exponent form (plotly's own would read "100μ" for 1e-4)
     yaxis = dict(type="log", **_log_ticks(values)) if log else dict(type="linear")
     fig.update_layout(title="Effective context: |d out_t / d x_(t-lag)|, normalised (gaps are exact zeros)",
-                      xaxis_title="lag (tokens back from t)", yaxis=dict(title="share of the gradient", **yaxis),
-                      height=380)
-    return fig
+                      xaxis_title="lag (tokens back from t)", yaxis=dict(title="share of the gradient", **yaxis))
+    return fit_screen(fig, t=65)  # the title above the reach's label
 
 
 def context_gain(curves: dict[str, list[float]], reach: int, spread: dict[str, list[float]] | None = None,
@@ -87,16 +85,16 @@ def context_gain(curves: dict[str, list[float]], reach: int, spread: dict[str, l
     fig.update_layout(title=title or "Loss increase when the context from lag d on is another text's",
                       xaxis=dict(title="lag d (tokens back; every token at lag >= d swapped)", type="log",
                                  **_log_ticks(lags + [reach])),
-                      yaxis_title="loss increase (nats/token)", height=420, legend=dict(orientation="h", y=-0.25))
-    return fig
+                      yaxis_title="loss increase (nats/token)")
+    return legend_below(fit_screen(fig, t=65))  # the title above the reach's label
 
 
 def recall_predictions(idx, targets, predictions: dict, queries, keys=None, values=None, read_weights=None,
                        labels: list[str] | None = None,
                        title: str = "One recall sequence: what each model answers") -> go.Figure:
     """For one sequence of a recall task: each model's answer per query (a table-like scatter: a
-    green circle and ✓ right, a vermillion cross and ✗ wrong; the symbols say it without the
-    colours), and below it, chosen with a dropdown per query, the read weights over earlier positions.
+    green circle and ✓ right, a vermillion cross and ✗ wrong, the marks alone beyond 8 queries; the
+    symbols say it without the colours), and below it, chosen with a dropdown per query, the read weights over earlier positions.
 
     idx: (T,) token ids; targets: (T,) answers, read at the queries only; predictions: {model: (T,) argmax};
     queries: (n,) positions that ask for an answer; keys, values: (n,) where each query's key and
@@ -106,22 +104,33 @@ def recall_predictions(idx, targets, predictions: dict, queries, keys=None, valu
     idx, targets, queries = _np(idx).astype(int), _np(targets).astype(int), _np(queries).astype(int)
     labels = labels or [str(t) for t in idx]
     rows = 2 if read_weights is not None else 1
-    fig = make_subplots(rows=rows, cols=1, vertical_spacing=0.18, row_heights=[0.45, 0.55][:rows] if rows == 2 else None,
+    # one screen (SCREEN_HEIGHT) for both panels, the upper one as high as its rows need: each
+    # answer beside its marker, not above it (above, the top row's numbers were cut by the panel's edge)
+    n_rows = len(predictions) + 1
+    fig = make_subplots(rows=rows, cols=1, vertical_spacing=0.2 if rows == 2 else 0.1,
+                        row_heights=[n_rows, 5][:rows] if rows == 2 else None,
                         subplot_titles=["answer per query (✓ circle: right, ✗ cross: wrong)",
-                                        "what the query reads from (read weights over earlier positions)"][:rows])
+                                        "what one query reads (choose it on the right)"][:rows])
     qtext = [f"q{j} @{p}: {labels[p]}" for j, p in enumerate(queries)]
+    many = len(queries) > 8  # columns under 70 px: the symbol alone says right or wrong, the tick names the query
+    answer = dict(mode="markers+text", textposition="middle right", showlegend=False)
     for name, pred in predictions.items():
         pred = _np(pred).astype(int)[queries]
         ok = pred == targets[queries]
         # right/wrong by symbol and mark as well as colour: readable without telling green from red
-        fig.add_trace(go.Scatter(x=qtext, y=[name] * len(queries), mode="markers+text",
-                                 text=[f"{'✓' if r else '✗'} {v}" for r, v in zip(ok, pred)], textposition="top center",
-                                 marker=dict(size=14, symbol=np.where(ok, "circle", "x"),
+        text = [f"{v}" if many else f"{'✓' if r else '✗'} {v}" for r, v in zip(ok, pred)]
+        fig.add_trace(go.Scatter(x=qtext, y=[name] * len(queries), text=text,
+                                 marker=dict(size=12, symbol=np.where(ok, "circle", "x"),
                                              color=np.where(ok, OKABE_ITO["green"], OKABE_ITO["vermillion"])),
-                                 hovertemplate="%{x}<br>" + name + " says %{text}<extra></extra>", showlegend=False),
+                                 hovertemplate="%{x}<br>" + name + " says %{text}<extra></extra>", **answer),
                       row=1, col=1)
-    fig.add_trace(go.Scatter(x=qtext, y=["answer"] * len(queries), mode="markers+text", text=[str(v) for v in targets[queries]],
-                             textposition="top center", marker=dict(size=14, color="grey"), showlegend=False), row=1, col=1)
+    fig.add_trace(go.Scatter(x=qtext, y=["answer"] * len(queries), text=[str(v) for v in targets[queries]],
+                             marker=dict(size=12, color="grey"), **answer), row=1, col=1)
+    # the markers at the left of each query's column, their text to the right of them; rows top
+    # down: the answer, then the models in the order given
+    fig.update_xaxes(range=[-0.25, len(queries) - 0.25], tickfont=dict(size=11), tickangle=0, tickmode="array",
+                     tickvals=qtext, ticktext=[f"q{j}" for j in range(len(queries))] if many else qtext, row=1, col=1)
+    fig.update_yaxes(categoryorder="array", categoryarray=["answer", *predictions], autorange="reversed", row=1, col=1)
     if read_weights is not None:
         a = _np(read_weights)
 
@@ -142,12 +151,15 @@ def recall_predictions(idx, targets, predictions: dict, queries, keys=None, valu
         for j in range(len(queries)):
             w, c = bar_state(j)
             buttons.append(dict(label=qtext[j], method="restyle", args=[{"y": [w], "marker.color": [c]}, [bar]]))
-        fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=0.5,
-                                            yanchor="bottom")])
+        # at the top right of the lower panel, on the line of its title (left-aligned, clear of it)
+        top = fig.layout.yaxis2.domain[1]
+        fig.layout.annotations[1].update(x=0, xanchor="left")
+        fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=top + 0.01,
+                                            yanchor="bottom", pad=dict(t=0, b=0), font=dict(size=11))])
         fig.update_yaxes(title_text="read weight", row=2, col=1)
         marked = [text for text, where in (("orange: the query's key", keys), ("green: its value", values))
                   if where is not None]
         fig.update_xaxes(title_text="earlier position: token" + (f" ({', '.join(marked)})" if marked else ""),
-                         row=2, col=1)
-    fig.update_layout(title=title, height=380 + 300 * (rows - 1))
-    return fig
+                         tickfont=dict(size=10), row=2, col=1)
+    fig.update_layout(title=title)
+    return fit_screen(fig, 180 + 200 * (rows - 1), t=60)

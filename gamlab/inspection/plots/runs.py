@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 
 from ...errors import GamlabError
 from .lessons import scaling_curves
-from .style import model_color
+from .style import fit_screen, legend_below, model_color
 
 LOSS_X = {"step": ("step", "optimizer step"),
           "seconds": ("elapsed", "training time (s, wall clock, evaluation excluded)")}
@@ -54,9 +54,8 @@ def loss_curves(histories: dict[str, list[dict]], unigram: float | None = None,
     if unigram is not None:
         fig.add_hline(y=unigram, line=dict(color="gray", dash="dash"),
                       annotation_text=f"unigram baseline {unigram:.2f}", annotation_position="top right")
-    fig.update_layout(title=title, xaxis_title=axis, yaxis_title="cross-entropy (nats per token)",
-                      height=460, legend=dict(orientation="h", y=-0.2))
-    return fig
+    fig.update_layout(title=title, xaxis_title=axis, yaxis_title="cross-entropy (nats per token)")
+    return legend_below(fit_screen(fig))  # inside the plot it covered the curves
 
 
 def loss_panels(histories: dict[str, list[dict]], unigram: float | None = None,
@@ -76,9 +75,8 @@ def loss_panels(histories: dict[str, list[dict]], unigram: float | None = None,
             label = dict(annotation_text=f"unigram {unigram:.2f}", annotation_position="top right") if col == 2 else {}
             fig.add_hline(y=unigram, line=dict(color="gray", dash="dash"), row=1, col=col, **label)
     fig.update_yaxes(title_text=("loss" if train else "validation loss") + " (nats per token)", row=1, col=1)
-    fig.update_layout(title=title or "Validation loss: per step and per second", height=440,
-                      legend=dict(orientation="h", y=-0.25), margin=dict(t=90))
-    return fig
+    fig.update_layout(title=title or "Validation loss: per step and per second")
+    return legend_below(fit_screen(fig, t=68))  # the title above the panels' own titles
 
 
 def scaling_chart(rows: list[dict], exponents: dict[str, float | None]) -> go.Figure:
@@ -116,5 +114,5 @@ def lr_sweep(result: dict) -> go.Figure:
     ticks = dict(tickmode="array", tickvals=grid, ticktext=[f"{lr:g}" for lr in grid])
     fig.update_layout(title=f"Learning-rate sweep ({result.get('steps', '?')} steps a run; star: the chosen rate)",
                       xaxis=dict(title="learning rate", type="log", **ticks),
-                      yaxis_title="validation loss (nats per token)", height=400, legend=dict(orientation="h", y=-0.25))
-    return fig
+                      yaxis_title="validation loss (nats per token)")
+    return legend_below(fit_screen(fig))

@@ -36,6 +36,54 @@ def use_saved_output_renderer() -> str | None:
 
 use_saved_output_renderer()
 
+# One screen at a lecture hall's zoom: JupyterLab at 150% on a 1280 x 800 screen shows about
+# 413 CSS px of notebook under its toolbar, and an output area about 673 px wide beside the
+# prompt. Every figure a lesson draws is at most SCREEN_HEIGHT tall, its slider or dropdown
+# included, so that it is seen whole; figures side by side (the explorer's pair) share
+# OUTPUT_WIDTH. plotly's default is 450 px tall with 100 px above the plot, where the title
+# floated 60-100 px over what it names.
+SCREEN_HEIGHT = 380  # px
+OUTPUT_WIDTH = 660  # px
+MARGIN = dict(t=50, b=40, l=60, r=20)  # px: the title close to the plot; plotly widens a margin that a
+# label, legend, colour bar or slider needs (axes' automargin, margin.autoexpand), so they stay inside
+
+
+def fit_screen(fig: go.Figure, height: int = SCREEN_HEIGHT, **margin) -> go.Figure:
+    """Give `fig` an explicit height, at most SCREEN_HEIGHT px (a taller one is cut to it: the
+    plot gets thinner, nothing leaves the figure), and small margins (MARGIN, overridden by
+    `margin`, e.g. t=75 for a title above subplot titles or a legend), the title's top 10 px
+    below the figure's. Returns fig. Every builder in gamlab.inspection.plots ends with it."""
+    height = min(int(height), SCREEN_HEIGHT)
+    fig.update_layout(height=height, margin={**MARGIN, **margin})
+    if fig.layout.title.y is None:  # its top 10 px below the figure's (plotly centres it in the margin)
+        # plotly's "top" anchor puts a title's first line where a one-line title would sit and
+        # its others above it: each further line moves it down by about 14 px
+        lines = (fig.layout.title.text or "").count("<br>")
+        fig.update_layout(title=dict(y=1 - (10 + 14 * lines) / height, yanchor="top"))
+    return fig
+
+
+# A legend under the plot, at the figure's bottom edge, in a bottom margin sized for its rows.
+# Anchored to the plot instead (y below 0, in plot heights), its place hung on plotly widening the
+# margin for it, which JupyterLab's drawing at 673 px did not do for a legend of two rows: they
+# covered the x axis title (and with plotly's automatic anchor, the legend's bottom, the curves).
+LEGEND_ROW = 22  # px a row of legend entries (12 px text)
+
+
+def legend_below(fig: go.Figure) -> go.Figure:
+    """Put fig's legend in rows at its bottom edge, under the x axis title, with a bottom margin
+    that holds them (rows estimated from the entries' names at about 7 px a character). Call it
+    after fit_screen. Returns fig."""
+    shown = [t.name for t in fig.data if t.name and t.showlegend is not False]
+    if len(shown) < 2 and fig.layout.showlegend is not True:  # plotly draws no legend for one trace
+        return fig
+    width = sum(40 + 7 * len(name) for name in shown)  # symbol and gap, then the name
+    rows = max(1, -(-width // (OUTPUT_WIDTH - 60)))
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", yref="container", y=0, yanchor="bottom"),
+                      margin_b=75 + LEGEND_ROW * rows)  # x tick labels and title (about 55 px), then the rows
+    return fig
+
+
 # Okabe & Ito's palette: eight colours that viewers with any common colour-vision deficiency
 # can tell apart. One colour per model, the same in every figure and lesson.
 OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "vermillion": "#D55E00", "green": "#009E73",
@@ -74,12 +122,14 @@ def token_labels(tokens: list[str]) -> list[str]:
 
 
 MAX_TOKEN_TICKS = 64  # more labels than this overlap on a projector-width axis
+MAX_ROW_TICKS = 18  # ... and more than this on a token axis up a figure SCREEN_HEIGHT high (14 px a label)
 
 
-def _token_ticks(tokens: list[str], thin: bool = True) -> dict:
+def _token_ticks(tokens: list[str], thin: bool = True, most: int = MAX_TOKEN_TICKS) -> dict:
     """Tick labels for a token axis of a text: every token, or every n-th one for a long text
-    (hover still gives each position). thin=False labels every one (a list of bars)."""
-    every = -(-len(tokens) // MAX_TOKEN_TICKS) if thin else 1  # ceil: 1 up to 64 tokens, 2 up to 128, ...
+    (at most `most` labels; hover still gives each position). thin=False labels every one (a
+    list of bars)."""
+    every = -(-len(tokens) // most) if thin else 1  # ceil: with 64, 1 up to 64 tokens, 2 up to 128, ...
     labels = token_labels(tokens)
     shown = range(0, len(tokens), max(every, 1))
     ticks = dict(tickmode="array", tickvals=list(shown), ticktext=[labels[t] for t in shown])
@@ -95,15 +145,30 @@ def _steps(states: list[tuple[str, dict, dict]]) -> list[dict]:
     return [dict(label=label, method="update", args=[data, layout]) for label, data, layout in states]
 
 
-def _with_slider(fig: go.Figure, states, prefix: str) -> go.Figure:
-    fig.update_layout(sliders=[dict(active=0, steps=_steps(states), currentvalue=dict(prefix=prefix),
-                                    pad=dict(t=50))])
+SLIDER_LABEL_ROOM = 520  # px of slider rail for its step labels, at about 7 px a character
+
+
+def _slider(steps: list[dict], prefix: str, pad: int = 50) -> dict:
+    """A slider under the plot over plotly `steps`; `pad`: px from the plot's bottom to the
+    slider's current value, room for the x tick labels and axis title (plotly does not move it
+    clear of them). When the step labels would overlap (many tokens), they are hidden under the
+    rail: the current value above it still names the chosen one."""
+    crowded = sum(len(step["label"]) + 2 for step in steps) * 7 > SLIDER_LABEL_ROOM
+    hidden = dict(font=dict(color="rgba(0, 0, 0, 0)")) if crowded else {}
+    return dict(active=0, steps=steps, pad=dict(t=pad), **hidden,  # the current value in the template's colour
+                currentvalue=dict(prefix=prefix, **(dict(font=dict(color="#2a3f5f")) if crowded else {})))
+
+
+def _with_slider(fig: go.Figure, states, prefix: str, pad: int = 50) -> go.Figure:
+    fig.update_layout(sliders=[_slider(_steps(states), prefix, pad)])
     return fig
 
 
 def _with_dropdown(fig: go.Figure, states) -> go.Figure:
+    """A dropdown over `states` just above the plot's top right corner, under the title (the
+    figure needs a top margin of about 90 px)."""
     fig.update_layout(updatemenus=[dict(buttons=_steps(states), direction="down", x=1.0, xanchor="right",
-                                        y=1.18, yanchor="top", showactive=True)])
+                                        y=1.02, yanchor="bottom", showactive=True)])
     return fig
 
 
