@@ -3,7 +3,7 @@
 Same tokens, the same batches in the same order for a given seed, each model at its own
 learning rate (tuned by `gamlab sweep`, gamlab/experiments/sweep.py), a matched parameter budget; each
 seed trains every model once. `compare` returns the rows of the paper's Table 1 layout
-(runs.format_table) as mean and standard deviation over seeds, each model's history, a
+(race_table.format_table) as mean and standard deviation over seeds, each model's history, a
 sample, how much each model draws from context beyond GAM's reach (gamlab.inspection.context_use), and
 count-table baselines (gamlab.experiments.ngram) at GAM's reach and beyond, as one typed record
 (gamlab.experiments.race_record.RaceResult). The command `gamlab compare` (gamlab/commands/compare.py)

@@ -31,7 +31,8 @@ from ..errors import GamlabError
 from ..runtime import pick_device, pick_precision
 from ..training.files import read_refusal, write_atomic
 from ..training.train_config import TrainConfig
-from .runs import format_table, html_table, model_config
+from .race_table import format_table, html_table
+from .runs import model_config
 
 FORMAT, VERSION = "gamlab race", 1
 # Numbers of a run that vary from seed to seed; a row shows their mean and spread.
@@ -160,11 +161,11 @@ class RaceResult:
         return min(at, key=at.get), x
 
     def table(self) -> str:
-        """The paper's Table 1 layout with the baselines (gamlab.experiments.runs.format_table)."""
+        """The paper's Table 1 layout with the baselines (gamlab.experiments.race_table.format_table)."""
         return format_table(self.rows(), self.unigram, self.ngrams, self.reach)
 
     def html_table(self) -> str:
-        """The same table as HTML (gamlab.experiments.runs.html_table), for a notebook:
+        """The same table as HTML (gamlab.experiments.race_table.html_table), for a notebook:
         display(IPython.display.HTML(race.html_table())). Used in notebooks/05_showdown.ipynb."""
         return html_table(self.rows(), self.unigram, self.ngrams, self.reach)
 

@@ -47,11 +47,15 @@ def _saved_bar_class():
             super().close()
             handle, self._handle = getattr(self, "_handle", None), None
             if handle is not None:  # the same widget again: its text/plain is now the last meter
-                handle.update({**self.container._repr_mimebundle_(), "text/plain": self.saved_text()}, raw=True)
+                self._saving = True
+                handle.update(self.container)
 
-        def saved_text(self) -> str:
-            """The last meter in at most 80 columns (a narrower bar), as a saved notebook prints
-            it: at 150% zoom a longer line breaks, mid-number ("val=3.5" / "35]")."""
-            return self.format_meter(**{**self.format_dict, "ncols": TEXT_COLUMNS})
+        @property
+        def format_dict(self):
+            """tqdm's; when the closed bar is displayed for its saved copy, in at most 80 columns (a
+            narrower bar): at 150% zoom a longer line breaks, mid-number ("val=3.5" / "35]"). The
+            widget's text/plain is its meter from this dict, in ipywidgets 7 (Colab) and 8."""
+            d = super().format_dict
+            return {**d, "ncols": TEXT_COLUMNS} if getattr(self, "_saving", False) else d
 
     return SavedBar

@@ -6,7 +6,8 @@ import pytest
 
 from gamlab import GamlabError
 from gamlab.experiments.compare import aggregate, compare, reading, within_spread
-from gamlab.experiments.runs import PRESETS, format_table, train_config
+from gamlab.experiments.race_table import format_table
+from gamlab.experiments.runs import PRESETS, train_config
 from gamlab.experiments.sweep import learning_rates, load_tuned, save_tuned, sweep
 
 
