@@ -114,4 +114,7 @@ class LiveLoss:
         else:
             self.figure = fig
             if self._handle is not None:
+                # JupyterLab hands an updated output to the renderer that drew it, and plotly's
+                # draws only once: through plain text first, the figure gets a renderer of its own
+                self._handle.update({"text/plain": self.summary()}, raw=True)
                 self._handle.update(self._bundle(), raw=True)

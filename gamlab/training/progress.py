@@ -40,7 +40,8 @@ def _saved_bar_class():
             if not self.disable:
                 # one width for every bar's label ("transformer: 100%"), so that the bars of a
                 # race line up, and no label breaks at its hyphen ("gam-" / "fw: 100%")
-                self.container.children[0].layout.width = LABEL_WIDTH
+                # (flex: the label keeps that width; it shrank to 83 px beside a long meter)
+                self.container.children[0].layout.flex = f"0 0 {LABEL_WIDTH}"
             self._handle = None if self.disable else display(self.container, display_id=True)
 
         def close(self):

@@ -142,7 +142,8 @@ def lab_page(url: str, token: str, path: str, failure: str):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{url}/lab/tree/{path}?token={token}")
+            # ?reset: a fresh workspace, not the notebooks an earlier test left open
+            page.goto(f"{url}/lab/tree/{path}?reset&token={token}")
             page.wait_for_selector(".jp-Notebook", timeout=60_000)
             try:
                 yield page
@@ -239,3 +240,36 @@ def test_a_prerun_copy_of_notebook_06_draws_its_explorer_in_jupyterlab(lab, prer
         # (the workspace may reopen the live test's notebook, modified by its run: only this tab counts)
         tab = page.locator(".lm-TabBar-tab", has_text=Path(prerun).name).first
         assert "jp-mod-dirty" not in tab.get_attribute("class"), "JupyterLab shows the unchanged copy as modified"
+
+
+STATIC_LOSS = """from gamlab.inspection.live_loss import LiveLoss
+live = LiveLoss(["gam"], unigram=3.0, mode="static")
+display(live)
+history = []
+for step in (10, 20, 30):
+    history.append({"step": step, "train_loss": 3 - step / 20, "val_loss": 3 - step / 25})
+    live.update("gam", history)"""
+
+
+def test_a_plain_loss_chart_redraws_in_jupyterlab(lab):
+    """LiveLoss's static path (Colab's, and lesson 05's replay) updates one output in place;
+    JupyterLab hands the update to plotly's renderer, which drew once and ignored later data:
+    the chart stayed empty. Each curve must show its three evaluations."""
+    import nbformat
+
+    url, token, root = lab
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(STATIC_LOSS)])
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    nbformat.write(nb, root / "static_loss.ipynb")
+    with lab_page(url, token, "static_loss.ipynb", "static_loss_failure.png") as page:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-StatusBar-TextItem, .jp-Toolbar-kernelStatus')]"
+            ".some(e => /Idle/.test(e.textContent) || e.getAttribute('data-status') === 'idle')",
+            timeout=60_000)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        # this notebook's figures only (the workspace may reopen the other tests' notebooks, hidden)
+        points = ("() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .js-plotly-plot')]"
+                  ".map(gd => gd.data.map(d => (d.x || []).length))")
+        page.wait_for_function(f"() => ({points})().length === 1 && ({points})()[0][0] === 3", timeout=60_000)
+        assert page.evaluate(points) == [[3, 3]]  # gam's validation and training curves

@@ -58,8 +58,11 @@ def test_static_path_sends_one_figure_then_updates_it(kernel, renderer):
     data = first[0]["content"]["data"]
     assert "application/vnd.plotly.v1+json" in data or "plotly" in data.get("text/html", "")
 
-    assert [m["msg_type"] for m in trained] == ["update_display_data"] * 4  # no new output, ever
+    # no new output, ever; each update passes through plain text, so that JupyterLab gives the
+    # figure a new renderer (plotly's draws once and ignores later data: the chart stayed empty)
+    assert [m["msg_type"] for m in trained] == ["update_display_data"] * 8
     assert all(m["content"]["transient"]["display_id"] == display_id for m in trained)
+    assert [set(m["content"]["data"]) for m in trained[::2]] == [{"text/plain"}] * 4
     last = trained[-1]["content"]["data"]
     assert last["text/plain"] == ("Loss during training:\n  gam: validation 2.700, training 2.800 at step 30\n"
                                   "  mamba: validation 2.900, training 3.000 at step 10")

@@ -271,17 +271,18 @@ replay = device.type == "cpu" and not gamlab.fast_mode() and not RETRAIN
 path, saved = saved_race() if replay else (None, None)
 title = (f"Loss on {data.name} ({data.tokenizer.kind} tokens), "
          f"preset {preset.name!r}")
-# a replay redraws nothing: a plain figure will do
+# a replay redraws nothing: a plain figure will do, drawn once, whole
+# (JupyterLab does not redraw a plain figure that is updated in place)
 live = LiveLoss(MODELS, unigram=unigram, title=title,
                 mode="static" if saved else "auto")
+for name, history in (saved.histories() if saved else {}).items():
+    live.update(name, history)
 display(live)
 if saved:  # replay: the figures, the table and the samples are that run's
     r = saved.regime
     say(f"replaying {path}: `{r.command}`, {len(r.seeds)} seeds, "
         f"{r.wall_seconds / 60:.0f} min ({r.describe})\n"
         "-> set RETRAIN = True to train here instead")
-    for name, history in saved.histories().items():
-        live.update(name, history)
     race = saved
 else:
     if replay:
