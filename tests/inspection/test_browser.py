@@ -154,16 +154,20 @@ def lab_page(url: str, token: str, path: str, failure: str):
             browser.close()
 
 
+def run_all_cells(page) -> None:
+    """Wait until the kernel is up (the status bar says Idle), then Run > Run All Cells."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-StatusBar-TextItem, .jp-Toolbar-kernelStatus')]"
+        ".some(e => /Idle/.test(e.textContent) || e.getAttribute('data-status') === 'idle')",
+        timeout=60_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
 def test_notebook_06_widgets_in_chromium(lab):
     url, token, _ = lab
     with lab_page(url, token, NOTEBOOK.name, "inside_gam_failure.png") as page:
-        # Wait until the kernel is up (the status bar says Idle), then Run > Run All Cells.
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.jp-StatusBar-TextItem, .jp-Toolbar-kernelStatus')]"
-            ".some(e => /Idle/.test(e.textContent) || e.getAttribute('data-status') === 'idle')",
-            timeout=60_000)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        run_all_cells(page)
 
         # The explorer is drawn: its plotly figures live inside the widget output.
         page.wait_for_function(f"() => ({READ_HEATMAP})() !== null", timeout=120_000)
@@ -262,12 +266,7 @@ def test_a_plain_loss_chart_redraws_in_jupyterlab(lab):
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
     nbformat.write(nb, root / "static_loss.ipynb")
     with lab_page(url, token, "static_loss.ipynb", "static_loss_failure.png") as page:
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.jp-StatusBar-TextItem, .jp-Toolbar-kernelStatus')]"
-            ".some(e => /Idle/.test(e.textContent) || e.getAttribute('data-status') === 'idle')",
-            timeout=60_000)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        run_all_cells(page)
         # this notebook's figures only (the workspace may reopen the other tests' notebooks, hidden)
         points = ("() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .js-plotly-plot')]"
                   ".map(gd => gd.data.map(d => (d.x || []).length))")
