@@ -181,8 +181,11 @@ class WidgetExplorer(_Inside):
         token = self.tokens[self.token.value] if self.token.value is not None else ""
         text = (f"Inside GAM: {len(self.figures)} views of {self.text.value[:60]!r} at layer "
                 f"{self.layer.value}, token {token!r}; run the notebook for the live controls.")
-        # the saved copy stacks the figures, each at the page's width (saved_copies drops a live one's)
-        return LiveView(self.box, list(self.figures.values()), text)
+        import plotly.graph_objects as go
+
+        # The saved copy stacks the figures, so each takes the page's width (the live pair sits side by side).
+        figures = [go.Figure(fig).update_layout(width=None) for fig in self.figures.values()]
+        return LiveView(self.box, figures, text)
 
     def _token_options(self) -> list[tuple[str, int]]:
         return [(f"{i}: {label}", i) for i, label in enumerate(plots.token_labels(self.tokens))]
