@@ -11,7 +11,8 @@ built from the same lesson source with the solutions in, calls `check(..., stric
 raises on anything but a right answer, so running it proves every exercise solvable.
 
 Each lesson's checks live in their own module (`lesson01.py`, ...); a check is a function
-answer -> None (right) or a sentence saying what is wrong, registered with `@exercise`. The
+answer -> None (right) or a sentence saying what is wrong (a `Right` sentence: right, and why
+it counts where that needs saying), registered with `@exercise`. The
 answer-reading helpers at the end (`whole_number`, `one_number`) raise `Wrong` with that
 sentence, so that a check reads its answer in one line; `close` compares a tensor answer with
 the reference in float64, at the tolerance of the answer's precision. Only an exception out of
@@ -37,6 +38,10 @@ LESSONS = ("lesson00", "lesson01", "lesson02", "lesson03", "lesson04", "lesson05
 
 class NotAnswered(Exception):
     """Raised inside a check when the answer is still the notebook's stub."""
+
+
+class Right(str):
+    """Returned by a check for a right answer that needs a sentence more than "right." (shown instead)."""
 
 
 class Wrong(Exception):
@@ -139,8 +144,8 @@ def check(key: str, answer, *, strict: bool = False) -> Feedback:
         else:  # the student's code raised: say what, where it matters
             fb = Feedback(key, ex.title, "wrong", f"your answer raised {type(exc).__name__}: {exc}")
     else:
-        fb = (Feedback(key, ex.title, "right", "right.") if problem is None else
-              Feedback(key, ex.title, "wrong", problem))
+        fb = (Feedback(key, ex.title, "right", problem or "right.") if problem is None or isinstance(problem, Right)
+              else Feedback(key, ex.title, "wrong", problem))
     if strict and not fb:
         raise AssertionError(str(fb))
     return fb

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..blocks.conv import receptive_field
-from . import NotAnswered, Wrong, as_whole, call, close, exercise, whole_number
+from . import NotAnswered, Right, Wrong, as_whole, call, close, exercise, whole_number
 
 # 6.1: the model of the question
 L_61, K_61 = 3, 5
@@ -137,6 +137,9 @@ def capital_slot(answer) -> str | None:
                for l in range(explorer.n_layer) for s in range(explorer.n_slots))
     if mine == best > 0:  # this model has no slot of mostly capitals; the best there is counts
         return None
+    if best == 0:  # a text with few capitals or none (the student's own, DATASET): nothing to find
+        return Right("right: no slot of this model has a capital among its top readers (its text has few "
+                     "or none), so there is no slot of capitals to find and any slot counts.")
     shown = ", ".join(repr(t) for t in tokens[:5])
     return (f"slot {slot} of layer {layer} is read most by {shown}, ...: {mine} of its top {len(tokens)} begin with "
             f"a capital; this model has a slot with {best}. Keep looking (layer 0 is a good place to start).")

@@ -118,6 +118,15 @@ def test_6_3_mostly_capitals_is_right_and_others_are_told_what_they_hold(wrong):
     assert fb.status == "wrong" and fb.message == "pass (explorer, (layer, slot)), as the cell does."
 
 
+def test_6_3_on_a_text_without_capitals_any_slot_counts_and_the_check_says_why():
+    """A student's own lowercase text (lesson 6's DATASET): no slot of capitals exists to be found."""
+    ex = FakeExplorer()
+    ex.lists = {ls: [t.lower() for t in tokens] for ls, tokens in FakeExplorer.lists.items()}
+    fb = exercises.check("6.3", (ex, (1, 2)), strict=True)
+    assert fb.status == "right" and "no slot of this model has a capital among its top readers" in fb.message
+    assert "slot 9 does not exist" in exercises.check("6.3", (ex, (0, 9))).message  # still a slot of the model
+
+
 def test_6_3_on_a_real_explorer(wrong):
     """The lesson's solution, a search over the explorer's slots, passes; the slot with fewest capitals does not."""
     gamlab.seed_everything(0)

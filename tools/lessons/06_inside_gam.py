@@ -404,7 +404,8 @@ exercises.check("6.2", slot_means)
 **6.3 Explore: a slot for capital letters.** In the explorer above, find a slot (in any layer)
 whose top readers are mostly capital letters: the first letters of names and of sentences.
 Move the slot control, or list a slot's readers with `explorer.slot_tokens(layer, slot)`. The
-check counts the capitals among that slot's readers, as the explorer lists them.
+check counts the capitals among that slot's readers, as the explorer lists them (on your own
+text without capitals it says so, and any slot counts).
 """
 
 # %%
