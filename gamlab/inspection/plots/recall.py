@@ -178,9 +178,9 @@ def recall_predictions(idx, targets, predictions: dict, queries, keys=None, valu
         fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=top + 0.01,
                                             yanchor="bottom", pad=dict(t=0, b=0), font=dict(size=11))])
         fig.update_yaxes(title_text="read weight", row=2, col=1)
-        marked = [text for text, where in (("▲ orange: the query's key", keys), ("▲ green: its value", values))
-                  if where is not None]
-        fig.update_xaxes(title_text="earlier position: token" + (f" ({', '.join(marked)})" if marked else ""),
+        marked = ["blue: the query"] + [text for text, where in (("▲ orange: its key", keys), ("▲ green: its value", values))
+                                         if where is not None]
+        fig.update_xaxes(title_text=f"earlier position: token ({', '.join(marked)})",
                          tickfont=dict(size=10), row=2, col=1)
     fig.update_layout(title=title)
     return fit_screen(fig, 180 + 200 * (rows - 1), t=60)
