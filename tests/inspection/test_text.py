@@ -1,5 +1,7 @@
 """gamlab.inspection.text: printed lines wrapped at word boundaries for a notebook at 150% zoom."""
 
+import textwrap
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +18,14 @@ def test_a_long_line_breaks_at_spaces_within_80_columns_and_loses_no_word():
     assert lines[1].startswith("  ") and not lines[0].startswith(" ")  # continuation indented
     assert " ".join(line.strip() for line in lines) == RUN  # broken only where a space was
     assert "300 steps" in wrap(RUN) or "300\n  steps" in wrap(RUN)  # never "300 ste" / "ps"
+
+
+def test_a_result_at_the_end_never_stands_alone_on_the_last_line():
+    line = "the validation loss of the GAM trained here on your own text after 300 steps is 0.602"
+    assert textwrap.fill(line, WIDTH, subsequent_indent="  ").split("\n")[-1] == "  0.602"  # what plain filling does
+    lines = wrap(line).split("\n")
+    assert lines[-1] == "  is 0.602" and all(len(x) <= WIDTH for x in lines)
+    assert " ".join(x.strip() for x in lines) == line
 
 
 def test_short_lines_and_their_alignment_stay_as_they_are():
