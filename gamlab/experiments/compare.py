@@ -34,7 +34,7 @@ from ..model import MODELS, budget_knob
 from ..runtime import check_seed, describe, pick_device, pick_precision
 from .ngram import ngram_losses, order_for_reach
 from .race_record import MEASURED, ModelRace, RaceResult, Regime, SeedRun, aggregate, mean_std  # noqa: F401
-from .runs import load_run_data, make_trainer, model_config, race_configs, sample
+from .runs import load_run_data, make_trainer, model_config, race_configs, sample, sample_prompt
 
 DEFAULT_MODELS = ("gam", "transformer", "mamba")
 # context_use's sample: 8 validation blocks, 16 cuts each (about 128 losses per lag).
@@ -127,7 +127,7 @@ def compare(names, preset, tc, *, dataset: str = "embedded", tokenizer: str | No
             models[name].runs.append(SeedRun(seed=seed, lr=run_tc.lr, context_gain=gain,
                                              history=list(trainer.history), **numbers))
             if seed == tc.seed:
-                models[name].sample = sample(trainer.model, data.tokenizer, seed=tc.seed)
+                models[name].sample = sample(trainer.model, data.tokenizer, sample_prompt(data), seed=tc.seed)
     for name, c in curves.items():
         models[name].context_curve = [statistics.fmean(v) for v in zip(*c)] if c else None
     device = pick_device(tc.device)

@@ -271,7 +271,23 @@ def _other_run(state: dict, wanted: dict, tc: TrainConfig, total: int) -> str | 
     return None
 
 
-def sample(model, tokenizer, prompt: str = "Once upon a time", n: int = 160, seed: int = 0) -> str:
+STORY_PROMPT = "Once upon a time"  # how the embedded stories and TinyStories begin
+
+
+def sample_prompt(data) -> str:
+    """The prompt a race's samples continue (data: a TextData): the stories' opening where the
+    data's tokenizer knows each of its characters, else the first words (at most four, of the
+    first 32 tokens) of the validation text: on a text in another script the opening's letters
+    are unknown tokens, decoded as "\ufffd", and the samples would continue noise."""
+    tokenizer = data.tokenizer
+    ids = tokenizer.encode(STORY_PROMPT)
+    if "\ufffd" not in tokenizer.decode(list(getattr(ids, "ids", ids))):
+        return STORY_PROMPT
+    text = tokenizer.decode(data.val[:32].tolist())
+    return " ".join(text.split()[:4]) or text
+
+
+def sample(model, tokenizer, prompt: str = STORY_PROMPT, n: int = 160, seed: int = 0) -> str:
     """A short continuation of `prompt` (temperature 0.8), for a first look at what was learned.
 
     Returns the prompt's decoded tokens followed by n sampled ones. Raises GamlabError when the

@@ -140,7 +140,9 @@ def text_files(folder: str | os.PathLike) -> tuple[list[str], list[str]]:
 
 def _local_texts(path, val_fraction: float) -> tuple[str, str]:
     """A text file, or every .txt file under a folder (in sorted order; hidden files and tool
-    folders skipped, text_files), split by lines: the last lines validate. Each file is read by
+    folders skipped, text_files), split by lines: the last lines validate; a text of fewer lines
+    than 1 / val_fraction (a book without line breaks) is split by characters: the last
+    val_fraction of them validate, from a space or line end where one is near. Each file is read by
     text.read_text_file, so a bad one is named in the error. A folder prints what it read."""
     if not isinstance(path, (str, os.PathLike)):
         raise GamlabError(f"dataset must be a name ({', '.join(DATASETS)}) or a path, not a {type(path).__name__}.")
@@ -162,9 +164,12 @@ def _local_texts(path, val_fraction: float) -> tuple[str, str]:
     n_lines = text.count("\n")
     if len(text) - n_lines < 100:
         raise GamlabError(f"{path!r} holds under 100 characters of text; a language model needs more to learn from.")
+    if n_lines * val_fraction < 1:  # a few long lines (a book without line breaks): split at a space
+        end = int(len(text) * (1 - val_fraction))  # the validation text starts here at the latest
+        space = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))  # no word cut in two...
+        cut = space if space >= 0.9 * end else end - 1  # ...unless there is no space near (e.g. Chinese)
+        return text[:cut + 1], text[cut + 1:-1]
     n_val = max(1, int(n_lines * val_fraction))
-    if n_val >= n_lines:
-        raise GamlabError(f"{path!r} has too few lines to split into training and validation text.")
     cut = len(text) - 1  # the last line's "\n"; going back n_val line ends finds the last training line's
     for _ in range(n_val):
         cut = text.rfind("\n", 0, cut)

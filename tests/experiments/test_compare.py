@@ -103,3 +103,20 @@ def test_reading_calls_a_negative_context_gain_noise_with_its_spread():
     text = " ".join(reading([gam, tf], {6: 1.2}, reach=5))
     assert "transformer's gain below zero (-0.005) is noise" in text and "±0.004" in text
     assert "gam's gain below zero" not in text  # zero is not below zero
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe"])
+def test_the_race_samples_continue_a_prompt_its_tokenizer_knows(tmp_path, kind):
+    """The stories' opening where the text has its letters; on a text in another script, the
+    first words of the validation text (the opening's letters would be unknown tokens)."""
+    from gamlab.experiments.runs import STORY_PROMPT, sample_prompt
+    from gamlab.training.data import load_data
+
+    english = tmp_path / "english.txt"
+    english.write_text("".join(f"Once more, upon line {i}, a time came and went.\n" for i in range(200)))
+    greek = tmp_path / "greek.txt"
+    greek.write_text("".join(f"γραμμή {i}: αλφα βήτα γάμμα δέλτα έψιλον.\n" for i in range(200)), encoding="utf-8")
+    knobs = dict(tokenizer=kind, vocab_size=300, block_size=16, batch_size=2)
+    assert sample_prompt(load_data(str(english), **knobs)) == STORY_PROMPT
+    prompt = sample_prompt(load_data(str(greek), **knobs))
+    assert prompt.startswith("γραμμή 180:") and len(prompt.split()) == 4 and "\ufffd" not in prompt

@@ -249,3 +249,21 @@ def test_embedded_split_needs_a_validation_story_and_a_sane_fraction():
         load_texts("embedded", n_stories=100, val_fraction=0.9)
     train, val = load_texts("embedded", n_stories=100, val_fraction=0.2)
     assert len(val.split("\n\n")) == 20 and len(train.rstrip("\n").split("\n\n")) == 80
+
+
+@pytest.mark.parametrize("text, sep", [
+    (" ".join(f"word{i}" for i in range(3000)), " "),  # one long line: a book without line breaks
+    ("First paragraph, long. " * 200 + "\n" + "Second one, longer still. " * 400, " "),  # two lines
+    ("没有空格的中文文本" * 400, ""),  # no spaces at all
+])
+def test_a_text_of_a_few_long_lines_is_split_by_characters(tmp_path, text, sep):
+    """Under 1 / val_fraction lines, a split by lines would validate on one whole line (or refuse):
+    the last tenth of the characters validates instead, from a word's start where there are words."""
+    f = tmp_path / "book.txt"
+    f.write_text(text, encoding="utf-8")
+    train, val = load_texts(str(f))
+    assert train + val == text and 0.09 < len(val) / len(text) <= 0.1 + 1e-3
+    if sep:
+        assert train.endswith(sep) and not val.startswith(sep)  # no word cut in two
+    data = load_data(str(f), block_size=16, batch_size=4)
+    assert data.val.numel() > 16
