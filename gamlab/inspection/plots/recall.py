@@ -98,9 +98,9 @@ def recall_predictions(idx, targets, predictions: dict, queries, keys=None, valu
 
     idx: (T,) token ids; targets: (T,) answers, read at the queries only; predictions: {model: (T,) argmax};
     queries: (n,) positions that ask for an answer; keys, values: (n,) where each query's key and
-    the value to recall sit, marked orange and green among the read weights, bars and a triangle
-    on the axis each (optional). The task
-    knows all three (gamlab.training.tasks.MQAR.positions); this figure knows no task.
+    the value to recall sit, marked orange and green among the read weights, a bar and a
+    triangle on the axis each (optional). The task knows all three
+    (gamlab.training.tasks.MQAR.positions); this figure knows no task.
     read_weights: (T, T) for one layer, heads averaged, or None; labels: (T,) token texts (default: the ids)."""
     idx, targets, queries = _np(idx).astype(int), _np(targets).astype(int), _np(queries).astype(int)
     labels = labels or [str(t) for t in idx]
