@@ -207,20 +207,22 @@ def test_saved_output_renderer_only_where_plotly_picked_its_jupyter_default(monk
     assert plots.use_saved_output_renderer() == expected  # a second call adds nothing
 
 
-def test_recall_predictions_mark_the_key_and_value_even_where_they_get_no_weight():
+def test_recall_predictions_mark_the_query_key_and_value_even_where_they_get_no_weight():
     """A bar of weight 0 has no height: its colour alone would not show where the key sits."""
     x = torch.tensor([5, 40, 6, 41, 0, 6, 0, 5])  # k1 v1 k2 v2 . q(k2) . q(k1)
     y = torch.full((8,), -100)
     y[5], y[7] = 41, 40
     fig = plots.recall_predictions(x, y, {"gam": y.clamp(min=0)}, read_weights=torch.zeros(8, 8),
                                    **MQAR(seq_len=8, n_pairs=2).positions(x, y))
-    marks = fig.data[-1]
-    assert marks.marker.symbol == "triangle-up" and list(marks.y) == [0, 0] and marks.cliponaxis is False
-    assert list(marks.x) == [fig.data[-2].x[2], fig.data[-2].x[3]]  # q0 asks k2: given at 2, its value at 3
-    assert list(marks.marker.color) == ["orange", "seagreen"]
+    marks, xs = fig.data[-1], fig.data[-2].x
+    assert marks.marker.symbol == "triangle-up" and list(marks.y) == [0, 0, 0] and marks.cliponaxis is False
+    assert list(marks.x) == [xs[5], xs[2], xs[3]]  # q0 at 5 asks k2: given at 2, its value at 3
+    assert list(marks.marker.color) == ["steelblue", "orange", "seagreen"]
     update, traces = fig.layout.updatemenus[0].buttons[1].args
     assert list(traces) == [len(fig.data) - 2, len(fig.data) - 1]  # the dropdown moves the bars and the marks
-    assert list(update["x"][1]) == [fig.data[-2].x[0], fig.data[-2].x[1]] and list(update["text"][1]) == ["q1's key", "q1's value"]
-    assert "▲" in fig.layout.xaxis2.title.text
+    assert list(update["x"][1]) == [xs[7], xs[0], xs[1]]
+    assert list(update["text"][1]) == ["q1 itself", "q1's key", "q1's value"]
+    assert fig.layout.xaxis2.title.text.count("▲") == 3
     no_keys = plots.recall_predictions(x, y, {"gam": y.clamp(min=0)}, queries=[5, 7], read_weights=torch.zeros(8, 8))
-    assert [t.type for t in no_keys.data] == ["scatter", "scatter", "bar"]  # the answers and the bars: no marks
+    assert list(no_keys.data[-1].marker.color) == ["steelblue"]  # the query alone: no key or value to mark
+    assert "orange" not in no_keys.layout.xaxis2.title.text

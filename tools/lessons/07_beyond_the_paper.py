@@ -344,10 +344,9 @@ convolution.
 ## 6. One sequence, query by query
 
 Each model's answer per query (✓ and a circle right, ✗ and a cross wrong), and, with the
-dropdown, the read weights of `gam-fw`'s last layer (heads averaged) for a query (its own bar
-blue): an orange triangle on the axis marks the query's key where it was given, a green one the
-value to recall (their bars take the same colours, and have no height where they get no
-weight). A model
+dropdown, the read weights of `gam-fw`'s last layer (heads averaged) for a query: triangles on
+the axis mark the query (blue), its key where it was given (orange) and the value to recall
+(green); their bars take the same colours, and have no height where they get no weight. A model
 that learned the task puts its weight on the value, or on the key's neighbourhood that the
 convolution mixed into it.
 

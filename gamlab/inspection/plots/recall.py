@@ -98,8 +98,8 @@ def recall_predictions(idx, targets, predictions: dict, queries, keys=None, valu
 
     idx: (T,) token ids; targets: (T,) answers, read at the queries only; predictions: {model: (T,) argmax};
     queries: (n,) positions that ask for an answer; keys, values: (n,) where each query's key and
-    the value to recall sit, marked orange and green among the read weights, a bar and a
-    triangle on the axis each (optional). The task knows all three
+    the value to recall sit, marked orange and green among the read weights (the query blue), a
+    bar and a triangle on the axis each (optional). The task knows all three
     (gamlab.training.tasks.MQAR.positions); this figure knows no task.
     read_weights: (T, T) for one layer, heads averaged, or None; labels: (T,) token texts (default: the ids)."""
     idx, targets, queries = _np(idx).astype(int), _np(targets).astype(int), _np(queries).astype(int)
@@ -146,40 +146,34 @@ def recall_predictions(idx, targets, predictions: dict, queries, keys=None, valu
             return a[queries[j]], c
 
         def marks(j):
-            """A triangle on the axis under the key and the value: a bar that gets no weight has no
-            height, and its colour alone would not show where it is."""
-            where = [(w, what, colour) for w, what, colour in ((keys, "key", "orange"), (values, "value", "seagreen"))
-                     if w is not None]
-            return ([xs[int(w[j])] for w, _, _ in where], [f"q{j}'s {what}" for _, what, _ in where],
-                    [colour for _, _, colour in where])
+            """A triangle on the axis under the query and its key and value: a bar that gets no
+            weight has no height, and its colour alone would not show where it is."""
+            where = [(w, text, colour) for w, text, colour in ((queries, f"q{j} itself", "steelblue"),
+                                                                (keys, f"q{j}'s key", "orange"),
+                                                                (values, f"q{j}'s value", "seagreen")) if w is not None]
+            return [xs[int(w[j])] for w, _, _ in where], [text for _, text, _ in where], [c for _, _, c in where]
 
         w0, c0 = bar_state(0) if len(queries) else (np.zeros(len(idx)), ["lightgrey"] * len(idx))
         fig.add_trace(go.Bar(x=xs, y=w0, marker_color=c0, showlegend=False,
                              hovertemplate="position %{x}: weight %{y:.3f}<extra></extra>"), row=2, col=1)
-        bar = len(fig.data) - 1
-        marked_here = keys is not None or values is not None
-        if marked_here:
-            mx, mtext, mc = marks(0) if len(queries) else ([], [], [])
-            fig.add_trace(go.Scatter(x=mx, y=[0] * len(mx), text=mtext, mode="markers", cliponaxis=False,
-                                     marker=dict(symbol="triangle-up", size=11, color=mc), showlegend=False,
-                                     hovertemplate="%{text} at position %{x}<extra></extra>"), row=2, col=1)
+        mx, mtext, mc = marks(0) if len(queries) else ([], [], [])
+        fig.add_trace(go.Scatter(x=mx, y=[0] * len(mx), text=mtext, mode="markers", cliponaxis=False,
+                                 marker=dict(symbol="triangle-up", size=11, color=mc), showlegend=False,
+                                 hovertemplate="%{text} at position %{x}<extra></extra>"), row=2, col=1)
+        bar, tri = len(fig.data) - 2, len(fig.data) - 1
         buttons = []
         for j in range(len(queries)):
-            w, c = bar_state(j)
-            update, traces = {"y": [w], "marker.color": [c]}, [bar]
-            if marked_here:
-                mx, mtext, mc = marks(j)
-                update = {"x": [xs, mx], "y": [w, [0] * len(mx)], "text": [None, mtext], "marker.color": [c, mc]}
-                traces = [bar, bar + 1]
-            buttons.append(dict(label=qtext[j], method="restyle", args=[update, traces]))
+            (w, c), (mx, mtext, mc) = bar_state(j), marks(j)
+            update = {"x": [xs, mx], "y": [w, [0] * len(mx)], "text": [None, mtext], "marker.color": [c, mc]}
+            buttons.append(dict(label=qtext[j], method="restyle", args=[update, [bar, tri]]))
         # at the top right of the lower panel, on the line of its title (left-aligned, clear of it)
         top = fig.layout.yaxis2.domain[1]
         fig.layout.annotations[1].update(x=0, xanchor="left")
         fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=top + 0.01,
                                             yanchor="bottom", pad=dict(t=0, b=0), font=dict(size=11))])
         fig.update_yaxes(title_text="read weight", row=2, col=1)
-        marked = ["blue: the query"] + [text for text, where in (("▲ orange: its key", keys), ("▲ green: its value", values))
-                                         if where is not None]
+        marked = ["▲ blue: the query"] + [text for text, where in (("▲ orange: its key", keys),
+                                                                   ("▲ green: its value", values)) if where is not None]
         fig.update_xaxes(title_text=f"earlier position: token ({', '.join(marked)})",
                          tickfont=dict(size=10), row=2, col=1)
     fig.update_layout(title=title)
