@@ -69,7 +69,7 @@ def live_figure(fig, width: int | None = None):
     A FigureWidget without a width is drawn 700 px wide whatever its output's width, and that
     output is 673 px at such a zoom: the live figures' right edge was cut off (a colour bar's
     title and tick labels, a dropdown, an annotation). The saved copy of a live view drops the
-    width again (LiveView), so a viewer of the saved notebook sees it at the page's width.
+    width again (page_figure), so a viewer of the saved notebook sees it at the page's width.
     """
     import plotly.graph_objects as go
 
@@ -77,7 +77,17 @@ def live_figure(fig, width: int | None = None):
 
     widget = go.FigureWidget(fig)
     widget.layout.width = width or widget.layout.width or OUTPUT_WIDTH
+    if widget.layout.width < OUTPUT_WIDTH:  # one of a pair side by side: the toolbar goes down the
+        widget.layout.modebar.orientation = "v"  # right edge, as across the top it covers the title
     return widget
+
+
+def page_figure(fig):
+    """A plain plotly figure of `fig` (a FigureWidget too) at the page's width: live_figure's
+    width and toolbar orientation dropped. What the saved copy of a live view shows."""
+    import plotly.graph_objects as go
+
+    return go.Figure(fig).update_layout(width=None, modebar_orientation=None)
 
 
 def refresh_figure(widget, fig) -> None:
@@ -139,7 +149,7 @@ def saved_copies(figures, caption: str = "") -> list[dict]:
     copies = []
     for i, fig in enumerate(figures):
         if isinstance(fig, go.FigureWidget):
-            fig = go.Figure(fig).update_layout(width=None)
+            fig = page_figure(fig)
         last = i == len(figures) - 1
         copies.append({WIDGET_VIEW: NO_WIDGET, **mimetype.to_mimebundle(fig.to_dict()),
                        "text/html": static_html([fig], caption if last else "", plotlyjs=i == 0),

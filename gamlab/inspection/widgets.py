@@ -39,6 +39,7 @@ from .live_view import (
     WIDGET_VIEW,
     LiveView,
     live_figure,
+    page_figure,
     pick_mode,
     refresh_figure,
     saved_copies,
@@ -181,11 +182,8 @@ class WidgetExplorer(_Inside):
         token = self.tokens[self.token.value] if self.token.value is not None else ""
         text = (f"Inside GAM: {len(self.figures)} views of {self.text.value[:60]!r} at layer "
                 f"{self.layer.value}, token {token!r}; run the notebook for the live controls.")
-        import plotly.graph_objects as go
-
         # The saved copy stacks the figures, so each takes the page's width (the live pair sits side by side).
-        figures = [go.Figure(fig).update_layout(width=None) for fig in self.figures.values()]
-        return LiveView(self.box, figures, text)
+        return LiveView(self.box, [page_figure(fig) for fig in self.figures.values()], text)
 
     def _token_options(self) -> list[tuple[str, int]]:
         return [(f"{i}: {label}", i) for i, label in enumerate(plots.token_labels(self.tokens))]

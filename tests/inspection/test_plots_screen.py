@@ -84,6 +84,25 @@ def test_every_figure_has_an_explicit_height_of_one_screen_and_a_small_top_margi
     assert fig.layout.width is None or fig.layout.width <= 680, name
 
 
+@pytest.mark.parametrize("name", BUILDERS)
+def test_every_figure_s_toolbar_leaves_out_the_buttons_no_lesson_uses(name):
+    """Drawn over the figure's top right on hover, plotly's full toolbar (296 px) covered titles."""
+    remove = BUILDERS[name]().layout.modebar.remove
+    assert list(remove) == plots.MODEBAR_REMOVE and {"select2d", "lasso2d", "autoScale2d"} <= set(remove), name
+    assert not {"toImage", "zoom2d", "pan2d", "resetScale2d"} & set(remove), name  # download, zoom, pan, reset stay
+
+
+def test_a_figure_of_a_side_by_side_pair_has_its_toolbar_down_its_right_edge():
+    from gamlab.inspection.live_view import live_figure, page_figure
+
+    half = live_figure(BUILDERS["gate_channels"](), plots.OUTPUT_WIDTH // 2)
+    assert half.layout.modebar.orientation == "v"  # across the top it covered the two-line title
+    assert live_figure(BUILDERS["gate_channels"]()).layout.modebar.orientation is None  # full width: plotly's own
+    page = page_figure(half)  # the saved copy, at the page's width
+    assert page.layout.width is None and page.layout.modebar.orientation is None
+    assert list(page.layout.modebar.remove) == plots.MODEBAR_REMOVE
+
+
 def test_fit_screen_caps_the_height_and_puts_the_title_close_to_the_top():
     import plotly.graph_objects as go
 

@@ -40,6 +40,7 @@ from .style import (
     LEGEND_ROW,
     MAX_ROW_TICKS,
     MAX_TOKEN_TICKS,
+    MODEBAR_REMOVE,
     MODEL_COLORS,
     OKABE_ITO,
     OUTPUT_WIDTH,
@@ -54,7 +55,7 @@ from .style import (
 )
 
 __all__ = [
-    "LEGEND_ROW", "LOSS_X", "MAX_ROW_TICKS", "MAX_TOKEN_TICKS", "MODEL_COLORS", "MODEL_DASH", "MODEL_SYMBOLS", "OKABE_ITO",
+    "LEGEND_ROW", "LOSS_X", "MAX_ROW_TICKS", "MAX_TOKEN_TICKS", "MODEBAR_REMOVE", "MODEL_COLORS", "MODEL_DASH", "MODEL_SYMBOLS", "OKABE_ITO",
     "OUTPUT_WIDTH", "PLOTLY_KERNEL_DEFAULTS", "SCREEN_HEIGHT", "SPARE_COLORS", "context_gain", "context_profiles",
     "contributions", "contributions_explorer", "fit_screen", "gam_block_diagram", "gate_channels",
     "gate_channels_explorer", "gate_heatmap", "gates_per_token", "legend_below", "loss_curves", "loss_panels",

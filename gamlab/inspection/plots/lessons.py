@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .style import (
+    MODEBAR_REMOVE,
     OKABE_ITO,
     _log_ticks,
     _np,
@@ -301,5 +302,5 @@ def gam_block_diagram() -> go.Figure:
     fig.update_layout(title=dict(text="One GAM block (pre-norm)<br><sub>x + σ(g_l)·local + σ(g_g)·global, "
                                       "then x + FFN(LayerNorm₂(x))</sub>", font=dict(size=18), y=0.96),
                       width=W + 20, height=H + 68, autosize=False, plot_bgcolor="white",  # 670 x 380
-                      margin=dict(l=10, r=10, t=62, b=6, autoexpand=False))
+                      margin=dict(l=10, r=10, t=62, b=6, autoexpand=False), modebar_remove=MODEBAR_REMOVE)
     return fig

@@ -48,13 +48,21 @@ MARGIN = dict(t=50, b=40, l=60, r=20)  # px: the title close to the plot; plotly
 # label, legend, colour bar or slider needs (axes' automargin, margin.autoexpand), so they stay inside
 
 
+# Buttons of plotly's toolbar that no lesson uses: selections, stepwise zoom, autoscale, upload.
+# The toolbar is drawn over the figure's top right while the pointer is on it, and covered the
+# end of a title; without them it is 176 px wide instead of 296. Zoom, pan, reset and the PNG
+# download stay.
+MODEBAR_REMOVE = ["select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "sendChartToCloud"]
+
+
 def fit_screen(fig: go.Figure, height: int = SCREEN_HEIGHT, **margin) -> go.Figure:
     """Give `fig` an explicit height, at most SCREEN_HEIGHT px (a taller one is cut to it: the
     plot gets thinner, nothing leaves the figure), and small margins (MARGIN, overridden by
     `margin`, e.g. t=75 for a title above subplot titles or a legend), the title's top 10 px
-    below the figure's. Returns fig. Every builder in gamlab.inspection.plots ends with it."""
+    below the figure's, and the toolbar without the buttons no lesson uses (MODEBAR_REMOVE).
+    Returns fig. Every builder in gamlab.inspection.plots ends with it."""
     height = min(int(height), SCREEN_HEIGHT)
-    fig.update_layout(height=height, margin={**MARGIN, **margin})
+    fig.update_layout(height=height, margin={**MARGIN, **margin}, modebar_remove=MODEBAR_REMOVE)
     if fig.layout.title.y is None:  # its top 10 px below the figure's (plotly centres it in the margin)
         # plotly's "top" anchor puts a title's first line where a one-line title would sit and
         # its others above it: each further line moves it down by about 14 px
