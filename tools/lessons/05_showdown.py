@@ -337,12 +337,21 @@ decimal: the same model, measured on fewer tokens.
 # %%
 display(HTML(race.html_table()))
 say("\n".join(race.reading))
-uniform = math.log(data.vocab_size)  # the loss of a uniform guess
+# every model beats a uniform guess, and a real run the unigram (it uses
+# context): checked on the stories; on your own text said, as a small text
+# (learned by heart) or one without patterns may not allow it
+bars = {"a uniform guess": math.log(data.vocab_size)}
+if not gamlab.fast_mode():
+    bars["the unigram counts"] = unigram
 for row in rows:
-    name = row["model"]
-    assert row["val_loss"] < uniform, f"{name} did not learn at all"
-    if not gamlab.fast_mode():  # a real run beats the unigram: it uses context
-        assert row["val_loss"] < unigram, f"{name} is no better than counts"
+    for what, bar in bars.items():
+        name, loss = row["model"], row["val_loss"]
+        if data.name == "embedded":
+            assert loss < bar, f"{name} is no better than {what}"
+        elif loss >= bar:
+            say(f"{name} is no better than {what} ({loss:.3f} against "
+                f"{bar:.3f}): on this text, at this budget, it has not learned "
+                "(more text or more steps may help)")
 
 # %% [markdown]
 """

@@ -132,10 +132,17 @@ with torch.no_grad():
 val_loss = float(val_loss)
 unigram = data.unigram_loss()  # frequencies counted on the training split
 say(f"validation loss {val_loss:.3f} nats/token, unigram {unigram:.3f}")
-if gamlab.fast_mode():
-    assert val_loss < math.log(data.vocab_size), "it learned nothing at all"
-else:
-    assert val_loss < unigram, "it learned nothing beyond token frequencies"
+# checked on the stories; on your own text said (a small text or one without
+# patterns may not allow it), and what follows reads a model that uses little
+what, bar = "the unigram counts", unigram
+if gamlab.fast_mode():  # a run of a few steps only has to beat a uniform guess
+    what, bar = "a uniform guess", math.log(data.vocab_size)
+if data.name == "embedded":
+    assert val_loss < bar, f"this GAM is no better than {what}"
+elif val_loss >= bar:
+    say(f"this GAM is no better than {what} ({val_loss:.3f} against "
+        f"{bar:.3f}): on this text it has not learned, and the views below "
+        "show a model that uses little of its context")
 
 # %% [markdown]
 """
