@@ -31,6 +31,7 @@ import torch
 from ..config import ModelConfig
 from ..errors import GamlabError
 from ..host_memory import available_memory
+from ..inspection.text import wrap
 from ..model import budget_knob, build_model, shapes_only
 from ..runtime import eval_mode, pick_device, seed_everything
 from ..training import distributed
@@ -269,6 +270,19 @@ def _other_run(state: dict, wanted: dict, tc: TrainConfig, total: int) -> str | 
     if state["step"] < total:
         return f"an unfinished run (step {state['step']} of {total})"
     return None
+
+
+def check_learned(name: str, loss: float, what: str, bar: float, dataset: str) -> None:
+    """Check that `name`'s validation loss (nats/token) is below a baseline's (`what`, loss `bar`).
+
+    On the embedded stories it must be: an AssertionError otherwise. On any other text (the
+    student's own) it is said instead, with both numbers, and the lesson goes on: a small text
+    (learned by heart) or one without patterns may not allow it. Used by lessons 5 and 6."""
+    if dataset == "embedded":
+        assert loss < bar, f"{name} is no better than {what}"
+    elif loss >= bar:
+        print(wrap(f"{name} is no better than {what} ({loss:.3f} against {bar:.3f}): on this text, at this "
+                   "budget, it has not learned (more text or more steps may help)"))
 
 
 STORY_PROMPT = "Once upon a time"  # how the embedded stories and TinyStories begin

@@ -120,3 +120,17 @@ def test_the_race_samples_continue_a_prompt_its_tokenizer_knows(tmp_path, kind):
     assert sample_prompt(load_data(str(english), **knobs)) == STORY_PROMPT
     prompt = sample_prompt(load_data(str(greek), **knobs))
     assert prompt.startswith("γραμμή 180:") and len(prompt.split()) == 4 and "\ufffd" not in prompt
+
+
+def test_check_learned_checks_on_the_stories_and_says_it_on_your_own_text(capsys):
+    from gamlab.experiments.runs import check_learned
+
+    check_learned("gam", 1.0, "the unigram counts", 2.0, "embedded")  # below the bar: silent
+    check_learned("gam", 1.0, "the unigram counts", 2.0, "mine.txt")
+    assert capsys.readouterr().out == ""
+    with pytest.raises(AssertionError, match="gam is no better than the unigram counts"):
+        check_learned("gam", 2.5, "the unigram counts", 2.0, "embedded")
+    check_learned("gam", 2.5, "the unigram counts", 2.0, "mine.txt")
+    out = capsys.readouterr().out
+    assert out.startswith("gam is no better than the unigram counts (2.500 against 2.000)")
+    assert all(len(line) <= 80 for line in out.splitlines())

@@ -58,8 +58,8 @@ import gamlab
 from gamlab.experiments.timing import set_training_threads
 from gamlab.experiments.compare import compare
 from gamlab.experiments.race_record import RaceResult
-from gamlab.experiments.runs import (PRESETS, load_run_data, race_configs,
-                                    train_config)
+from gamlab.experiments.runs import (PRESETS, check_learned, load_run_data,
+                                    race_configs, train_config)
 from gamlab.experiments.sweep import learning_rates, load_tuned
 from gamlab.inspection.plots import context_gain, loss_panels, lr_sweep
 from gamlab.inspection.text import say
@@ -345,13 +345,7 @@ if not gamlab.fast_mode():
     bars["the unigram counts"] = unigram
 for row in rows:
     for what, bar in bars.items():
-        name, loss = row["model"], row["val_loss"]
-        if data.name == "embedded":
-            assert loss < bar, f"{name} is no better than {what}"
-        elif loss >= bar:
-            say(f"{name} is no better than {what} ({loss:.3f} against "
-                f"{bar:.3f}): on this text, at this budget, it has not learned "
-                "(more text or more steps may help)")
+        check_learned(row["model"], row["val_loss"], what, bar, data.name)
 
 # %% [markdown]
 """

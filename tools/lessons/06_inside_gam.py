@@ -39,7 +39,7 @@ import torch
 
 import gamlab
 from gamlab.experiments.timing import set_training_threads
-from gamlab.experiments.runs import PRESETS, trained_model
+from gamlab.experiments.runs import PRESETS, check_learned, trained_model
 from gamlab.experiments.small_model import load_small_gam
 from gamlab.experiments.sweep import load_tuned
 from gamlab.inspection import plots
@@ -137,12 +137,7 @@ say(f"validation loss {val_loss:.3f} nats/token, unigram {unigram:.3f}")
 what, bar = "the unigram counts", unigram
 if gamlab.fast_mode():  # a run of a few steps only has to beat a uniform guess
     what, bar = "a uniform guess", math.log(data.vocab_size)
-if data.name == "embedded":
-    assert val_loss < bar, f"this GAM is no better than {what}"
-elif val_loss >= bar:
-    say(f"this GAM is no better than {what} ({val_loss:.3f} against "
-        f"{bar:.3f}): on this text it has not learned, and the views below "
-        "show a model that uses little of its context")
+check_learned("this GAM", val_loss, what, bar, data.name)
 
 # %% [markdown]
 """
